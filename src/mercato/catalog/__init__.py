@@ -1,0 +1,1 @@
+"""The catalog: the operator, host products, vendors, apps, listings, prices and releases."""

@@ -1,0 +1,64 @@
+"""Catalog read API: apps and host products with their listings, prices, channel policies and releases."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy.orm import Session
+
+from mercato.catalog import presenters
+from mercato.catalog.repository import CatalogRepository
+from mercato.catalog.schemas import AppOut, AppPage, HostProductOut
+from mercato.problems import NotFound
+from mercato.web.dependencies import get_session
+
+router = APIRouter(tags=["catalog"])
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+@router.get("/apps", response_model=AppPage, summary="List apps")
+def list_apps(
+    session: SessionDep,
+    hosting: Annotated[str | None, Query(pattern="^(server|datacenter|cloud)$")] = None,
+    vendor: Annotated[str | None, Query(description="Vendor slug, e.g. example-mockups")] = None,
+    host_product: Annotated[str | None, Query(description="Host product key, e.g. wiki")] = None,
+    q: Annotated[str | None, Query(max_length=100, description="Text to find in the app's name or key")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> AppPage:
+    """Apps in the catalog, ordered by key, each with its listings (one per hosting), list prices, channel
+    policy and releases. Filter by hosting, vendor, host product or text; page with `limit` and `offset`."""
+    apps, total = CatalogRepository(session).list_apps(
+        hosting=hosting, vendor_slug=vendor, host_product_key=host_product, text=q, limit=limit, offset=offset
+    )
+    return AppPage(items=[presenters.app_out(a) for a in apps], total=total, limit=limit, offset=offset)
+
+
+@router.get("/apps/{app_key}", response_model=AppOut, summary="Get one app")
+def get_app(app_key: str, session: SessionDep) -> AppOut:
+    """One app by its key (for example `com.example.mockups.wiki`), with every listing."""
+    app = CatalogRepository(session).app_by_key(app_key)
+    if app is None:
+        raise NotFound(f"There is no app with key {app_key!r}. GET /api/v1/apps lists the apps.")
+    return presenters.app_out(app)
+
+
+@router.get("/host-products", response_model=list[HostProductOut], summary="List host products")
+def list_host_products(session: SessionDep) -> list[HostProductOut]:
+    """The operator's host products (for example the wiki and the tracker), sold like any other item."""
+    repository = CatalogRepository(session)
+    return [
+        presenters.host_product_out(host, repository.listings_of_host_product(host.id))
+        for host in repository.list_host_products()
+    ]
+
+
+@router.get("/host-products/{key}", response_model=HostProductOut, summary="Get one host product")
+def get_host_product(key: str, session: SessionDep) -> HostProductOut:
+    """One host product by key, with its listings and prices."""
+    repository = CatalogRepository(session)
+    host = repository.host_product_by_key(key)
+    if host is None:
+        raise NotFound(f"There is no host product with key {key!r}. GET /api/v1/host-products lists them.")
+    return presenters.host_product_out(host, repository.listings_of_host_product(host.id))

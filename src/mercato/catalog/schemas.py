@@ -1,0 +1,91 @@
+"""What the catalog API returns. Amounts are decimal strings; tiers are a user count or "unlimited"."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from pydantic import BaseModel, Field
+
+
+class ChannelRules(BaseModel):
+    sold: bool = Field(description="Whether this channel sells the listing.")
+    tier_must_match_host: bool = Field(
+        description="Whether the app's user tier must cover the host's user tier in this channel."
+    )
+    max_maintenance_months: int = Field(description="The most maintenance that can be bought ahead, in months.")
+
+
+class ChannelPolicyOut(BaseModel):
+    marketplace: ChannelRules
+    direct: ChannelRules
+
+
+class TierPriceOut(BaseModel):
+    tier: str = Field(description='User tier: a number of users, or "unlimited".', examples=["100"])
+    amount: Decimal = Field(description="List price of the tier.", examples=["1100.00"])
+
+
+class CloudBracketOut(BaseModel):
+    from_users: int
+    to_users: int | None = Field(description="Last user of the bracket; null when it has no upper bound.")
+    per_user_monthly: Decimal
+
+
+class CloudPricesOut(BaseModel):
+    flat_monthly: Decimal = Field(description="Monthly price for 1 to 10 users.")
+    brackets: list[CloudBracketOut] = Field(description="Graduated monthly per-user prices above 10 users.")
+    annual_tiers: list[str] = Field(description="User tiers sold annually, each at 10 × the monthly price.")
+
+
+class ReleaseOut(BaseModel):
+    version: str
+    build_date: date
+
+
+class ListingOut(BaseModel):
+    hosting: str = Field(examples=["server"])
+    currency: str = Field(examples=["USD"])
+    channel_policy: ChannelPolicyOut
+    prices: list[TierPriceOut] | None = Field(
+        default=None, description="Server: perpetual license with 12 months of maintenance. Datacenter: annual."
+    )
+    direct_prices: list[TierPriceOut] | None = Field(
+        default=None, description="The vendor's own direct-channel prices, when they differ from `prices`."
+    )
+    cloud_prices: CloudPricesOut | None = None
+    releases: list[ReleaseOut]
+
+
+class VendorRef(BaseModel):
+    slug: str
+    name: str
+
+
+class HostProductRef(BaseModel):
+    key: str
+    name: str
+
+
+class AppOut(BaseModel):
+    key: str = Field(examples=["com.example.mockups.wiki"])
+    name: str
+    summary: str
+    vendor: VendorRef
+    host_product: HostProductRef
+    listings: list[ListingOut]
+
+
+class AppPage(BaseModel):
+    items: list[AppOut]
+    total: int = Field(description="How many apps match the filters, across all pages.")
+    limit: int
+    offset: int
+
+
+class HostProductOut(BaseModel):
+    key: str = Field(examples=["wiki"])
+    name: str
+    summary: str
+    user_tiers: list[str]
+    listings: list[ListingOut]

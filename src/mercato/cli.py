@@ -1,0 +1,71 @@
+"""The ``mercato`` command: serve, migrate and load demo data (keys and licenses join as they are built)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from mercato.catalog.demo import load_demo_catalog
+from mercato.catalog.repository import CatalogRepository
+from mercato.database import make_engine, make_session_factory, transaction
+from mercato.migrations import upgrade_to_head
+from mercato.settings import get_settings
+
+app = typer.Typer(help="Mercato: an add-on marketplace and license server.", no_args_is_help=True)
+console = Console(stderr=True)
+
+
+def _migrate() -> None:
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    upgrade_to_head(engine)
+    engine.dispose()
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the database migrations (safe to run again: it only applies what is missing)."""
+    _migrate()
+    console.print(f"Database is up to date: {get_settings().database_url}")
+
+
+@app.command()
+def demo() -> None:
+    """Load the demo catalog into an empty database (does nothing if the catalog has listings)."""
+    _migrate()
+    engine = make_engine(get_settings().database_url)
+    with transaction(make_session_factory(engine)) as session:
+        repository = CatalogRepository(session)
+        loaded = repository.is_empty()
+        load_demo_catalog(repository)
+    engine.dispose()
+    console.print("Demo catalog loaded." if loaded else "The catalog already has listings; nothing loaded.")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default MERCATO_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (default MERCATO_PORT).")] = None,
+    workers: Annotated[int, typer.Option(help="Server processes (use PostgreSQL for more than one).")] = 1,
+    with_demo: Annotated[bool, typer.Option("--demo", help="Load demo data when the catalog is empty.")] = False,
+) -> None:
+    """Migrate the database, then serve the marketplace and its API."""
+    import uvicorn
+
+    settings = get_settings()
+    if with_demo:
+        demo()
+    else:
+        _migrate()
+    bind_host, bind_port = host or settings.host, port or settings.port
+    console.print(f"Mercato on http://{bind_host}:{bind_port}  (API docs: /api/docs)")
+    uvicorn.run(
+        "mercato.web.app:create_app",
+        factory=True,
+        host=bind_host,
+        port=bind_port,
+        workers=workers,
+        log_level="info",
+    )

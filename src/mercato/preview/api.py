@@ -1,0 +1,30 @@
+"""``POST /api/v1/pricing/preview``: the storefront's price calculator and the engine behind quotes."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from sqlalchemy.orm import Session
+
+from mercato.preview.schemas import PreviewRequest, PreviewResponse
+from mercato.preview.service import PreviewService
+from mercato.web.dependencies import get_session
+
+router = APIRouter(tags=["pricing"])
+
+
+@router.post("/pricing/preview", response_model=PreviewResponse, summary="Price items without buying")
+def preview_prices(request: PreviewRequest, session: Annotated[Session, Depends(get_session)]) -> PreviewResponse:
+    """Price a list of proposed items (new purchases, renewals, upgrades, co-terms, evaluations, cloud
+    subscriptions and user changes) for one host instance and one channel, as of `date` (default today).
+
+    Every line explains itself in words and numbers; marketplace app lines carry the vendor/operator revenue
+    split; totals are per currency and equal the sum of the lines exactly. Nothing is stored.
+
+    A rule violation (an app tier smaller than the host's on the marketplace, several years of maintenance in
+    the direct channel, a co-term that would shorten maintenance, ...) answers 422 with a problem document
+    that says which item failed, why, and what to choose instead.
+    """
+    return PreviewService(session).preview(request, date.today())

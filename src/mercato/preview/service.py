@@ -1,0 +1,184 @@
+"""Prices proposed items for a host by looking up listings and calling the pricing core; buys nothing."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from mercato import pricing
+from mercato.catalog.domain import pricing_listing, revenue_schedule
+from mercato.catalog.models import Listing
+from mercato.catalog.repository import CatalogRepository
+from mercato.preview import schemas
+from mercato.problems import InvalidInput, Problem
+
+
+class UnknownProduct(Problem):
+    status = 422
+    type = "unknown-product"
+    title = "Unknown product"
+
+
+class ItemRefused(Problem):
+    """A pricing rule refused one item; carries the rule's own type, title and structured details."""
+
+    def __init__(self, index: int, product_key: str, error: pricing.PricingError) -> None:
+        super().__init__(f"Item {index + 1} ({product_key}): {error.detail}", item=index, **error.details)
+        self.status = error.status
+        self.type = error.type
+        self.title = error.title
+
+
+class PreviewService:
+    def __init__(self, session: Session) -> None:
+        self.catalog = CatalogRepository(session)
+
+    def preview(self, request: schemas.PreviewRequest, today: date) -> schemas.PreviewResponse:
+        on = request.date or today
+        host_product = self.catalog.host_product_by_key(request.host.product)
+        if host_product is None:
+            known = ", ".join(h.key for h in self.catalog.list_host_products())
+            raise UnknownProduct(f"There is no host product {request.host.product!r}. Host products: {known}.")
+        host = self._host_context(request.host, host_product.name)
+        schedule = revenue_schedule(self.catalog.revenue_share_rates())
+        lines: list[pricing.PricedLine] = []
+        vendors: set[object] = set()
+        for index, item in enumerate(request.items):
+            listing = self._listing(item.product_key, request.host, index)
+            if listing.app is not None:
+                vendors.add(listing.app.vendor_id)
+            name = listing.app.name if listing.app is not None else host_product.name
+            try:
+                lines.append(self._price(item, pricing_listing(listing, name), request.channel, host, on))
+            except pricing.PricingError as error:
+                raise ItemRefused(index, item.product_key, error) from error
+        if request.channel is pricing.Channel.DIRECT and len(vendors) > 1:
+            raise InvalidInput(
+                "A direct purchase is billed by one vendor, but these items come from several. "
+                "Price each vendor's apps separately, or buy them together on the marketplace."
+            )
+        priced = pricing.PricedItems.of(lines)
+        return schemas.PreviewResponse(
+            date=on,
+            channel=request.channel.value,
+            lines=[self._line_out(line, schedule, on) for line in priced.lines],
+            totals=[schemas.TotalOut(currency=c, amount=a) for c, a in priced.totals.items()],
+        )
+
+    def _host_context(self, host: schemas.HostIn, product_name: str) -> pricing.HostContext:
+        if host.hosting is pricing.Hosting.CLOUD:
+            if host.users is None or host.billing_cycle is None:
+                raise InvalidInput("A cloud host needs `users` (how many users the site has) and `billing_cycle`.")
+        elif host.user_tier is None:
+            raise InvalidInput(f"A {host.hosting.value} host needs its `user_tier`, e.g. \"100\" or \"unlimited\".")
+        return pricing.HostContext(
+            hosting=host.hosting,
+            license_type=host.license_type,
+            tier=pricing.Tier.parse(host.user_tier) if host.user_tier else None,
+            cloud_users=host.users,
+            maintenance_end=host.maintenance_end,
+            billing_cycle=host.billing_cycle,
+            next_billing_date=host.next_billing_date,
+            product_name=product_name,
+        )
+
+    def _listing(self, product_key: str, host: schemas.HostIn, index: int) -> Listing:
+        listing = self.catalog.listing(product_key, host.hosting.value)
+        if listing is not None and listing.host_product.key == host.product:
+            return listing
+        prefix = f"Item {index + 1} ({product_key}): "
+        if listing is not None:
+            raise InvalidInput(
+                prefix + f"this is for the {listing.host_product.name}, not for {host.product}.", item=index
+            )
+        hostings = [other.hosting for other in self.catalog.listings_of_product(product_key)]
+        if hostings:
+            raise InvalidInput(
+                prefix + f"it is not sold for {host.hosting.value}; it is sold for {', '.join(hostings)}.",
+                item=index,
+            )
+        raise UnknownProduct(prefix + "there is no app or host product with this key.", item=index)
+
+    @staticmethod
+    def _price(
+        item: schemas.Item,
+        listing: pricing.Listing,
+        channel: pricing.Channel,
+        host: pricing.HostContext,
+        on: date,
+    ) -> pricing.PricedLine:
+        match item:
+            case schemas.NewItem():
+                if listing.hosting is pricing.Hosting.CLOUD:
+                    return pricing.price_cloud_subscription(
+                        listing, host, on, tier=pricing.Tier.parse(item.tier), license_type=item.license_type,
+                        channel=channel,
+                    )
+                return pricing.price_new_purchase(
+                    listing, pricing.Tier.parse(item.tier), channel, host, item.license_type, on
+                )
+            case schemas.RenewalItem():
+                return pricing.price_renewal(
+                    listing, pricing.Tier.parse(item.tier), channel, item.license_type, item.maintenance_end,
+                    item.years, on,
+                )
+            case schemas.UpgradeItem():
+                return pricing.price_upgrade(
+                    listing, pricing.Tier.parse(item.from_tier), pricing.Tier.parse(item.tier), channel,
+                    item.license_type, item.maintenance_end, on, host=host,
+                )
+            case schemas.CoTermItem():
+                target = item.target_date or host.maintenance_end
+                if target is None:
+                    raise InvalidInput(
+                        "A co-term needs a target_date, or the host's maintenance_end to co-term with."
+                    )
+                return pricing.price_co_term(
+                    listing, pricing.Tier.parse(item.tier), channel, item.license_type, item.maintenance_end,
+                    target, on,
+                )
+            case schemas.EvaluationItem():
+                return pricing.price_evaluation(listing, host, on, channel=channel)
+            case schemas.CloudSubscriptionItem():
+                return pricing.price_cloud_subscription(
+                    listing, host, on, tier=pricing.Tier.parse(item.tier) if item.tier else None,
+                    license_type=item.license_type, channel=channel,
+                )
+            case schemas.CloudUserChangeItem():
+                cycle = host.billing_cycle or pricing.BillingCycle.MONTHLY
+                return pricing.price_cloud_user_increase(
+                    listing, cycle, item.old_users, item.new_users, on, item.cycle_end,
+                    license_type=item.license_type, channel=channel,
+                )
+        raise AssertionError(f"unhandled item {item!r}")
+
+    @staticmethod
+    def _line_out(
+        line: pricing.PricedLine, schedule: pricing.RevenueShareSchedule, on: date
+    ) -> schemas.PricedLineOut:
+        split = pricing.split_revenue(line, schedule, on)
+        return schemas.PricedLineOut(
+            product_key=line.app_key,
+            kind=line.kind.value,
+            hosting=line.hosting.value,
+            channel=line.channel.value,
+            seller_of_record=line.seller_of_record.value,
+            tier="unlimited" if line.tier.users is None else str(line.tier.users),
+            users=line.users,
+            license_type=line.license_type.value,
+            period_start=line.period_start,
+            period_end=line.period_end,
+            amount=line.amount,
+            currency=line.currency,
+            explanation=line.explanation,
+            formula=dict(line.formula),
+            revenue_split=None
+            if split is None
+            else schemas.RevenueSplitOut(
+                vendor_share_rate=split.vendor_share_rate,
+                vendor_amount=split.vendor_amount,
+                operator_amount=split.operator_amount,
+                explanation=split.explanation,
+            ),
+        )

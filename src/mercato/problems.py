@@ -1,0 +1,40 @@
+"""Errors that reach a user: each has a stable machine ``type`` slug, a title and a sentence a person reads.
+
+Services raise these (or domain errors that carry the same attributes); the web layer turns them into RFC 9457
+problem documents and the CLI prints the sentence. Nothing here knows about HTTP frameworks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class Problem(Exception):
+    """Base of every error that is part of the product."""
+
+    status: int = 400
+    type: str = "bad-request"
+    title: str = "Bad request"
+
+    def __init__(self, detail: str, **extensions: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extensions = extensions
+
+
+class NotFound(Problem):
+    status = 404
+    type = "not-found"
+    title = "Not found"
+
+
+class Conflict(Problem):
+    status = 409
+    type = "conflict"
+    title = "Conflict"
+
+
+class InvalidInput(Problem):
+    status = 422
+    type = "invalid-input"
+    title = "Invalid input"

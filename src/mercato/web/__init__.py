@@ -1,0 +1,1 @@
+"""The HTTP edge: the FastAPI application, problem details and request-scoped dependencies."""

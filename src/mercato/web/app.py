@@ -1,0 +1,48 @@
+"""The FastAPI application factory: wires settings, the database and every feature's router."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+
+from mercato import __version__
+from mercato.catalog.api import router as catalog_router
+from mercato.database import make_engine, make_session_factory
+from mercato.preview.api import router as preview_router
+from mercato.settings import Settings, get_settings
+from mercato.web.problems import install_problem_handlers
+
+API_DESCRIPTION = """
+Mercato's REST API: the catalog of host products and apps, prices, and (as the project grows) quotes, orders,
+invoices, licenses and license keys.
+
+Every error is an [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457) problem document
+(`application/problem+json`) with a stable `type`, a `title` and a `detail` sentence meant for people.
+Amounts are decimal strings in the currency named beside them.
+"""
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = engine or make_engine(settings.database_url)
+    app = FastAPI(
+        title="Mercato",
+        version=__version__,
+        description=API_DESCRIPTION,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    install_problem_handlers(app)
+
+    @app.get("/healthz", tags=["operations"], summary="Liveness check")
+    async def healthz() -> dict[str, str]:
+        """Answers 200 while the process serves requests. It does not touch the database."""
+        return {"status": "ok"}
+
+    app.include_router(catalog_router, prefix="/api/v1")
+    app.include_router(preview_router, prefix="/api/v1")
+    return app

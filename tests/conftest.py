@@ -1,0 +1,128 @@
+"""Shared fixtures: real databases built by the migrations, on SQLite and on PostgreSQL.
+
+Every test that asks for ``session_factory`` (or ``client``) runs once per backend. PostgreSQL comes from
+``MERCATO_TEST_POSTGRES_URL`` (default: the local server, user postgres); each run creates its own database and
+drops it afterwards. Locally an unreachable PostgreSQL skips those tests; with ``MERCATO_REQUIRE_POSTGRES=1`` (as
+in CI) it fails them instead.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from mercato.catalog.demo import load_demo_catalog
+from mercato.catalog.repository import CatalogRepository
+from mercato.database import make_engine, make_session_factory, transaction
+from mercato.migrations import upgrade_to_head
+from mercato.settings import Settings
+from mercato.web.app import create_app
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "MERCATO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+REQUIRE_POSTGRES = os.environ.get("MERCATO_REQUIRE_POSTGRES") == "1"
+
+
+def _postgres_unavailable(reason: str) -> None:
+    if REQUIRE_POSTGRES:
+        pytest.fail(f"PostgreSQL is required (MERCATO_REQUIRE_POSTGRES=1) but unavailable: {reason}")
+    pytest.skip(f"PostgreSQL unavailable: {reason}")
+
+
+def _create_postgres_database() -> tuple[str, Engine]:
+    admin = make_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"mercato_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as error:
+        admin.dispose()
+        _postgres_unavailable(str(error).splitlines()[0])
+    url = admin.url.set(database=name).render_as_string(hide_password=False)
+    return url, admin
+
+
+@pytest.fixture(scope="session")
+def fresh_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A factory of empty databases of a given backend; each is dropped at the end of the session."""
+    created: list[tuple[str, Engine | None]] = []
+
+    def make(backend: str) -> str:
+        if backend == "sqlite":
+            path = tmp_path_factory.mktemp("db") / "mercato.db"
+            url = f"sqlite:///{path}"
+            created.append((url, None))
+            return url
+        url, admin = _create_postgres_database()
+        created.append((url, admin))
+        return url
+
+    yield make
+    for url, admin in created:
+        if admin is not None:
+            name = url.rsplit("/", 1)[-1]
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def engine(backend: str, fresh_database_url) -> Iterator[Engine]:  # type: ignore[no-untyped-def]
+    """A migrated database with the demo catalog, shared by the tests of one backend."""
+    url = fresh_database_url(backend)
+    engine = make_engine(url)
+    upgrade_to_head(engine)
+    with transaction(make_session_factory(engine)) as session:
+        load_demo_catalog(CatalogRepository(session))
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session_factory(engine: Engine) -> Iterator[sessionmaker[Session]]:
+    """Sessions inside one outer transaction that is rolled back after the test: commits become savepoints."""
+    connection = engine.connect()
+    outer = connection.begin()
+    factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    yield factory
+    outer.rollback()
+    connection.close()
+
+
+@pytest.fixture
+def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    with session_factory() as session:
+        yield session
+
+
+@pytest.fixture
+def settings(engine: Engine) -> Settings:
+    return Settings(database_url=engine.url.render_as_string(hide_password=False), secret_key="test-secret-key")
+
+
+@pytest.fixture
+def client(settings: Settings, engine: Engine, session_factory: sessionmaker[Session]) -> Iterator[TestClient]:
+    app = create_app(settings, engine)
+    app.state.session_factory = session_factory
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return Path(__file__).resolve().parents[1]
