@@ -1,0 +1,90 @@
+"""Real HTTP against ``mercato serve --demo``, the command behind ``make run``, on a fresh SQLite file."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("served")
+
+
+def _clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("MERCATO_")}
+
+
+MERCATO = Path(sys.executable).with_name("mercato")
+
+
+@pytest.fixture(scope="module")
+def served(workdir: Path) -> Iterator[str]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [str(MERCATO), "serve", "--demo", "--port", str(port)],
+        cwd=workdir,
+        env=_clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                output = process.stdout.read().decode() if process.stdout else ""
+                pytest.fail(f"mercato serve exited early:\n{output}")
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("mercato serve did not answer /healthz within 30 s")
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert (workdir / "mercato.db").exists(), "the default database is a SQLite file in the working directory"
+
+
+def test_healthz_answers_200(served: str) -> None:
+    assert httpx.get(f"{served}/healthz").json() == {"status": "ok"}
+
+
+def test_demo_catalog_is_served(served: str) -> None:
+    app = httpx.get(f"{served}/api/v1/apps/com.example.mockups.tracker").json()
+    assert app["vendor"]["slug"] == "example-mockups"
+
+
+def test_openapi_document_and_docs_are_served(served: str) -> None:
+    document = httpx.get(f"{served}/api/v1/openapi.json").json()
+    assert {"/api/v1/apps", "/api/v1/apps/{app_key}", "/api/v1/pricing/preview"} <= set(document["paths"])
+    for path in document["paths"].values():
+        for operation in path.values():
+            assert operation.get("description"), f"{operation.get('operationId')} has no description for people"
+    assert httpx.get(f"{served}/api/docs").status_code == 200
+
+
+def test_loading_demo_data_again_changes_nothing(served: str, workdir: Path) -> None:
+    before = httpx.get(f"{served}/api/v1/apps").json()
+    result = subprocess.run(
+        [str(MERCATO), "demo"], cwd=workdir, env=_clean_env(), capture_output=True, text=True, check=True
+    )
+    assert "nothing loaded" in result.stderr
+    assert httpx.get(f"{served}/api/v1/apps").json() == before
