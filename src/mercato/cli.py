@@ -10,11 +10,15 @@ from rich.console import Console
 from mercato.catalog.demo import load_demo_catalog
 from mercato.catalog.repository import CatalogRepository
 from mercato.database import make_engine, make_session_factory, transaction
+from mercato.keys.cli import app as keys_app
+from mercato.licenses.cli import app as license_app
 from mercato.migrations import upgrade_to_head
 from mercato.settings import get_settings
 
 app = typer.Typer(help="Mercato: an add-on marketplace and license server.", no_args_is_help=True)
 console = Console(stderr=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(license_app, name="license")
 
 
 def _migrate() -> None:

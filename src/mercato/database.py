@@ -64,6 +64,9 @@ def enum_column(length: int = 32) -> Any:
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINTs; SQLAlchemy emits BEGIN itself
+    # (see _begin_sqlite), so nested transactions and rollbacks behave as they do on PostgreSQL.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -72,10 +75,16 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _begin_sqlite(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, **kwargs)
         event.listen(engine, "connect", _configure_sqlite)
+        if kwargs.get("isolation_level") != "AUTOCOMMIT":
+            event.listen(engine, "begin", _begin_sqlite)
         return engine
     if url.startswith("postgresql://"):
         # psycopg 3 is the driver we ship; accept the plain libpq-style URL operators copy around.

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from mercato import __version__
 from mercato.catalog.api import router as catalog_router
 from mercato.database import make_engine, make_session_factory
+from mercato.licenses.api import router as licenses_router
+from mercato.licenses.validation import TrustedKeyCache
 from mercato.preview.api import router as preview_router
 from mercato.settings import Settings, get_settings
 from mercato.web.problems import install_problem_handlers
@@ -22,7 +25,11 @@ Amounts are decimal strings in the currency named beside them.
 """
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    engine: Engine | None = None,
+    session_factory: sessionmaker[Session] | None = None,
+) -> FastAPI:
     settings = settings or get_settings()
     engine = engine or make_engine(settings.database_url)
     app = FastAPI(
@@ -35,7 +42,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.session_factory = make_session_factory(engine)
+    app.state.session_factory = session_factory or make_session_factory(engine)
+    app.state.trusted_keys = TrustedKeyCache(app.state.session_factory, settings.secret_key)
     install_problem_handlers(app)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness check")
@@ -45,4 +53,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     app.include_router(catalog_router, prefix="/api/v1")
     app.include_router(preview_router, prefix="/api/v1")
+    app.include_router(licenses_router, prefix="/api/v1")
     return app

@@ -1,0 +1,72 @@
+"""``mercato keys``: rotate, list, retire and export the signing keys of an issuer."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from mercato.cli_support import err_console, unit_of_work
+from mercato.keys.service import KeyService
+
+app = typer.Typer(help="Signing keys: one ring per issuer ('operator', or a vendor's slug).", no_args_is_help=True)
+
+class KeyFormat(StrEnum):
+    JWKS = "jwks"
+    PEM = "pem"
+
+
+IssuerOption = Annotated[str, typer.Option("--issuer", help="'operator', or a vendor's slug (e.g. example-mockups).")]
+
+
+@app.command()
+def rotate(issuer: IssuerOption) -> None:
+    """Make a new signing key. The previous one keeps verifying the keys it signed until you retire it."""
+    with unit_of_work() as (session, settings):
+        service = KeyService(session, settings.secret_key)
+        row = service.rotate(service.resolve_issuer(issuer))
+        err_console.print(f"New signing key of {row.issuer}: [bold]{row.kid}[/bold]")
+        typer.echo(row.kid)
+
+
+@app.command("list")
+def list_keys(issuer: IssuerOption) -> None:
+    """Show the issuer's keys and their states (signing, verifying, retired)."""
+    with unit_of_work() as (session, settings):
+        service = KeyService(session, settings.secret_key)
+        table = Table("kid", "state", "created", "rotated", "retired")
+        for row in service.ring(service.resolve_issuer(issuer)):
+            table.add_row(
+                row.kid, row.state, f"{row.created_at:%Y-%m-%d %H:%M}",
+                f"{row.rotated_at:%Y-%m-%d}" if row.rotated_at else "",
+                f"{row.retired_at:%Y-%m-%d}" if row.retired_at else "",
+            )
+        err_console.print(table)
+
+
+@app.command()
+def retire(kid: Annotated[str, typer.Argument(help="The key id to stop trusting.")]) -> None:
+    """Stop trusting a rotated-out key: license keys it signed will fail with UNKNOWN_KEY."""
+    with unit_of_work() as (session, settings):
+        row = KeyService(session, settings.secret_key).retire(kid)
+        err_console.print(f"Retired {row.kid} of {row.issuer}.")
+
+
+@app.command()
+def export(
+    issuer: IssuerOption,
+    key_format: Annotated[KeyFormat, typer.Option("--format", help="jwks or pem")] = KeyFormat.JWKS,
+) -> None:
+    """Print the issuer's trusted public keys, to embed in an app that verifies keys offline."""
+    with unit_of_work() as (session, settings):
+        service = KeyService(session, settings.secret_key)
+        resolved = service.resolve_issuer(issuer)
+        if not service.trusted_keys([resolved]):
+            service.rotate(resolved)  # the first export of a new issuer creates its ring
+        if key_format is KeyFormat.JWKS:
+            typer.echo(json.dumps(service.export_jwks(resolved), indent=2))
+        else:
+            typer.echo(service.export_pem(resolved), nl=False)

@@ -1,0 +1,1 @@
+"""App licenses and the keys issued for them."""

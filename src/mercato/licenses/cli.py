@@ -1,0 +1,202 @@
+"""``mercato license``: issue, check, re-issue and revoke license keys from the command line."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mercato.cli_support import USAGE_ERROR, err_console, unit_of_work
+from mercato.keys.service import KeyService, load_trusted_keys
+from mercato.licenses.service import IssueRequest, LicenseService
+from mercato.licenses.validation import TrustedKeys, ValidationService
+from mercato.licensing import FixAction, HostContext, LicenseStatus, Verdict, check
+
+app = typer.Typer(help="License keys: issue, check, re-issue and revoke.", no_args_is_help=True)
+
+
+class Hosting(StrEnum):
+    SERVER = "server"
+    DATACENTER = "datacenter"
+    CLOUD = "cloud"
+
+
+class Channel(StrEnum):
+    MARKETPLACE = "marketplace"
+    DIRECT = "direct"
+
+
+class LicenseType(StrEnum):
+    COMMERCIAL = "commercial"
+    ACADEMIC = "academic"
+    STARTER = "starter"
+    COMMUNITY = "community"
+    OPEN_SOURCE = "open_source"
+    EVALUATION = "evaluation"
+    DEVELOPER = "developer"
+
+
+def parse_tier(text: str) -> int | None:
+    """'unlimited' → None, '25' → 25; anything else is a usage error (exit status 2)."""
+    value = text.strip().lower()
+    if value == "unlimited":
+        return None
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    raise typer.BadParameter(f'{text!r} is not a tier: give a number of users or "unlimited"')
+
+
+def parse_date(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date: use YYYY-MM-DD") from None
+
+
+AppOption = Annotated[str, typer.Option("--app", help="App key, e.g. com.example.mockups.wiki")]
+HostingOption = Annotated[Hosting, typer.Option("--hosting")]
+ServerIdOption = Annotated[str, typer.Option("--server-id", help="The host's server id (or cloud site).")]
+
+
+@app.command()
+def issue(
+    app_key: AppOption,
+    hosting: HostingOption,
+    channel: Annotated[Channel, typer.Option("--channel")],
+    tier: Annotated[str, typer.Option("--tier", help='Users, or "unlimited".')],
+    license_type: Annotated[LicenseType, typer.Option("--type")],
+    server_id: ServerIdOption,
+    maintenance_end: Annotated[str | None, typer.Option("--maintenance-end", help="YYYY-MM-DD")] = None,
+    term_end: Annotated[str | None, typer.Option("--term-end", help="YYYY-MM-DD")] = None,
+    evaluation: Annotated[bool, typer.Option("--evaluation", help="A free 30-day evaluation key.")] = False,
+    today: Annotated[str | None, typer.Option("--today", help="Issue as of this date (YYYY-MM-DD).")] = None,
+) -> None:
+    """Issue a license and print its key (support staff: replacement, community and evaluation keys).
+
+    The key goes to standard output alone, so scripts can capture it; the license's details go to standard
+    error. The seller of record signs: the operator for the marketplace, the app's vendor for direct."""
+    request = IssueRequest(
+        app_key=app_key,
+        hosting=hosting.value,
+        channel=channel.value,
+        tier=parse_tier(tier),
+        license_type=license_type.value,
+        host_binding=server_id,
+        today=parse_date(today) or date.today(),
+        maintenance_end=parse_date(maintenance_end),
+        term_end=parse_date(term_end),
+        evaluation=evaluation,
+    )
+    with unit_of_work() as (session, settings):
+        issued = LicenseService(session, settings.secret_key, settings.superseded_key_grace_days).issue(request)
+        license = issued.license
+        err_console.print(
+            f"Issued {license.entitlement_number}: {license.product_key} ({license.hosting}, {license.channel}, "
+            f"{license.license_type}), signed by {license.issuer} with {issued.key.kid}"
+        )
+        typer.echo(issued.token)
+
+
+def _print_verdict(verdict: Verdict, as_json: bool, server: dict[str, object] | None) -> None:
+    if as_json:
+        document = verdict.to_dict()
+        if server is not None:
+            document["server"] = server
+        typer.echo(json.dumps(document, indent=2, default=str))
+        return
+    colour = "green" if verdict.status is LicenseStatus.VALID else "red"
+    err_console.print(f"[bold {colour}]{verdict.status.value}[/bold {colour}]  {verdict.message}")
+    if verdict.action is not FixAction.NONE:
+        err_console.print(f"Fix: {verdict.action.value.replace('_', ' ').lower()}")
+    if verdict.payload is not None:
+        p = verdict.payload
+        tier = "unlimited" if p.tier is None else f"{p.tier} users"
+        err_console.print(
+            f"License {p.entitlement_number}: {p.app_key}, {p.hosting}, {p.channel} ({p.issuer}), "
+            f"{p.license_type}, {tier}, maintenance end {p.maintenance_end or '—'}, term end {p.term_end or '—'}"
+        )
+
+
+@app.command("check")
+def check_key(
+    key: Annotated[str, typer.Argument(help="The license key, as pasted.")],
+    app_key: AppOption,
+    hosting: HostingOption,
+    server_id: ServerIdOption,
+    host_tier: Annotated[str, typer.Option("--host-tier", help='The host\'s users, or "unlimited".')],
+    host_license_type: Annotated[LicenseType, typer.Option("--host-license-type")],
+    app_users: Annotated[int | None, typer.Option("--app-users", min=0)] = None,
+    build_date: Annotated[str | None, typer.Option("--build-date", help="YYYY-MM-DD")] = None,
+    today: Annotated[str | None, typer.Option("--today", help="YYYY-MM-DD")] = None,
+    trusted: Annotated[
+        Path | None,
+        typer.Option("--trusted", help="JWKS or PEM file of trusted public keys (default: this deployment's)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
+) -> None:
+    """Check a key as the app would inside the host. Exit status: 0 VALID, 1 any other verdict, 2 usage error.
+
+    With --trusted it checks offline against those public keys only; without, it trusts this deployment's
+    keys and also knows what only the server knows (revoked, superseded, suspended)."""
+    host = HostContext(
+        app_key=app_key,
+        hosting=hosting.value,
+        server_id=server_id,
+        host_tier=parse_tier(host_tier),
+        host_license_type=host_license_type.value,
+        app_users=app_users,
+        build_date=parse_date(build_date),
+        today=parse_date(today) or date.today(),
+    )
+    server: dict[str, object] | None = None
+    if trusted is not None:
+        try:
+            keys = load_trusted_keys(trusted.read_text())
+        except (OSError, ValueError) as error:
+            err_console.print(f"[red]Cannot read trusted keys from {trusted}:[/red] {error}")
+            raise typer.Exit(USAGE_ERROR) from error
+        verdict = check(key, keys, host)
+    else:
+        with unit_of_work() as (session, settings):
+            service = KeyService(session, settings.secret_key)
+            result = ValidationService(
+                session, TrustedKeys(service.trusted_keys(), service.issuer_of_kids())
+            ).validate(key, host)
+            verdict = result.verdict
+            server = result.server.to_dict() if result.server is not None else None
+    _print_verdict(verdict, as_json, server)
+    raise typer.Exit(0 if verdict.status is LicenseStatus.VALID else 1)
+
+
+@app.command()
+def reissue(entitlement: Annotated[str, typer.Argument(help="SEN-… of the license.")]) -> None:
+    """Print a new key for the license's current terms; its earlier keys are superseded (with grace)."""
+    with unit_of_work() as (session, settings):
+        issued = LicenseService(session, settings.secret_key, settings.superseded_key_grace_days).reissue(entitlement)
+        typer.echo(issued.token)
+
+
+@app.command()
+def revoke(
+    serial: Annotated[str | None, typer.Option("--serial", help="Revoke one key by its serial (jti).")] = None,
+    entitlement: Annotated[str | None, typer.Option("--entitlement", help="Revoke every key; cancel it.")] = None,
+    reason: Annotated[str, typer.Option("--reason", help="Shown to the admin who checks the key.")] = "revoked",
+) -> None:
+    """Revoke one key, or a whole license (operator or vendor action)."""
+    if (serial is None) == (entitlement is None):
+        raise typer.BadParameter("give exactly one of --serial or --entitlement")
+    with unit_of_work() as (session, settings):
+        service = LicenseService(session, settings.secret_key)
+        if serial is not None:
+            service.revoke_key(serial, reason)
+            err_console.print(f"Revoked key {serial}.")
+        else:
+            assert entitlement is not None
+            service.revoke_license(entitlement, reason)
+            err_console.print(f"Cancelled {entitlement} and revoked its keys.")

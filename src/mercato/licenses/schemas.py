@@ -1,0 +1,59 @@
+"""Request and response of the license validation API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class ValidateRequest(BaseModel):
+    """A pasted key and the host it was pasted into."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = Field(max_length=8192, description="The license key as pasted (whitespace and line breaks are ignored).")
+    app_key: str = Field(max_length=200, examples=["com.example.mockups.wiki"])
+    hosting: Literal["server", "datacenter", "cloud"]
+    server_id: str = Field(max_length=200, description="The host's server id, or the cloud site.")
+    host_tier: str = Field(
+        max_length=20, description='The host\'s user tier: a number of users or "unlimited".', examples=["100"]
+    )
+    host_license_type: Literal[
+        "commercial", "academic", "starter", "community", "open_source", "evaluation", "developer"
+    ] = "commercial"
+    app_users: int | None = Field(default=None, ge=0, description="How many users use the app (direct keys).")
+    build_date: date | None = Field(default=None, description="Build date of the installed app version.")
+    today: date | None = Field(default=None, description="Check as of this date (default: the server's today).")
+
+    @field_validator("host_tier")
+    @classmethod
+    def _tier(cls, value: str) -> str:
+        text = value.strip().lower()
+        if text != "unlimited" and not (text.isdigit() and int(text) > 0):
+            raise ValueError('the host tier is a positive number of users or "unlimited"')
+        return text
+
+    def host_tier_users(self) -> int | None:
+        return None if self.host_tier == "unlimited" else int(self.host_tier)
+
+
+class ServerKnowledgeOut(BaseModel):
+    known: bool = Field(description="Whether this deployment issued the key (and so knows its state).")
+    license_status: str | None = Field(description="active, expired, suspended, cancelled or superseded.")
+    key_state: str | None = Field(description="current, superseded (still valid in its grace period) or revoked.")
+    superseded_grace_until: datetime | None
+    revoked_reason: str | None
+
+
+class ValidateResponse(BaseModel):
+    status: str = Field(
+        description="MALFORMED, BAD_SIGNATURE, UNKNOWN_KEY, APP_MISMATCH, HOST_MISMATCH, REVOKED, USERS_EXCEEDED, "
+        "USER_MISMATCH, TYPE_MISMATCH, EXPIRED, VERSION_MISMATCH or VALID: the first check that fails.",
+        examples=["VALID"],
+    )
+    message: str = Field(description="What the verdict means for the admin, with the real values.")
+    action: str = Field(description="What fixes it: NONE, GET_NEW_KEY, CONTACT_SELLER, BUY, UPGRADE or RENEW.")
+    license: dict[str, Any] | None = Field(description="The key's terms, when its signature could be trusted.")
+    server: ServerKnowledgeOut | None = Field(description="What only the server knows about this key.")

@@ -1,0 +1,81 @@
+"""Key rings: sealed private keys, rotation, retirement and export."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from sqlalchemy.orm import Session
+
+from mercato.keys.models import KeyState
+from mercato.keys.sealing import SealedKeyUnreadable, open_private_key
+from mercato.keys.service import KeyService, load_trusted_keys
+from mercato.problems import InvalidInput, NotFound
+
+SECRET = "test-secret-key"
+
+
+def test_first_use_creates_a_ring_and_private_keys_are_sealed_at_rest(session: Session) -> None:
+    service = KeyService(session, SECRET)
+    kid, private_key = service.signer("operator")
+    [row] = service.ring("operator")
+    assert row.kid == kid and row.state == KeyState.SIGNING
+    raw = private_key.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    sealed = row.sealed_private_key
+    assert raw not in base64.urlsafe_b64decode(sealed.split(".", 1)[1])
+    assert base64.urlsafe_b64encode(raw).decode().rstrip("=") not in sealed
+    with pytest.raises(SealedKeyUnreadable, match="MERCATO_SECRET_KEY"):
+        open_private_key(sealed, "another secret", "operator", kid)
+    # Bound to its row: the same sealed blob does not open as another issuer's key.
+    with pytest.raises(SealedKeyUnreadable):
+        open_private_key(sealed, SECRET, "vendor:example-mockups", kid)
+
+
+def test_rotation_signs_with_the_new_key_and_keeps_the_old_one_verifying(session: Session) -> None:
+    service = KeyService(session, SECRET)
+    old_kid, _ = service.signer("vendor:example-mockups")
+    new = service.rotate("vendor:example-mockups")
+    assert service.signer("vendor:example-mockups")[0] == new.kid != old_kid
+    assert set(service.trusted_keys(["vendor:example-mockups"])) == {old_kid, new.kid}
+    states = {row.kid: row.state for row in service.ring("vendor:example-mockups")}
+    assert states == {old_kid: KeyState.VERIFYING, new.kid: KeyState.SIGNING}
+
+
+def test_retired_key_is_no_longer_trusted_and_the_signing_key_cannot_be_retired(session: Session) -> None:
+    service = KeyService(session, SECRET)
+    old_kid, _ = service.signer("operator")
+    new = service.rotate("operator")
+    with pytest.raises(InvalidInput, match="Rotate first"):
+        service.retire(new.kid)
+    service.retire(old_kid)
+    assert set(service.trusted_keys(["operator"])) == {new.kid}
+
+
+def test_export_round_trips_as_jwks_and_pem(session: Session) -> None:
+    service = KeyService(session, SECRET)
+    service.signer("operator")
+    service.rotate("operator")
+    expected = service.trusted_keys(["operator"])
+    for text in (json.dumps(service.export_jwks("operator")), service.export_pem("operator")):
+        loaded = load_trusted_keys(text)
+        assert set(loaded) == set(expected)
+        for kid, key in loaded.items():
+            assert key.public_bytes_raw() == expected[kid].public_bytes_raw()
+
+
+def test_issuers_are_the_operator_or_known_vendors(session: Session) -> None:
+    service = KeyService(session, SECRET)
+    assert service.resolve_issuer("operator") == "operator"
+    assert service.resolve_issuer("example-mockups") == "vendor:example-mockups"
+    assert service.resolve_issuer("vendor:timekeep") == "vendor:timekeep"
+    with pytest.raises(NotFound, match="no vendor"):
+        service.resolve_issuer("nobody")
+
+
+def test_unreadable_trusted_key_files_are_refused() -> None:
+    with pytest.raises(ValueError):
+        load_trusted_keys("not a key file")

@@ -1,0 +1,157 @@
+"""``POST /api/v1/licenses/validate``: the offline verdict plus revocation, supersession and suspension."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from mercato.keys.service import KeyService
+from mercato.licenses.repository import LicenseRepository
+from mercato.licenses.service import IssuedKey, LicenseService
+from mercato.licensing import LicensePayload, sign_license
+
+from support.licenses import SECRET, SERVER_ID, host
+
+VALIDATE = "/api/v1/licenses/validate"
+
+
+def test_a_fresh_marketplace_key_is_valid(client: TestClient, issue: Callable[..., IssuedKey]) -> None:
+    issued = issue()
+    response = client.post(VALIDATE, json=host(key=issued.token))
+    assert response.status_code == 200, response.text
+    verdict = response.json()
+    assert verdict["status"] == "VALID"
+    assert verdict["license"]["entitlement_number"] == issued.license.entitlement_number
+    assert verdict["server"] == {
+        "known": True, "license_status": "active", "key_state": "current",
+        "superseded_grace_until": None, "revoked_reason": None,
+    }
+
+
+def test_pasted_key_with_line_breaks_is_still_valid(client: TestClient, issue: Callable[..., IssuedKey]) -> None:
+    token = issue().token
+    wrapped = "\n".join(token[i : i + 64] for i in range(0, len(token), 64))
+    assert client.post(VALIDATE, json=host(key=f"  {wrapped}\n")).json()["status"] == "VALID"
+
+
+def test_marketplace_key_for_fewer_users_than_the_host_is_a_user_mismatch(
+    client: TestClient, issue: Callable[..., IssuedKey]
+) -> None:
+    verdict = client.post(VALIDATE, json=host(key=issue().token, host_tier="250")).json()
+    assert verdict["status"] == "USER_MISMATCH"
+    assert verdict["action"] == "UPGRADE"
+
+
+def test_direct_key_admits_at_most_its_tier(client: TestClient, issue: Callable[..., IssuedKey]) -> None:
+    token = issue(channel="direct", tier=10).token
+    assert client.post(VALIDATE, json=host(key=token, app_users=10)).json()["status"] == "VALID"
+    assert client.post(VALIDATE, json=host(key=token, app_users=11)).json()["status"] == "USERS_EXCEEDED"
+
+
+def test_revoked_key_is_revoked_but_earlier_failures_win(
+    client: TestClient, issue: Callable[..., IssuedKey], session_factory: sessionmaker[Session]
+) -> None:
+    issued = issue()
+    with session_factory() as session, session.begin():
+        LicenseService(session, SECRET).revoke_key(issued.key.serial, "chargeback")
+    verdict = client.post(VALIDATE, json=host(key=issued.token)).json()
+    assert verdict["status"] == "REVOKED"
+    assert "chargeback" in verdict["message"]
+    assert verdict["server"]["key_state"] == "revoked"
+    other_host = client.post(VALIDATE, json=host(key=issued.token, server_id="OTHER-SERVER")).json()
+    assert other_host["status"] == "HOST_MISMATCH"
+
+
+def test_superseded_key_keeps_working_during_its_grace_period_only(
+    client: TestClient, issue: Callable[..., IssuedKey], session_factory: sessionmaker[Session]
+) -> None:
+    first = issue()
+    with session_factory() as session, session.begin():
+        second = LicenseService(session, SECRET).reissue(first.license.entitlement_number)
+    old = client.post(VALIDATE, json=host(key=first.token)).json()
+    assert old["status"] == "VALID"
+    assert old["server"]["key_state"] == "superseded"
+    assert client.post(VALIDATE, json=host(key=second.token)).json()["server"]["key_state"] == "current"
+    with session_factory() as session, session.begin():
+        key = LicenseRepository(session).key_by_serial(first.key.serial)
+        assert key is not None
+        key.superseded_grace_until = datetime.now(UTC) - timedelta(seconds=1)
+    expired_grace = client.post(VALIDATE, json=host(key=first.token)).json()
+    assert expired_grace["status"] == "REVOKED"
+    assert expired_grace["action"] == "GET_NEW_KEY"
+
+
+def test_suspended_license_is_refused_online(
+    client: TestClient, issue: Callable[..., IssuedKey], session_factory: sessionmaker[Session]
+) -> None:
+    issued = issue()
+    with session_factory() as session, session.begin():
+        license = LicenseRepository(session).by_entitlement(issued.license.entitlement_number)
+        assert license is not None
+        license.status = "suspended"
+    verdict = client.post(VALIDATE, json=host(key=issued.token)).json()
+    assert verdict["status"] == "REVOKED"
+    assert "suspended" in verdict["message"]
+
+
+def test_old_key_still_verifies_after_rotation_and_fails_once_retired(
+    client: TestClient, issue: Callable[..., IssuedKey], session_factory: sessionmaker[Session]
+) -> None:
+    before = issue()
+    with session_factory() as session, session.begin():
+        KeyService(session, SECRET).rotate("operator")
+    after = issue()
+    assert after.key.kid != before.key.kid
+    assert client.post(VALIDATE, json=host(key=before.token)).json()["status"] == "VALID"
+    assert client.post(VALIDATE, json=host(key=after.token)).json()["status"] == "VALID"
+    with session_factory() as session, session.begin():
+        KeyService(session, SECRET).retire(before.key.kid)
+    client.app.state.trusted_keys.reload()  # type: ignore[attr-defined]
+    assert client.post(VALIDATE, json=host(key=before.token)).json()["status"] == "UNKNOWN_KEY"
+
+
+def test_a_vendor_key_cannot_sign_marketplace_licenses(
+    client: TestClient, issue: Callable[..., IssuedKey], session_factory: sessionmaker[Session]
+) -> None:
+    issue(channel="direct", tier=10)  # gives the vendor a key ring
+    with session_factory() as session:
+        kid, vendor_private_key = KeyService(session, SECRET).signer("vendor:example-mockups")
+    forged = sign_license(
+        LicensePayload(
+            license_id="forged", entitlement_number="SEN-1", app_key="com.example.mockups.wiki",
+            hosting="server", channel="marketplace", issuer="operator", license_type="commercial",  # type: ignore[arg-type]
+            tier=None, host_binding=SERVER_ID, maintenance_end=date(2030, 1, 1), term_end=None,
+            evaluation=False, issued_at=datetime.now(UTC), key_serial="forged-serial",
+        ),
+        vendor_private_key,
+        kid,
+    )
+    client.app.state.trusted_keys.reload()  # type: ignore[attr-defined]
+    verdict = client.post(VALIDATE, json=host(key=forged)).json()
+    assert verdict["status"] == "UNKNOWN_KEY"
+    assert verdict["license"] is None
+
+
+def test_garbage_key_is_a_verdict_not_an_error(client: TestClient) -> None:
+    response = client.post(VALIDATE, json=host(key="this is not a key"))
+    assert response.status_code == 200
+    assert response.json()["status"] == "MALFORMED"
+
+
+def test_bad_host_context_is_a_422_problem(client: TestClient) -> None:
+    for body in (host(key="x", host_tier="lots"), host(key="x", hosting="mainframe"), {"key": "x"},
+                 host(key="x", app_users=-1)):
+        response = client.post(VALIDATE, json=body)
+        assert response.status_code == 422, body
+        assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_issuer_public_keys_are_published_as_jwks(client: TestClient, issue: Callable[..., IssuedKey]) -> None:
+    issued = issue()
+    document = client.get("/api/v1/issuers/operator/jwks").json()
+    assert [k["kid"] for k in document["keys"]] == [issued.key.kid]
+    assert document["keys"][0]["crv"] == "Ed25519"
+    assert client.get("/api/v1/issuers/nobody/jwks").status_code == 404

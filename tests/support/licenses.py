@@ -1,0 +1,22 @@
+"""Constants and request bodies shared by the license tests."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+SECRET = "test-secret-key"
+TODAY = date(2026, 11, 26)
+SERVER_ID = "BX7Q-2M9L-33KD-W1PA"
+
+
+def host(**overrides: Any) -> dict[str, Any]:
+    """A validate request body for the demo wiki server with 100 users."""
+    return {
+        "app_key": "com.example.mockups.wiki",
+        "hosting": "server",
+        "server_id": SERVER_ID,
+        "host_tier": "100",
+        "host_license_type": "commercial",
+        "today": TODAY.isoformat(),
+    } | overrides
