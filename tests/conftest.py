@@ -112,7 +112,12 @@ def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 
 @pytest.fixture
 def settings(engine: Engine) -> Settings:
-    return Settings(database_url=engine.url.render_as_string(hide_password=False), secret_key="test-secret-key")
+    # No reuse of key standings: tests change a license and validate at once (caching has its own tests).
+    return Settings(
+        database_url=engine.url.render_as_string(hide_password=False),
+        secret_key="test-secret-key",
+        validation_cache_seconds=0,
+    )
 
 
 @pytest.fixture

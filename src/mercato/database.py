@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, String, TypeDecorator, create_engine, event
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 # Named constraints: Alembic's batch mode on SQLite can only alter constraints that have names.
@@ -76,7 +76,8 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _begin_sqlite(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+        connection.exec_driver_sql("BEGIN")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -94,6 +95,26 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+ReadConnections = Callable[[], AbstractContextManager[Connection]]
+"""Where hot read-only paths get a connection: one statement, no unit of work around it."""
+
+
+def autocommit_connections(engine: Engine) -> ReadConnections:
+    """Autocommit connections from the engine's pool: a single read needs no BEGIN and ROLLBACK round trips."""
+    return engine.execution_options(isolation_level="AUTOCOMMIT").connect
+
+
+def session_connections(factory: sessionmaker[Session]) -> ReadConnections:
+    """Read connections taken from a session factory's binding, so reads see what its sessions see."""
+
+    @contextmanager
+    def connect() -> Iterator[Connection]:
+        with factory() as session:
+            yield session.connection()
+
+    return connect
 
 
 @contextmanager

@@ -26,6 +26,13 @@ class Settings(BaseSettings):
         default=30, description="How long a superseded key keeps validating after it was replaced."
     )
 
+    validation_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long the validate API may reuse what it read about a key (revoked, superseded, "
+        "suspended) before reading it again. 0 reads the database on every request.",
+    )
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -13,7 +14,7 @@ import typer
 from mercato.cli_support import USAGE_ERROR, err_console, unit_of_work
 from mercato.keys.service import KeyService, load_trusted_keys
 from mercato.licenses.service import IssueRequest, LicenseService
-from mercato.licenses.validation import TrustedKeys, ValidationService
+from mercato.licenses.validation import StaticTrustedKeys, TrustedKeys, ValidationService
 from mercato.licensing import FixAction, HostContext, LicenseStatus, Verdict, check
 
 app = typer.Typer(help="License keys: issue, check, re-issue and revoke.", no_args_is_help=True)
@@ -165,9 +166,8 @@ def check_key(
     else:
         with unit_of_work() as (session, settings):
             service = KeyService(session, settings.secret_key)
-            result = ValidationService(
-                session, TrustedKeys(service.trusted_keys(), service.issuer_of_kids())
-            ).validate(key, host)
+            trusted_keys = StaticTrustedKeys(TrustedKeys(service.trusted_keys(), service.issuer_of_kids()))
+            result = ValidationService(lambda: nullcontext(session.connection()), trusted_keys).validate(key, host)
             verdict = result.verdict
             server = result.server.to_dict() if result.server is not None else None
     _print_verdict(verdict, as_json, server)

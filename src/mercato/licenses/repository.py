@@ -5,10 +5,49 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, selectinload
 
 from mercato.licenses.models import License, LicenseKey
+
+
+@dataclass(frozen=True, slots=True)
+class KeyStanding:
+    """What the server knows about one issued key: the few columns the validate hot path needs."""
+
+    entitlement_number: str
+    license_status: str
+    revoked_at: datetime | None
+    revoked_reason: str | None
+    superseded_at: datetime | None
+    superseded_grace_until: datetime | None
+
+
+_licenses = License.__table__.c
+_keys = LicenseKey.__table__.c
+# Plain Core over the tables (not ORM attributes): skips the ORM's per-statement work on the hot path.
+_STANDING = (
+    select(
+        _licenses.entitlement_number,
+        _licenses.status,
+        _keys.revoked_at,
+        _keys.revoked_reason,
+        _keys.superseded_at,
+        _keys.superseded_grace_until,
+    )
+    .select_from(LicenseKey.__table__.join(License.__table__, _licenses.id == _keys.license_id))
+    .where(_keys.serial == bindparam("serial"))
+)
+
+
+def key_standing(connection: Connection, serial: str) -> KeyStanding | None:
+    """One indexed query, no ORM objects and no session: the validate endpoint runs it on every request."""
+    row = connection.execute(_STANDING, {"serial": serial}).first()
+    return None if row is None else KeyStanding(*row)
 
 
 class LicenseRepository:

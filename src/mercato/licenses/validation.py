@@ -1,9 +1,19 @@
-"""Online validation: the offline verdict of ``mercato.licensing.check``, plus what only the server knows.
+"""Online validation: the offline verdict of ``mercato.licensing``, plus what only the server knows.
 
 The server knows which keys were revoked, which were superseded by a newer key (a superseded key keeps working
 for a grace period so the admin has time to paste its replacement) and which licenses are suspended or
 cancelled. Those turn into ``REVOKED`` at the verdict's place in the precedence order: a key that already fails
 an earlier check (malformed, forged, another app or host) keeps that earlier, more useful verdict.
+
+This is the hottest path of the server, and apps re-check the same key again and again, so two caches sit in
+front of the expensive parts (docs/performance.md has the figures):
+
+- ``VerifiedKeys``: the exact text of a key whose signature verified, with its payload. Whether given bytes
+  carry a valid signature under a given public key never changes, so this cache is exact; it is emptied when
+  the trusted key set loses a key (a retirement), so a retired key stops verifying with the next key reload.
+- ``StandingCache``: what the database says about a key serial, reused for ``validation_cache_seconds``
+  (default a few seconds; 0 reads the database on every request). A revocation made in another process is
+  seen within that time.
 """
 
 from __future__ import annotations
@@ -12,20 +22,56 @@ import base64
 import json
 import threading
 import time
+from collections import OrderedDict
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from mercato.database import utcnow
 from mercato.keys.service import KeyService
-from mercato.licenses.models import LicenseKey
-from mercato.licenses.repository import LicenseRepository
-from mercato.licensing import FixAction, HostContext, LicenseStatus, Verdict, check
+from mercato.licenses.repository import KeyStanding, key_standing
+from mercato.licensing import FixAction, HostContext, LicensePayload, LicenseStatus, Verdict, check, evaluate
 
 _AFTER_REVOKED = frozenset(list(LicenseStatus)[list(LicenseStatus).index(LicenseStatus.REVOKED) + 1 :])
+_MISSING = object()
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class BoundedCache(Generic[K, V]):
+    """A small thread-safe LRU map; the oldest entries go first once ``capacity`` is reached."""
+
+    def __init__(self, capacity: int) -> None:
+        self._entries: OrderedDict[K, V] = OrderedDict()
+        self._capacity = capacity
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        with self._lock:
+            value = self._entries.get(key)
+            if value is not None:
+                self._entries.move_to_end(key)
+            return value
+
+    def put(self, key: K, value: V) -> None:
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            if len(self._entries) > self._capacity:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 @dataclass(frozen=True)
@@ -34,9 +80,15 @@ class TrustedKeys:
     issuer_of: dict[str, str]
 
 
+@dataclass(frozen=True, slots=True)
+class VerifiedKey:
+    kid: str
+    payload: LicensePayload
+
+
 class TrustedKeyCache:
     """This deployment's verifying keys, reloaded every ``ttl`` seconds and at once when a kid is unknown
-    (a key rotated by another process signs new keys straight away)."""
+    (a key rotated by another process signs new keys straight away), plus the keys already verified."""
 
     def __init__(self, session_factory: sessionmaker[Session], secret: str, ttl: float = 30.0) -> None:
         self._session_factory = session_factory
@@ -45,6 +97,7 @@ class TrustedKeyCache:
         self._lock = threading.Lock()
         self._loaded_at = float("-inf")
         self._keys = TrustedKeys({}, {})
+        self.verified: BoundedCache[str, VerifiedKey] = BoundedCache(10_000)
 
     def get(self) -> TrustedKeys:
         if time.monotonic() - self._loaded_at > self._ttl:
@@ -54,12 +107,52 @@ class TrustedKeyCache:
     def reload(self) -> TrustedKeys:
         with self._lock, self._session_factory() as session:
             service = KeyService(session, self._secret)
-            self._keys = TrustedKeys(service.trusted_keys(), service.issuer_of_kids())
+            keys = TrustedKeys(service.trusted_keys(), service.issuer_of_kids())
+            if not set(self._keys.public_keys) <= set(keys.public_keys):
+                self.verified.clear()  # a key was retired: what it verified is no longer trusted
+            self._keys = keys
             self._loaded_at = time.monotonic()
-        return self._keys
+        return keys
 
-    def knows(self, kid: str) -> bool:
-        return kid in self.get().public_keys
+    def for_kid(self, kid: str | None) -> TrustedKeys:
+        """The trusted keys, reloaded first when ``kid`` is unknown."""
+        keys = self.get()
+        if kid is not None and kid not in keys.public_keys:
+            keys = self.reload()
+        return keys
+
+
+class StaticTrustedKeys:
+    """A fixed set of trusted keys, read once (the CLI); it remembers nothing between checks."""
+
+    def __init__(self, keys: TrustedKeys) -> None:
+        self.keys = keys
+        self.verified: BoundedCache[str, VerifiedKey] = BoundedCache(0)
+
+    def for_kid(self, kid: str | None) -> TrustedKeys:
+        return self.keys
+
+
+class StandingCache:
+    """What the database said about key serials, reused for ``ttl`` seconds (0: never reused)."""
+
+    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self._clock = clock
+        self._entries: BoundedCache[str, tuple[float, KeyStanding | None]] = BoundedCache(50_000)
+
+    def get(self, serial: str) -> KeyStanding | None | object:
+        """The standing, ``None`` for a serial this deployment never issued, or ``_MISSING`` to read it."""
+        if self.ttl <= 0:
+            return _MISSING
+        entry = self._entries.get(serial)
+        if entry is None or self._clock() - entry[0] > self.ttl:
+            return _MISSING
+        return entry[1]
+
+    def put(self, serial: str, standing: KeyStanding | None) -> None:
+        if self.ttl > 0:
+            self._entries.put(serial, (self._clock(), standing))
 
 
 @dataclass(frozen=True)
@@ -87,9 +180,9 @@ class ValidationResult:
 
 
 def key_id_of(token: str) -> str | None:
-    """The kid of a key's protected header (only called once the signature has been verified)."""
+    """The kid named by a key's protected header, unverified: it only picks the public key to try."""
     try:
-        header = token.strip().split(".", 1)[0]
+        header = "".join(token[:600].split()).split(".", 1)[0]  # pasted keys carry line breaks
         decoded = json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))
         kid = decoded.get("kid")
         return kid if isinstance(kid, str) else None
@@ -102,31 +195,48 @@ def _revoked(verdict: Verdict, message: str, action: FixAction) -> Verdict:
 
 
 class ValidationService:
-    def __init__(self, session: Session, trusted: TrustedKeys) -> None:
-        self.licenses = LicenseRepository(session)
+    """Validates pasted keys: offline rules, issuer rules, then the server's own records."""
+
+    def __init__(
+        self,
+        connect: Callable[[], AbstractContextManager[Connection]],
+        trusted: TrustedKeyCache | StaticTrustedKeys,
+        standings: StandingCache | None = None,
+    ) -> None:
+        self.connect = connect
         self.trusted = trusted
+        self.standings = standings or StandingCache(0)
 
     def validate(self, token: str, host: HostContext, now: datetime | None = None) -> ValidationResult:
-        verdict = check(token, self.trusted.public_keys, host)
+        known = self.trusted.verified.get(token)
+        if known is not None:
+            verdict = evaluate(known.payload, host)
+            kid: str | None = known.kid
+            trusted = self.trusted.for_kid(None)
+        else:
+            kid = key_id_of(token)
+            trusted = self.trusted.for_kid(kid)
+            verdict = check(token, trusted.public_keys, host)
+            if verdict.payload is not None and kid is not None:
+                self.trusted.verified.put(token, VerifiedKey(kid, verdict.payload))
         payload = verdict.payload
         if payload is None:
             return ValidationResult(verdict, None)
-        kid = key_id_of(token)
-        if kid is not None and self.trusted.issuer_of.get(kid) != payload.issuer:
+        if trusted.issuer_of.get(kid or "") != payload.issuer:
             # A vendor's key may sign only that vendor's direct licenses; the operator's only marketplace ones.
             return ValidationResult(
                 Verdict(
                     status=LicenseStatus.UNKNOWN_KEY,
                     message=(
                         f"This key claims to be issued by {payload.issuer} but was signed with a key of "
-                        f"{self.trusted.issuer_of.get(kid)}. Contact the vendor for a genuine key."
+                        f"{trusted.issuer_of.get(kid or '')}. Contact the vendor for a genuine key."
                     ),
                     action=FixAction.CONTACT_SELLER,
                     payload=None,
                 ),
                 None,
             )
-        record = self.licenses.key_by_serial(payload.key_serial)
+        record = self._standing(payload.key_serial)
         if record is None:
             return ValidationResult(verdict, ServerKnowledge(known=False))
         knowledge, revoked_verdict = self._server_verdict(record, verdict, now or utcnow())
@@ -134,13 +244,23 @@ class ValidationService:
             verdict = revoked_verdict
         return ValidationResult(verdict, knowledge)
 
+    def _standing(self, serial: str) -> KeyStanding | None:
+        cached = self.standings.get(serial)
+        if cached is not _MISSING:
+            return cached  # type: ignore[return-value]
+        with self.connect() as connection:
+            standing = key_standing(connection, serial)
+        self.standings.put(serial, standing)
+        return standing
+
+    @staticmethod
     def _server_verdict(
-        self, record: LicenseKey, verdict: Verdict, now: datetime
+        record: KeyStanding, verdict: Verdict, now: datetime
     ) -> tuple[ServerKnowledge, Verdict | None]:
-        license = record.license
-        entitlement = license.entitlement_number
+        entitlement = record.entitlement_number
+        status = record.license_status
         if record.revoked_at is not None:
-            knowledge = ServerKnowledge(True, license.status, "revoked", None, record.revoked_reason)
+            knowledge = ServerKnowledge(True, status, "revoked", None, record.revoked_reason)
             reason = f" ({record.revoked_reason})" if record.revoked_reason else ""
             return knowledge, _revoked(
                 verdict,
@@ -149,7 +269,7 @@ class ValidationService:
             )
         if record.superseded_at is not None:
             grace_until = record.superseded_grace_until
-            knowledge = ServerKnowledge(True, license.status, "superseded", grace_until)
+            knowledge = ServerKnowledge(True, status, "superseded", grace_until)
             if grace_until is None or now >= grace_until:
                 return knowledge, _revoked(
                     verdict,
@@ -158,16 +278,17 @@ class ValidationService:
                     FixAction.GET_NEW_KEY,
                 )
             return knowledge, None
-        knowledge = ServerKnowledge(True, license.status, "current")
-        if license.status == "suspended":
+        knowledge = ServerKnowledge(True, status, "current")
+        if status == "suspended":
             return knowledge, _revoked(
                 verdict,
                 f"License {entitlement} is suspended because an invoice is unpaid. Pay it to restore the license.",
                 FixAction.CONTACT_SELLER,
             )
-        if license.status == "cancelled":
+        if status == "cancelled":
             return knowledge, _revoked(
-                verdict, f"License {entitlement} was cancelled. Buy a new license to keep using the app.",
+                verdict,
+                f"License {entitlement} was cancelled. Buy a new license to keep using the app.",
                 FixAction.BUY,
             )
         return knowledge, None

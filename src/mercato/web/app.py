@@ -8,9 +8,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mercato import __version__
 from mercato.catalog.api import router as catalog_router
-from mercato.database import make_engine, make_session_factory
+from mercato.database import autocommit_connections, make_engine, make_session_factory, session_connections
 from mercato.licenses.api import router as licenses_router
-from mercato.licenses.validation import TrustedKeyCache
+from mercato.licenses.validation import StandingCache, TrustedKeyCache
 from mercato.preview.api import router as preview_router
 from mercato.settings import Settings, get_settings
 from mercato.web.problems import install_problem_handlers
@@ -43,7 +43,12 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = session_factory or make_session_factory(engine)
+    # Given a session factory (an outer unit of work, as in tests), hot-path reads must see what it sees.
+    app.state.read_connection = (
+        session_connections(session_factory) if session_factory else autocommit_connections(engine)
+    )
     app.state.trusted_keys = TrustedKeyCache(app.state.session_factory, settings.secret_key)
+    app.state.key_standings = StandingCache(settings.validation_cache_seconds)
     install_problem_handlers(app)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness check")
