@@ -1,0 +1,222 @@
+"""New server and Data Center licenses, tier upgrades, and evaluations."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from fractions import Fraction
+
+from mercato.pricing.errors import HostContextRequired, NotAnUpgrade, RenewalRequiredFirst
+from mercato.pricing.money import format_fraction, format_money, format_percent, round_money
+from mercato.pricing.periods import add_months, days_between
+from mercato.pricing.rules import (
+    check_channel,
+    check_host_hosting,
+    check_hosting,
+    check_license_type_for_host,
+    check_tier_for_host,
+    cloud_table,
+    period_word,
+    price_word,
+    priced_line,
+    tier_basis,
+    tier_table,
+)
+from mercato.pricing.types import (
+    DEFAULT_TERMS,
+    Channel,
+    CommerceTerms,
+    HostContext,
+    Hosting,
+    LicenseType,
+    LineKind,
+    Listing,
+    PricedLine,
+    Tier,
+)
+
+TIERED_HOSTINGS = (Hosting.SERVER, Hosting.DATACENTER)
+
+
+def price_new_purchase(
+    listing: Listing,
+    tier: Tier,
+    channel: Channel,
+    host: HostContext | None,
+    license_type: LicenseType,
+    today: date,
+    *,
+    terms: CommerceTerms = DEFAULT_TERMS,
+) -> PricedLine:
+    """Price a new server or Data Center license of ``tier`` bought ``today``.
+
+    Server: the tier's list price, with 12 months of maintenance from today. Data Center: the tier's annual
+    price for a term of 12 months from today. Academic pays 50% of list, community, open source and developer
+    licenses are free (a zero line still records the sale), starter pays the 10-user price and covers at most
+    10 users. ``host`` is the customer's host instance (``None`` only for the operator's host products); on a
+    channel that requires it, the tier must cover the host's tier.
+
+    Raises :class:`ChannelNotAllowed`, :class:`HostingMismatch`, :class:`TierNotSold`, :class:`TierMismatch`,
+    :class:`LicenseTypeNotAllowed` or :class:`HostContextRequired`.
+    """
+    check_hosting(listing, TIERED_HOSTINGS, "A new license by tier")
+    check_channel(listing, channel)
+    table = tier_table(listing, channel)
+    basis = tier_basis(listing, table, tier, license_type, terms)
+    check_license_type_for_host(license_type, host)
+    check_tier_for_host(listing, tier, channel, host, license_type, terms)
+
+    amount = round_money(basis.price, table.currency)
+    period_end = add_months(today, terms.maintenance_months)
+    kind_words = "Data Center license" if listing.hosting is Hosting.DATACENTER else "license"
+    type_words = "" if license_type is LicenseType.COMMERCIAL else f"{license_type.label} "
+    price_words = "free" if basis.type_rate == 0 else basis.words(price_word=price_word(listing.hosting))
+    explanation = (
+        f"New {type_words}{kind_words}: {price_words} = {format_money(amount, table.currency)}, "
+        f"{period_word(listing.hosting)} {today.isoformat()} → {period_end.isoformat()}"
+    )
+    return priced_line(
+        listing,
+        channel,
+        LineKind.NEW,
+        tier=tier,
+        license_type=license_type,
+        period_start=today,
+        period_end=period_end,
+        amount=amount,
+        currency=table.currency,
+        explanation=explanation,
+        formula={"rule": "new", **basis.formula(), "months": str(terms.maintenance_months)},
+    )
+
+
+def price_upgrade(
+    listing: Listing,
+    old_tier: Tier,
+    new_tier: Tier,
+    channel: Channel,
+    license_type: LicenseType,
+    maintenance_end: date,
+    today: date,
+    *,
+    host: HostContext | None = None,
+    terms: CommerceTerms = DEFAULT_TERMS,
+) -> PricedLine:
+    """Price moving a license from ``old_tier`` to the larger ``new_tier``; the maintenance end stays.
+
+    Server: new tier list price − old tier list price, both current. Data Center: the same difference of
+    annual prices, prorated to the days left in the term (days / 365), since the term end is kept.
+    The license-type share applies to the difference. When ``host`` is given, the new tier must also cover it
+    on a channel that requires a match.
+
+    Raises :class:`NotAnUpgrade` for a tier that is not larger, :class:`RenewalRequiredFirst` when maintenance
+    ended before ``today``, and the tier, channel and license-type errors of :func:`price_new_purchase`.
+    """
+    check_hosting(listing, TIERED_HOSTINGS, "A tier upgrade")
+    check_channel(listing, channel)
+    if new_tier <= old_tier:
+        raise NotAnUpgrade(old_tier=str(old_tier), new_tier=str(new_tier))
+    if maintenance_end < today:
+        raise RenewalRequiredFirst(maintenance_end=maintenance_end, today=today)
+    table = tier_table(listing, channel)
+    new_basis = tier_basis(listing, table, new_tier, license_type, terms)
+    old_basis = tier_basis(listing, table, old_tier, license_type, terms)
+    if host is not None:
+        check_license_type_for_host(license_type, host)
+        check_tier_for_host(listing, new_tier, channel, host, license_type, terms)
+
+    currency = table.currency
+    word = price_word(listing.hosting)
+    difference = (
+        f"{new_basis.priced_tier.adjective} {word} {format_money(new_basis.list_price, currency)} − "
+        f"{old_basis.priced_tier.adjective} {word} {format_money(old_basis.list_price, currency)}"
+    )
+    share = Fraction(new_basis.list_price - old_basis.list_price) * new_basis.type_rate
+    formula = {
+        "rule": "upgrade",
+        "old_tier": str(old_tier),
+        "new_tier": str(new_tier),
+        "old_list_price": str(old_basis.list_price),
+        "new_list_price": str(new_basis.list_price),
+        "license_type": license_type.value,
+        "license_type_rate": str(new_basis.type_rate),
+    }
+    words = (
+        difference
+        if new_basis.type_rate == 1
+        else (f"{format_percent(new_basis.type_rate)} ({license_type.label}) of ({difference})")
+    )
+    if listing.hosting is Hosting.DATACENTER:
+        days_left = days_between(today, maintenance_end)
+        share *= Fraction(days_left, terms.co_term_days_per_year)
+        words = f"({words}) × {days_left}/{terms.co_term_days_per_year} days left in the term"
+        formula |= {
+            "days_left": str(days_left),
+            "days_per_year": str(terms.co_term_days_per_year),
+            "proration": format_fraction(Fraction(days_left, terms.co_term_days_per_year)),
+        }
+    amount = round_money(share, currency)
+    explanation = (
+        f"Upgrade to {new_tier}: {words} = {format_money(amount, currency)}, "
+        f"{period_word(listing.hosting)} end stays {maintenance_end.isoformat()}"
+    )
+    return priced_line(
+        listing,
+        channel,
+        LineKind.UPGRADE,
+        tier=new_tier,
+        license_type=license_type,
+        period_start=today,
+        period_end=maintenance_end,
+        amount=amount,
+        currency=currency,
+        explanation=explanation,
+        formula=formula,
+    )
+
+
+def price_evaluation(
+    listing: Listing,
+    host: HostContext | None,
+    today: date,
+    *,
+    channel: Channel = Channel.MARKETPLACE,
+    terms: CommerceTerms = DEFAULT_TERMS,
+) -> PricedLine:
+    """A free 30-day evaluation from ``today`` at the highest tier the listing sells.
+
+    Evaluations are exempt from the tier-match rule; the host must still be of the listing's hosting
+    (``host`` may be ``None`` only for the operator's host products, whose trial needs no host). For a cloud
+    listing the highest tier is the most users its brackets admit (unlimited when the last is open).
+    How many evaluations a host instance may have is the licensing service's rule, not a price.
+    """
+    check_channel(listing, channel)
+    if host is not None:
+        check_host_hosting(listing, host)
+    elif not listing.host_product:
+        raise HostContextRequired(app_name=listing.name)
+    if listing.hosting is Hosting.CLOUD:
+        max_users = cloud_table(listing).max_users
+        tier = Tier.UNLIMITED if max_users is None else Tier(max_users)
+        currency = cloud_table(listing).currency
+    else:
+        table = tier_table(listing, channel)
+        tier, currency = table.highest_tier, table.currency
+    period_end = today + timedelta(days=terms.evaluation_days)
+    amount = round_money(0, currency)
+    explanation = (
+        f"Evaluation: free for {terms.evaluation_days} days at the highest tier ({tier}) = "
+        f"{format_money(amount, currency)}, {today.isoformat()} → {period_end.isoformat()}"
+    )
+    return priced_line(
+        listing,
+        channel,
+        LineKind.EVALUATION,
+        tier=tier,
+        license_type=LicenseType.EVALUATION,
+        period_start=today,
+        period_end=period_end,
+        amount=amount,
+        currency=currency,
+        explanation=explanation,
+        formula={"rule": "evaluation", "days": str(terms.evaluation_days), "tier": str(tier)},
+    )
