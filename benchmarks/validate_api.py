@@ -73,8 +73,13 @@ def prepare_database(url: str, keys: int) -> list[str]:
     engine = make_engine(url)
     upgrade_to_head(engine)
     request = IssueRequest(
-        app_key="com.example.mockups.wiki", hosting="server", channel="marketplace", tier=100,
-        license_type="commercial", host_binding=SERVER_ID, today=date.today(),
+        app_key="com.example.mockups.wiki",
+        hosting="server",
+        channel="marketplace",
+        tier=100,
+        license_type="commercial",
+        host_binding=SERVER_ID,
+        today=date.today(),
         maintenance_end=date.today() + timedelta(days=365),
     )
     with transaction(make_session_factory(engine)) as session:
@@ -102,9 +107,7 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     return status, await reader.readexactly(length)
 
 
-async def drive(
-    port: int, requests: list[bytes], seconds: float, connections: int, expect: bytes
-) -> Round:
+async def drive(port: int, requests: list[bytes], seconds: float, connections: int, expect: bytes) -> Round:
     """Send ``requests`` in turn (each at most once when there are more than one) until time or them run out."""
     latencies: list[float] = []
     deadline = time.perf_counter() + seconds
@@ -133,17 +136,25 @@ async def drive(
 
 
 def validate_request(token: str) -> bytes:
-    body = json.dumps({
-        "key": token, "app_key": "com.example.mockups.wiki", "hosting": "server", "server_id": SERVER_ID,
-        "host_tier": "100", "host_license_type": "commercial",
-    }).encode()
+    body = json.dumps(
+        {
+            "key": token,
+            "app_key": "com.example.mockups.wiki",
+            "hosting": "server",
+            "server_id": SERVER_ID,
+            "host_tier": "100",
+            "host_license_type": "commercial",
+        }
+    ).encode()
     return http_request("POST", "/api/v1/licenses/validate", body)
 
 
 def report(label: str, name: str, best: Round, floor: Round | None = None) -> None:
     ratio = f"  ratio {best.per_second / floor.per_second:.2f}" if floor else ""
-    print(f"[{label}] {name:34s} {best.per_second:7.0f} req/s  p50 {best.percentile(0.50):6.2f} ms  "
-          f"p99 {best.percentile(0.99):6.2f} ms{ratio}")
+    print(
+        f"[{label}] {name:34s} {best.per_second:7.0f} req/s  p50 {best.percentile(0.50):6.2f} ms  "
+        f"p99 {best.percentile(0.99):6.2f} ms{ratio}"
+    )
 
 
 def measure(url: str, label: str, rounds: int, seconds: float, connections: int, cold_keys: int) -> None:
@@ -152,8 +163,10 @@ def measure(url: str, label: str, rounds: int, seconds: float, connections: int,
     env = dict(os.environ, MERCATO_DATABASE_URL=url, MERCATO_SECRET_KEY=SECRET)
     mercato = Path(sys.executable).with_name("mercato")
     server = subprocess.Popen(
-        [str(mercato), "serve", "--port", str(port)], env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [str(mercato), "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         noop = [http_request("GET", "/healthz")]
@@ -177,11 +190,20 @@ def measure(url: str, label: str, rounds: int, seconds: float, connections: int,
             cold_rounds.append(asyncio.run(drive(port, fresh, seconds, connections, b'"VALID"')))
         best_floor = max(floor, key=lambda r: r.per_second)
         report(label, "no-op GET /healthz (floor)", best_floor)
-        report(label, "validate, warm (same key again)", max(warm_rounds, key=lambda r: r.per_second), best_floor)
-        report(label, "validate, cold (never-seen keys)", max(cold_rounds, key=lambda r: r.per_second), best_floor)
+        report(
+            label, "validate, warm (same key again)", max(warm_rounds, key=lambda r: r.per_second), best_floor
+        )
+        report(
+            label,
+            "validate, cold (never-seen keys)",
+            max(cold_rounds, key=lambda r: r.per_second),
+            best_floor,
+        )
         spread = statistics.pstdev(r.per_second for r in floor) / statistics.mean(r.per_second for r in floor)
-        print(f"[{label}] {rounds} rounds of up to {seconds:.0f} s each, {connections} connections, "
-              f"{per_round} fresh keys per cold round, floor round-to-round spread {spread:.0%}")
+        print(
+            f"[{label}] {rounds} rounds of up to {seconds:.0f} s each, {connections} connections, "
+            f"{per_round} fresh keys per cold round, floor round-to-round spread {spread:.0%}"
+        )
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -199,7 +221,11 @@ def main() -> None:
     if args.backend in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as directory:
             measure(
-                f"sqlite:///{directory}/bench.db", "sqlite", args.rounds, args.seconds, args.connections,
+                f"sqlite:///{directory}/bench.db",
+                "sqlite",
+                args.rounds,
+                args.seconds,
+                args.connections,
                 args.cold_keys,
             )
     if args.backend in ("postgresql", "both"):

@@ -121,7 +121,9 @@ def settings(engine: Engine) -> Settings:
 
 
 @pytest.fixture
-def client(settings: Settings, engine: Engine, session_factory: sessionmaker[Session]) -> Iterator[TestClient]:
+def client(
+    settings: Settings, engine: Engine, session_factory: sessionmaker[Session]
+) -> Iterator[TestClient]:
     app = create_app(settings, engine, session_factory)
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client

@@ -77,7 +77,9 @@ def test_openapi_document_and_docs_are_served(served: str) -> None:
     assert {"/api/v1/apps", "/api/v1/apps/{app_key}", "/api/v1/pricing/preview"} <= set(document["paths"])
     for path in document["paths"].values():
         for operation in path.values():
-            assert operation.get("description"), f"{operation.get('operationId')} has no description for people"
+            assert operation.get("description"), (
+                f"{operation.get('operationId')} has no description for people"
+            )
     assert httpx.get(f"{served}/api/docs").status_code == 200
 
 

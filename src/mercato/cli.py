@@ -53,7 +53,9 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on (default MERCATO_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (default MERCATO_PORT).")] = None,
     workers: Annotated[int, typer.Option(help="Server processes (use PostgreSQL for more than one).")] = 1,
-    with_demo: Annotated[bool, typer.Option("--demo", help="Load demo data when the catalog is empty.")] = False,
+    with_demo: Annotated[
+        bool, typer.Option("--demo", help="Load demo data when the catalog is empty.")
+    ] = False,
 ) -> None:
     """Migrate the database, then serve the marketplace and its API."""
     import uvicorn

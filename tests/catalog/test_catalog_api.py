@@ -32,7 +32,11 @@ def test_mockups_app_is_sold_for_every_hosting_with_channel_policies(client: Tes
     assert cloud["channel_policy"]["direct"]["sold"] is False
     assert cloud["prices"] is None
     assert cloud["cloud_prices"]["flat_monthly"] == "10.00"
-    assert cloud["cloud_prices"]["brackets"][0] == {"from_users": 11, "to_users": 100, "per_user_monthly": "1.50"}
+    assert cloud["cloud_prices"]["brackets"][0] == {
+        "from_users": 11,
+        "to_users": 100,
+        "per_user_monthly": "1.50",
+    }
     assert server["releases"][0]["version"] == "4.0.0"
 
 

@@ -13,7 +13,6 @@ from mercato.licenses.service import IssuedKey, IssueRequest, LicenseService
 from support.licenses import SECRET, SERVER_ID, TODAY
 
 
-
 @pytest.fixture
 def issue(session_factory: sessionmaker[Session]) -> Callable[..., IssuedKey]:
     def issue_key(**overrides: Any) -> IssuedKey:
@@ -31,4 +30,3 @@ def issue(session_factory: sessionmaker[Session]) -> Callable[..., IssuedKey]:
             return LicenseService(session, SECRET).issue(IssueRequest(**fields))
 
     return issue_key
-

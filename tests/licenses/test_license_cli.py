@@ -19,7 +19,9 @@ HOST = [*APP, "--server-id", "SRV-1", "--host-license-type", "commercial", "--to
 def mercato(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MERCATO_")}
     env["MERCATO_SECRET_KEY"] = "cli-test-secret"
-    return subprocess.run([str(MERCATO), *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [str(MERCATO), *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +35,22 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def marketplace_key(workdir: Path) -> str:
     result = mercato(
-        workdir, "license", "issue", *APP, "--channel", "marketplace", "--tier", "100", "--type", "commercial",
-        "--server-id", "SRV-1", "--maintenance-end", "2027-11-26", "--today", "2026-11-26",
+        workdir,
+        "license",
+        "issue",
+        *APP,
+        "--channel",
+        "marketplace",
+        "--tier",
+        "100",
+        "--type",
+        "commercial",
+        "--server-id",
+        "SRV-1",
+        "--maintenance-end",
+        "2027-11-26",
+        "--today",
+        "2026-11-26",
     )
     assert result.returncode == 0, result.stderr
     key = result.stdout.strip()
@@ -62,8 +78,31 @@ def test_check_failing_key_exits_1_with_the_reason(workdir: Path, marketplace_ke
 def test_usage_errors_exit_2(workdir: Path, marketplace_key: str) -> None:
     assert mercato(workdir, "license", "check", marketplace_key, *HOST, "--host-tier", "lots").returncode == 2
     assert mercato(workdir, "license", "check", marketplace_key, *APP).returncode == 2
-    missing = mercato(workdir, "license", "check", marketplace_key, *HOST, "--host-tier", "100",
-                      "--trusted", str(workdir / "nope.json"))
+    blank = mercato(
+        workdir,
+        "license",
+        "check",
+        marketplace_key,
+        *APP,
+        "--server-id",
+        " ",
+        "--host-tier",
+        "10",
+        "--host-license-type",
+        "commercial",
+    )
+    assert blank.returncode == 2, blank.stderr
+    missing = mercato(
+        workdir,
+        "license",
+        "check",
+        marketplace_key,
+        *HOST,
+        "--host-tier",
+        "100",
+        "--trusted",
+        str(workdir / "nope.json"),
+    )
     assert missing.returncode == 2
 
 
@@ -74,8 +113,18 @@ def test_offline_check_with_exported_keys_and_rotation(workdir: Path, marketplac
     pem = mercato(workdir, "keys", "export", "--issuer", "operator", "--format", "pem")
     (workdir / "operator.pem").write_text(pem.stdout)
     for trusted in ("operator.jwks.json", "operator.pem"):
-        offline = mercato(workdir, "license", "check", marketplace_key, *HOST, "--host-tier", "100",
-                          "--trusted", str(workdir / trusted), "--json")
+        offline = mercato(
+            workdir,
+            "license",
+            "check",
+            marketplace_key,
+            *HOST,
+            "--host-tier",
+            "100",
+            "--trusted",
+            str(workdir / trusted),
+            "--json",
+        )
         assert offline.returncode == 0, offline.stdout + offline.stderr
         assert "server" not in json.loads(offline.stdout)
 
@@ -92,15 +141,32 @@ def test_offline_check_with_exported_keys_and_rotation(workdir: Path, marketplac
 
 def test_direct_key_and_revocation(workdir: Path) -> None:
     issued = mercato(
-        workdir, "license", "issue", *APP, "--channel", "direct", "--tier", "10", "--type", "commercial",
-        "--server-id", "SRV-1", "--maintenance-end", "2027-11-26", "--today", "2026-11-26",
+        workdir,
+        "license",
+        "issue",
+        *APP,
+        "--channel",
+        "direct",
+        "--tier",
+        "10",
+        "--type",
+        "commercial",
+        "--server-id",
+        "SRV-1",
+        "--maintenance-end",
+        "2027-11-26",
+        "--today",
+        "2026-11-26",
     )
     assert issued.returncode == 0, issued.stderr
     key = issued.stdout.strip()
     ok = mercato(workdir, "license", "check", key, *HOST, "--host-tier", "100", "--app-users", "10")
     assert ok.returncode == 0, ok.stderr
     entitlement = next(word for word in issued.stderr.split() if word.startswith("SEN-")).rstrip(":")
-    assert mercato(workdir, "license", "revoke", "--entitlement", entitlement, "--reason", "refunded").returncode == 0
+    assert (
+        mercato(workdir, "license", "revoke", "--entitlement", entitlement, "--reason", "refunded").returncode
+        == 0
+    )
     revoked = mercato(workdir, "license", "check", key, *HOST, "--host-tier", "100", "--json")
     assert revoked.returncode == 1
     assert json.loads(revoked.stdout)["status"] == "REVOKED"
@@ -108,9 +174,23 @@ def test_direct_key_and_revocation(workdir: Path) -> None:
 
 def test_rule_violations_are_sentences_not_tracebacks(workdir: Path) -> None:
     result = mercato(
-        workdir, "license", "issue", "--app", "com.example.mockups.wiki", "--hosting", "cloud",
-        "--channel", "direct", "--tier", "10", "--type", "commercial", "--server-id", "site.example",
-        "--term-end", "2027-01-01",
+        workdir,
+        "license",
+        "issue",
+        "--app",
+        "com.example.mockups.wiki",
+        "--hosting",
+        "cloud",
+        "--channel",
+        "direct",
+        "--tier",
+        "10",
+        "--type",
+        "commercial",
+        "--server-id",
+        "site.example",
+        "--term-end",
+        "2027-01-01",
     )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr

@@ -30,7 +30,9 @@ def test_cloud_apps_are_not_sold_direct(issue: Callable[..., IssuedKey]) -> None
         issue(hosting="cloud", channel="direct", term_end=date(2027, 11, 26))
 
 
-def test_vendor_without_direct_store_for_the_listing_cannot_issue_direct(issue: Callable[..., IssuedKey]) -> None:
+def test_vendor_without_direct_store_for_the_listing_cannot_issue_direct(
+    issue: Callable[..., IssuedKey],
+) -> None:
     with pytest.raises(ChannelNotSold):
         issue(app_key="com.diagramly.diagrams.wiki", channel="direct")
 

@@ -12,7 +12,6 @@ from mercato.keys.service import KeyService
 from mercato.licenses.repository import LicenseRepository
 from mercato.licenses.service import IssuedKey, LicenseService
 from mercato.licensing import LicensePayload, sign_license
-
 from support.licenses import SECRET, SERVER_ID, host
 
 VALIDATE = "/api/v1/licenses/validate"
@@ -26,12 +25,17 @@ def test_a_fresh_marketplace_key_is_valid(client: TestClient, issue: Callable[..
     assert verdict["status"] == "VALID"
     assert verdict["license"]["entitlement_number"] == issued.license.entitlement_number
     assert verdict["server"] == {
-        "known": True, "license_status": "active", "key_state": "current",
-        "superseded_grace_until": None, "revoked_reason": None,
+        "known": True,
+        "license_status": "active",
+        "key_state": "current",
+        "superseded_grace_until": None,
+        "revoked_reason": None,
     }
 
 
-def test_pasted_key_with_line_breaks_is_still_valid(client: TestClient, issue: Callable[..., IssuedKey]) -> None:
+def test_pasted_key_with_line_breaks_is_still_valid(
+    client: TestClient, issue: Callable[..., IssuedKey]
+) -> None:
     token = issue().token
     wrapped = "\n".join(token[i : i + 64] for i in range(0, len(token), 64))
     assert client.post(VALIDATE, json=host(key=f"  {wrapped}\n")).json()["status"] == "VALID"
@@ -121,10 +125,20 @@ def test_a_vendor_key_cannot_sign_marketplace_licenses(
         kid, vendor_private_key = KeyService(session, SECRET).signer("vendor:example-mockups")
     forged = sign_license(
         LicensePayload(
-            license_id="forged", entitlement_number="SEN-1", app_key="com.example.mockups.wiki",
-            hosting="server", channel="marketplace", issuer="operator", license_type="commercial",  # type: ignore[arg-type]
-            tier=None, host_binding=SERVER_ID, maintenance_end=date(2030, 1, 1), term_end=None,
-            evaluation=False, issued_at=datetime.now(UTC), key_serial="forged-serial",
+            license_id="forged",
+            entitlement_number="SEN-1",
+            app_key="com.example.mockups.wiki",
+            hosting="server",
+            channel="marketplace",
+            issuer="operator",
+            license_type="commercial",  # type: ignore[arg-type]
+            tier=None,
+            host_binding=SERVER_ID,
+            maintenance_end=date(2030, 1, 1),
+            term_end=None,
+            evaluation=False,
+            issued_at=datetime.now(UTC),
+            key_serial="forged-serial",
         ),
         vendor_private_key,
         kid,
@@ -142,16 +156,28 @@ def test_garbage_key_is_a_verdict_not_an_error(client: TestClient) -> None:
 
 
 def test_bad_host_context_is_a_422_problem(client: TestClient) -> None:
-    for body in (host(key="x", host_tier="lots"), host(key="x", hosting="mainframe"), {"key": "x"},
-                 host(key="x", app_users=-1)):
+    for body in (
+        host(key="x", host_tier="lots"),
+        host(key="x", hosting="mainframe"),
+        {"key": "x"},
+        host(key="x", app_users=-1),
+    ):
         response = client.post(VALIDATE, json=body)
         assert response.status_code == 422, body
         assert response.headers["content-type"] == "application/problem+json"
 
 
-def test_issuer_public_keys_are_published_as_jwks(client: TestClient, issue: Callable[..., IssuedKey]) -> None:
+def test_issuer_public_keys_are_published_as_jwks(
+    client: TestClient, issue: Callable[..., IssuedKey]
+) -> None:
     issued = issue()
     document = client.get("/api/v1/issuers/operator/jwks").json()
     assert [k["kid"] for k in document["keys"]] == [issued.key.kid]
     assert document["keys"][0]["crv"] == "Ed25519"
     assert client.get("/api/v1/issuers/nobody/jwks").status_code == 404
+
+
+def test_blank_server_id_or_app_key_is_a_422_problem_not_a_500(client: TestClient) -> None:
+    for body in (host(key="x", server_id="   "), host(key="x", server_id=""), host(key="x", app_key=" ")):
+        response = client.post(VALIDATE, json=body)
+        assert response.status_code == 422, body

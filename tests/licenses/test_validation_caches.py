@@ -15,8 +15,13 @@ from mercato.licensing import HostContext, LicenseStatus
 from support.licenses import SECRET, SERVER_ID
 
 HOST = HostContext(
-    app_key="com.example.mockups.wiki", hosting="server", server_id=SERVER_ID,  # type: ignore[arg-type]
-    host_tier=100, host_license_type="commercial", app_users=None, build_date=None,  # type: ignore[arg-type]
+    app_key="com.example.mockups.wiki",
+    hosting="server",
+    server_id=SERVER_ID,  # type: ignore[arg-type]
+    host_tier=100,
+    host_license_type="commercial",
+    app_users=None,
+    build_date=None,  # type: ignore[arg-type]
     today=date(2026, 11, 26),
 )
 
@@ -29,7 +34,9 @@ class Clock:
         return self.now
 
 
-def service(factory: sessionmaker[Session], keys: TrustedKeyCache, standings: StandingCache) -> ValidationService:
+def service(
+    factory: sessionmaker[Session], keys: TrustedKeyCache, standings: StandingCache
+) -> ValidationService:
     session = factory()
     return ValidationService(lambda: nullcontext(session.connection()), keys, standings)
 
@@ -43,8 +50,14 @@ def test_a_verified_key_is_not_verified_twice_but_still_judged_against_each_host
     assert validation.validate(issued.token, HOST).verdict.status is LicenseStatus.VALID
     assert keys.verified.get(issued.token) is not None
     bigger = HostContext(
-        app_key=HOST.app_key, hosting=HOST.hosting, server_id=SERVER_ID, host_tier=250,
-        host_license_type=HOST.host_license_type, app_users=None, build_date=None, today=HOST.today,
+        app_key=HOST.app_key,
+        hosting=HOST.hosting,
+        server_id=SERVER_ID,
+        host_tier=250,
+        host_license_type=HOST.host_license_type,
+        app_users=None,
+        build_date=None,
+        today=HOST.today,
     )
     assert validation.validate(issued.token, bigger).verdict.status is LicenseStatus.USER_MISMATCH
 

@@ -9,10 +9,17 @@ import pytest
 from fastapi.testclient import TestClient
 
 MOCKUPS = "com.example.mockups.wiki"
-WIKI_SERVER_100 = {"product": "wiki", "hosting": "server", "user_tier": "100", "maintenance_end": "2027-06-30"}
+WIKI_SERVER_100 = {
+    "product": "wiki",
+    "hosting": "server",
+    "user_tier": "100",
+    "maintenance_end": "2027-06-30",
+}
 
 
-def preview(client: TestClient, items: list[dict[str, Any]], channel: str = "marketplace", **host: Any) -> Any:
+def preview(
+    client: TestClient, items: list[dict[str, Any]], channel: str = "marketplace", **host: Any
+) -> Any:
     body = {"channel": channel, "date": "2026-11-26", "host": {**WIKI_SERVER_100, **host}, "items": items}
     return client.post("/api/v1/pricing/preview", json=body)
 
@@ -64,8 +71,13 @@ def test_direct_channel_allows_10_user_app_for_100_user_host(client: TestClient)
 
 
 def test_three_years_of_maintenance_at_once_on_marketplace_refused_direct(client: TestClient) -> None:
-    item = {"action": "renewal", "product_key": MOCKUPS, "tier": "100", "maintenance_end": "2026-12-20",
-            "years": 3}
+    item = {
+        "action": "renewal",
+        "product_key": MOCKUPS,
+        "tier": "100",
+        "maintenance_end": "2026-12-20",
+        "years": 3,
+    }
     marketplace = preview(client, [item])
     assert marketplace.status_code == 200, marketplace.text
     line = marketplace.json()["lines"][0]
@@ -81,8 +93,12 @@ def test_co_term_two_apps_of_different_vendors_to_host_maintenance_end(client: T
         client,
         [
             {"action": "co_term", "product_key": MOCKUPS, "tier": "100", "maintenance_end": "2027-01-15"},
-            {"action": "co_term", "product_key": "com.gatekeeper.sso.wiki", "tier": "100",
-             "maintenance_end": "2027-03-01"},
+            {
+                "action": "co_term",
+                "product_key": "com.gatekeeper.sso.wiki",
+                "tier": "100",
+                "maintenance_end": "2027-03-01",
+            },
         ],
     )
     assert response.status_code == 200, response.text
@@ -94,15 +110,21 @@ def test_co_term_two_apps_of_different_vendors_to_host_maintenance_end(client: T
 
 def test_co_term_that_would_shorten_is_refused(client: TestClient) -> None:
     response = preview(
-        client, [{"action": "co_term", "product_key": MOCKUPS, "tier": "100", "maintenance_end": "2028-01-01"}]
+        client,
+        [{"action": "co_term", "product_key": MOCKUPS, "tier": "100", "maintenance_end": "2028-01-01"}],
     )
     assert response.status_code == 422
     assert response.json()["type"] == "/api/v1/problems/co-term-would-shorten"
 
 
 def test_cloud_app_is_sold_only_through_the_marketplace(client: TestClient) -> None:
-    cloud = {"hosting": "cloud", "user_tier": None, "users": 40, "billing_cycle": "monthly",
-             "maintenance_end": None}
+    cloud = {
+        "hosting": "cloud",
+        "user_tier": None,
+        "users": 40,
+        "billing_cycle": "monthly",
+        "maintenance_end": None,
+    }
     item = {"action": "cloud_subscription", "product_key": MOCKUPS}
     marketplace = preview(client, [item], **cloud)
     assert marketplace.status_code == 200, marketplace.text
@@ -129,24 +151,87 @@ def test_direct_preview_of_several_vendors_is_refused(client: TestClient) -> Non
 @pytest.mark.parametrize(
     ("items", "host", "status", "problem_type"),
     [
-        ([{"action": "new", "product_key": "com.example.unknown", "tier": "100"}], {}, 422, "unknown-product"),
+        (
+            [{"action": "new", "product_key": "com.example.unknown", "tier": "100"}],
+            {},
+            422,
+            "unknown-product",
+        ),
         ([{"action": "new", "product_key": MOCKUPS, "tier": "-5"}], {}, 422, "invalid-input"),
-        ([{"action": "new", "product_key": MOCKUPS, "tier": "100"}], {"user_tier": "lots"}, 422, "invalid-input"),
-        ([{"action": "new", "product_key": MOCKUPS, "tier": "30"}], {"user_tier": "25"}, 422, "tier-not-sold"),
-        ([{"action": "new", "product_key": "com.example.mockups.tracker", "tier": "100"}], {}, 422,
-         "invalid-input"),
-        ([{"action": "new", "product_key": "com.gatekeeper.sso.wiki", "tier": "100"}], {"hosting": "datacenter"},
-         422, "invalid-input"),
-        ([{"action": "cloud_user_change", "product_key": MOCKUPS, "old_users": 0, "new_users": 5,
-           "cycle_end": "2026-12-01"}], {}, 422, "invalid-input"),
-        ([{"action": "upgrade", "product_key": MOCKUPS, "from_tier": "100", "tier": "50",
-           "maintenance_end": "2027-03-01"}], {}, 422, "not-an-upgrade"),
-        ([{"action": "upgrade", "product_key": MOCKUPS, "from_tier": "50", "tier": "100",
-           "maintenance_end": "2026-03-01"}], {}, 422, "renewal-required-first"),
+        (
+            [{"action": "new", "product_key": MOCKUPS, "tier": "100"}],
+            {"user_tier": "lots"},
+            422,
+            "invalid-input",
+        ),
+        (
+            [{"action": "new", "product_key": MOCKUPS, "tier": "30"}],
+            {"user_tier": "25"},
+            422,
+            "tier-not-sold",
+        ),
+        (
+            [{"action": "new", "product_key": "com.example.mockups.tracker", "tier": "100"}],
+            {},
+            422,
+            "invalid-input",
+        ),
+        (
+            [{"action": "new", "product_key": "com.gatekeeper.sso.wiki", "tier": "100"}],
+            {"hosting": "datacenter"},
+            422,
+            "invalid-input",
+        ),
+        (
+            [
+                {
+                    "action": "cloud_user_change",
+                    "product_key": MOCKUPS,
+                    "old_users": 0,
+                    "new_users": 5,
+                    "cycle_end": "2026-12-01",
+                }
+            ],
+            {},
+            422,
+            "invalid-input",
+        ),
+        (
+            [
+                {
+                    "action": "upgrade",
+                    "product_key": MOCKUPS,
+                    "from_tier": "100",
+                    "tier": "50",
+                    "maintenance_end": "2027-03-01",
+                }
+            ],
+            {},
+            422,
+            "not-an-upgrade",
+        ),
+        (
+            [
+                {
+                    "action": "upgrade",
+                    "product_key": MOCKUPS,
+                    "from_tier": "50",
+                    "tier": "100",
+                    "maintenance_end": "2026-03-01",
+                }
+            ],
+            {},
+            422,
+            "renewal-required-first",
+        ),
         ([{"action": "refund", "product_key": MOCKUPS}], {}, 422, "invalid-input"),
         ([], {}, 422, "invalid-input"),
-        ([{"action": "new", "product_key": MOCKUPS, "tier": "100"}], {"product": "spreadsheet"}, 422,
-         "unknown-product"),
+        (
+            [{"action": "new", "product_key": MOCKUPS, "tier": "100"}],
+            {"product": "spreadsheet"},
+            422,
+            "unknown-product",
+        ),
     ],
 )
 def test_bad_input_is_a_problem_document_never_a_500(
@@ -162,9 +247,20 @@ def test_bad_input_is_a_problem_document_never_a_500(
 def test_dates_in_the_wrong_order_are_refused(client: TestClient) -> None:
     response = preview(
         client,
-        [{"action": "cloud_user_change", "product_key": MOCKUPS, "old_users": 20, "new_users": 30,
-          "cycle_end": "2026-11-01"}],
-        hosting="cloud", user_tier=None, users=20, billing_cycle="monthly", maintenance_end=None,
+        [
+            {
+                "action": "cloud_user_change",
+                "product_key": MOCKUPS,
+                "old_users": 20,
+                "new_users": 30,
+                "cycle_end": "2026-11-01",
+            }
+        ],
+        hosting="cloud",
+        user_tier=None,
+        users=20,
+        billing_cycle="monthly",
+        maintenance_end=None,
     )
     assert response.status_code == 422
     assert response.json()["type"] == "/api/v1/problems/dates-out-of-order"
@@ -172,7 +268,9 @@ def test_dates_in_the_wrong_order_are_refused(client: TestClient) -> None:
 
 def test_malformed_json_is_a_400_problem(client: TestClient) -> None:
     response = client.post(
-        "/api/v1/pricing/preview", content=b'{"channel": "marketplace",', headers={"content-type": "application/json"}
+        "/api/v1/pricing/preview",
+        content=b'{"channel": "marketplace",',
+        headers={"content-type": "application/json"},
     )
     assert response.status_code == 400
     assert response.json()["type"] == "/api/v1/problems/malformed-json"

@@ -23,7 +23,9 @@ def list_apps(
     hosting: Annotated[str | None, Query(pattern="^(server|datacenter|cloud)$")] = None,
     vendor: Annotated[str | None, Query(description="Vendor slug, e.g. example-mockups")] = None,
     host_product: Annotated[str | None, Query(description="Host product key, e.g. wiki")] = None,
-    q: Annotated[str | None, Query(max_length=100, description="Text to find in the app's name or key")] = None,
+    q: Annotated[
+        str | None, Query(max_length=100, description="Text to find in the app's name or key")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> AppPage:

@@ -220,5 +220,7 @@ def load_demo_catalog(repository: CatalogRepository) -> None:
     vendors = {slug: Vendor(slug=slug, name=n, email=e, website=w) for slug, n, e, w in VENDORS}
     repository.add(*vendors.values())
     for key, name, vendor_slug, host_key, summary, specs in APPS:
-        app = App(key=key, name=name, summary=summary, vendor=vendors[vendor_slug], host_product=hosts[host_key])
+        app = App(
+            key=key, name=name, summary=summary, vendor=vendors[vendor_slug], host_product=hosts[host_key]
+        )
         repository.add(app, *[_listing(spec, key, hosts[host_key], app) for spec in specs])

@@ -31,7 +31,9 @@ def _cloud_table(listing: Listing) -> pricing.CloudPriceTable:
         currency=listing.currency,
         flat_monthly=pricing.from_minor_units(listing.cloud_flat_monthly_minor, listing.currency),
         brackets=tuple(
-            pricing.CloudBracket(b.up_to_users, pricing.from_minor_units(b.per_user_monthly_minor, listing.currency))
+            pricing.CloudBracket(
+                b.up_to_users, pricing.from_minor_units(b.per_user_monthly_minor, listing.currency)
+            )
             for b in listing.cloud_brackets
         ),
         annual_tiers=tuple(tier_of(t) for t in listing.cloud_annual_tiers or ()),

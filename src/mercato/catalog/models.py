@@ -118,7 +118,10 @@ class Listing(Base):
         back_populates="listing", lazy="raise", cascade="all, delete-orphan", order_by="TierPrice.id"
     )
     cloud_brackets: Mapped[list[CloudPriceBracket]] = relationship(
-        back_populates="listing", lazy="raise", cascade="all, delete-orphan", order_by="CloudPriceBracket.position"
+        back_populates="listing",
+        lazy="raise",
+        cascade="all, delete-orphan",
+        order_by="CloudPriceBracket.position",
     )
     releases: Mapped[list[Release]] = relationship(
         back_populates="listing", lazy="raise", cascade="all, delete-orphan", order_by="Release.build_date"

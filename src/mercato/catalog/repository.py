@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from mercato.catalog.models import (
@@ -24,7 +24,7 @@ _LISTING_DETAILS = (
 )
 
 
-def _app_query():  # type: ignore[no-untyped-def]
+def _app_query() -> Select[App]:
     return select(App).options(
         selectinload(App.vendor),
         selectinload(App.host_product),
@@ -61,7 +61,9 @@ class CatalogRepository:
             pattern = f"%{text.lower()}%"
             conditions.append(or_(func.lower(App.name).like(pattern), func.lower(App.key).like(pattern)))
         total = self.session.scalar(select(func.count()).select_from(App).where(*conditions)) or 0
-        page = self.session.scalars(_app_query().where(*conditions).order_by(App.key).limit(limit).offset(offset))
+        page = self.session.scalars(
+            _app_query().where(*conditions).order_by(App.key).limit(limit).offset(offset)
+        )
         return page.all(), total
 
     def app_by_key(self, key: str) -> App | None:

@@ -13,7 +13,9 @@ class ChannelRules(BaseModel):
     tier_must_match_host: bool = Field(
         description="Whether the app's user tier must cover the host's user tier in this channel."
     )
-    max_maintenance_months: int = Field(description="The most maintenance that can be bought ahead, in months.")
+    max_maintenance_months: int = Field(
+        description="The most maintenance that can be bought ahead, in months."
+    )
 
 
 class ChannelPolicyOut(BaseModel):
@@ -48,7 +50,8 @@ class ListingOut(BaseModel):
     currency: str = Field(examples=["USD"])
     channel_policy: ChannelPolicyOut
     prices: list[TierPriceOut] | None = Field(
-        default=None, description="Server: perpetual license with 12 months of maintenance. Datacenter: annual."
+        default=None,
+        description="Server: perpetual license with 12 months of maintenance. Datacenter: annual.",
     )
     direct_prices: list[TierPriceOut] | None = Field(
         default=None, description="The vendor's own direct-channel prices, when they differ from `prices`."

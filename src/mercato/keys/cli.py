@@ -12,14 +12,19 @@ from rich.table import Table
 from mercato.cli_support import err_console, unit_of_work
 from mercato.keys.service import KeyService
 
-app = typer.Typer(help="Signing keys: one ring per issuer ('operator', or a vendor's slug).", no_args_is_help=True)
+app = typer.Typer(
+    help="Signing keys: one ring per issuer ('operator', or a vendor's slug).", no_args_is_help=True
+)
+
 
 class KeyFormat(StrEnum):
     JWKS = "jwks"
     PEM = "pem"
 
 
-IssuerOption = Annotated[str, typer.Option("--issuer", help="'operator', or a vendor's slug (e.g. example-mockups).")]
+IssuerOption = Annotated[
+    str, typer.Option("--issuer", help="'operator', or a vendor's slug (e.g. example-mockups).")
+]
 
 
 @app.command()
@@ -40,7 +45,9 @@ def list_keys(issuer: IssuerOption) -> None:
         table = Table("kid", "state", "created", "rotated", "retired")
         for row in service.ring(service.resolve_issuer(issuer)):
             table.add_row(
-                row.kid, row.state, f"{row.created_at:%Y-%m-%d %H:%M}",
+                row.kid,
+                row.state,
+                f"{row.created_at:%Y-%m-%d %H:%M}",
                 f"{row.rotated_at:%Y-%m-%d}" if row.rotated_at else "",
                 f"{row.retired_at:%Y-%m-%d}" if row.retired_at else "",
             )

@@ -31,7 +31,9 @@ class SigningKey(Base):
     issuer: Mapped[str] = mapped_column(String(100), index=True)
     kid: Mapped[str] = mapped_column(String(64), unique=True)
     state: Mapped[str] = mapped_column(enum_column(16))
-    public_key: Mapped[str] = mapped_column(String(64), doc="Raw Ed25519 public key, base64url without padding")
+    public_key: Mapped[str] = mapped_column(
+        String(64), doc="Raw Ed25519 public key, base64url without padding"
+    )
     sealed_private_key: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     rotated_at: Mapped[datetime | None]

@@ -125,5 +125,7 @@ class KeyService:
 
     def export_pem(self, issuer: str) -> str:
         """Every trusted public key of the issuer as PEM, each preceded by a comment line naming its kid."""
-        blocks = [f"# kid: {kid}\n{public_key_to_pem(key)}" for kid, key in self.trusted_keys([issuer]).items()]
+        blocks = [
+            f"# kid: {kid}\n{public_key_to_pem(key)}" for kid, key in self.trusted_keys([issuer]).items()
+        ]
         return "\n".join(blocks)

@@ -21,9 +21,9 @@ router = APIRouter(tags=["licenses"])
 
 def _body_errors(error: ValidationError) -> list[dict[str, Any]]:
     """Pydantic's errors, located in the body as FastAPI would locate them (same problem document)."""
-    return [
-        {**e, "loc": ("body", *e["loc"])} for e in error.errors(include_url=False)
-    ]
+    return [{**e, "loc": ("body", *e["loc"])} for e in error.errors(include_url=False)]
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from contextlib import nullcontext
 from datetime import date
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -15,30 +14,18 @@ from mercato.cli_support import USAGE_ERROR, err_console, unit_of_work
 from mercato.keys.service import KeyService, load_trusted_keys
 from mercato.licenses.service import IssueRequest, LicenseService
 from mercato.licenses.validation import StaticTrustedKeys, TrustedKeys, ValidationService
-from mercato.licensing import FixAction, HostContext, LicenseStatus, Verdict, check
+from mercato.licensing import (
+    Channel,
+    FixAction,
+    HostContext,
+    Hosting,
+    LicenseStatus,
+    LicenseType,
+    Verdict,
+    check,
+)
 
 app = typer.Typer(help="License keys: issue, check, re-issue and revoke.", no_args_is_help=True)
-
-
-class Hosting(StrEnum):
-    SERVER = "server"
-    DATACENTER = "datacenter"
-    CLOUD = "cloud"
-
-
-class Channel(StrEnum):
-    MARKETPLACE = "marketplace"
-    DIRECT = "direct"
-
-
-class LicenseType(StrEnum):
-    COMMERCIAL = "commercial"
-    ACADEMIC = "academic"
-    STARTER = "starter"
-    COMMUNITY = "community"
-    OPEN_SOURCE = "open_source"
-    EVALUATION = "evaluation"
-    DEVELOPER = "developer"
 
 
 def parse_tier(text: str) -> int | None:
@@ -95,7 +82,9 @@ def issue(
         evaluation=evaluation,
     )
     with unit_of_work() as (session, settings):
-        issued = LicenseService(session, settings.secret_key, settings.superseded_key_grace_days).issue(request)
+        issued = LicenseService(session, settings.secret_key, settings.superseded_key_grace_days).issue(
+            request
+        )
         license = issued.license
         err_console.print(
             f"Issued {license.entitlement_number}: {license.product_key} ({license.hosting}, {license.channel}, "
@@ -137,7 +126,9 @@ def check_key(
     today: Annotated[str | None, typer.Option("--today", help="YYYY-MM-DD")] = None,
     trusted: Annotated[
         Path | None,
-        typer.Option("--trusted", help="JWKS or PEM file of trusted public keys (default: this deployment's)."),
+        typer.Option(
+            "--trusted", help="JWKS or PEM file of trusted public keys (default: this deployment's)."
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
 ) -> None:
@@ -145,16 +136,19 @@ def check_key(
 
     With --trusted it checks offline against those public keys only; without, it trusts this deployment's
     keys and also knows what only the server knows (revoked, superseded, suspended)."""
-    host = HostContext(
-        app_key=app_key,
-        hosting=hosting.value,
-        server_id=server_id,
-        host_tier=parse_tier(host_tier),
-        host_license_type=host_license_type.value,
-        app_users=app_users,
-        build_date=parse_date(build_date),
-        today=parse_date(today) or date.today(),
-    )
+    try:
+        host = HostContext(
+            app_key=app_key,
+            hosting=hosting,
+            server_id=server_id,
+            host_tier=parse_tier(host_tier),
+            host_license_type=host_license_type,
+            app_users=app_users,
+            build_date=parse_date(build_date),
+            today=parse_date(today) or date.today(),
+        )
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
     server: dict[str, object] | None = None
     if trusted is not None:
         try:
@@ -167,7 +161,9 @@ def check_key(
         with unit_of_work() as (session, settings):
             service = KeyService(session, settings.secret_key)
             trusted_keys = StaticTrustedKeys(TrustedKeys(service.trusted_keys(), service.issuer_of_kids()))
-            result = ValidationService(lambda: nullcontext(session.connection()), trusted_keys).validate(key, host)
+            result = ValidationService(lambda: nullcontext(session.connection()), trusted_keys).validate(
+                key, host
+            )
             verdict = result.verdict
             server = result.server.to_dict() if result.server is not None else None
     _print_verdict(verdict, as_json, server)
@@ -178,15 +174,23 @@ def check_key(
 def reissue(entitlement: Annotated[str, typer.Argument(help="SEN-… of the license.")]) -> None:
     """Print a new key for the license's current terms; its earlier keys are superseded (with grace)."""
     with unit_of_work() as (session, settings):
-        issued = LicenseService(session, settings.secret_key, settings.superseded_key_grace_days).reissue(entitlement)
+        issued = LicenseService(session, settings.secret_key, settings.superseded_key_grace_days).reissue(
+            entitlement
+        )
         typer.echo(issued.token)
 
 
 @app.command()
 def revoke(
-    serial: Annotated[str | None, typer.Option("--serial", help="Revoke one key by its serial (jti).")] = None,
-    entitlement: Annotated[str | None, typer.Option("--entitlement", help="Revoke every key; cancel it.")] = None,
-    reason: Annotated[str, typer.Option("--reason", help="Shown to the admin who checks the key.")] = "revoked",
+    serial: Annotated[
+        str | None, typer.Option("--serial", help="Revoke one key by its serial (jti).")
+    ] = None,
+    entitlement: Annotated[
+        str | None, typer.Option("--entitlement", help="Revoke every key; cancel it.")
+    ] = None,
+    reason: Annotated[
+        str, typer.Option("--reason", help="Shown to the admin who checks the key.")
+    ] = "revoked",
 ) -> None:
     """Revoke one key, or a whole license (operator or vendor action)."""
     if (serial is None) == (entitlement is None):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -71,9 +70,10 @@ class LicenseRepository:
         ).first()
 
     def entitlement_exists(self, entitlement_number: str) -> bool:
-        return self.session.scalar(
-            select(License.id).where(License.entitlement_number == entitlement_number)
-        ) is not None
+        return (
+            self.session.scalar(select(License.id).where(License.entitlement_number == entitlement_number))
+            is not None
+        )
 
     def key_by_serial(self, serial: str) -> LicenseKey | None:
         """The issued key with its license (one query: the validate endpoint is a hot path)."""

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from mercato.licensing import Hosting, LicenseType
 
 
 class ValidateRequest(BaseModel):
@@ -13,19 +15,32 @@ class ValidateRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    key: str = Field(max_length=8192, description="The license key as pasted (whitespace and line breaks are ignored).")
-    app_key: str = Field(max_length=200, examples=["com.example.mockups.wiki"])
-    hosting: Literal["server", "datacenter", "cloud"]
-    server_id: str = Field(max_length=200, description="The host's server id, or the cloud site.")
-    host_tier: str = Field(
-        max_length=20, description='The host\'s user tier: a number of users or "unlimited".', examples=["100"]
+    key: str = Field(
+        max_length=8192, description="The license key as pasted (whitespace and line breaks are ignored)."
     )
-    host_license_type: Literal[
-        "commercial", "academic", "starter", "community", "open_source", "evaluation", "developer"
-    ] = "commercial"
+    app_key: str = Field(min_length=1, max_length=200, examples=["com.example.mockups.wiki"])
+    hosting: Hosting
+    server_id: str = Field(
+        min_length=1, max_length=200, description="The host's server id, or the cloud site."
+    )
+    host_tier: str = Field(
+        max_length=20,
+        description='The host\'s user tier: a number of users or "unlimited".',
+        examples=["100"],
+    )
+    host_license_type: LicenseType = LicenseType.COMMERCIAL
     app_users: int | None = Field(default=None, ge=0, description="How many users use the app (direct keys).")
     build_date: date | None = Field(default=None, description="Build date of the installed app version.")
-    today: date | None = Field(default=None, description="Check as of this date (default: the server's today).")
+    today: date | None = Field(
+        default=None, description="Check as of this date (default: the server's today)."
+    )
+
+    @field_validator("app_key", "server_id")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value
 
     @field_validator("host_tier")
     @classmethod
@@ -42,7 +57,9 @@ class ValidateRequest(BaseModel):
 class ServerKnowledgeOut(BaseModel):
     known: bool = Field(description="Whether this deployment issued the key (and so knows its state).")
     license_status: str | None = Field(description="active, expired, suspended, cancelled or superseded.")
-    key_state: str | None = Field(description="current, superseded (still valid in its grace period) or revoked.")
+    key_state: str | None = Field(
+        description="current, superseded (still valid in its grace period) or revoked."
+    )
     superseded_grace_until: datetime | None
     revoked_reason: str | None
 
@@ -54,6 +71,10 @@ class ValidateResponse(BaseModel):
         examples=["VALID"],
     )
     message: str = Field(description="What the verdict means for the admin, with the real values.")
-    action: str = Field(description="What fixes it: NONE, GET_NEW_KEY, CONTACT_SELLER, BUY, UPGRADE or RENEW.")
-    license: dict[str, Any] | None = Field(description="The key's terms, when its signature could be trusted.")
+    action: str = Field(
+        description="What fixes it: NONE, GET_NEW_KEY, CONTACT_SELLER, BUY, UPGRADE or RENEW."
+    )
+    license: dict[str, Any] | None = Field(
+        description="The key's terms, when its signature could be trusted."
+    )
     server: ServerKnowledgeOut | None = Field(description="What only the server knows about this key.")

@@ -93,7 +93,9 @@ class LicenseService:
         evaluation = request.evaluation or request.license_type == "evaluation"
         license_type = "evaluation" if evaluation else request.license_type
         if license_type not in LICENSE_TYPES:
-            raise InvalidInput(f"{license_type!r} is not a license type. Use one of: {', '.join(LICENSE_TYPES)}.")
+            raise InvalidInput(
+                f"{license_type!r} is not a license type. Use one of: {', '.join(LICENSE_TYPES)}."
+            )
         issuer = self._issuer_for(listing, request.channel)
         tier, maintenance_end, term_end = self._terms(listing, request, evaluation)
         license = License(
@@ -161,13 +163,19 @@ class LicenseService:
     def _issuer_for(self, listing: Listing, channel: str) -> str:
         if channel == "marketplace":
             if not listing.sold_on_marketplace:
-                raise ChannelNotSold(f"{listing.product_key} ({listing.hosting}) is not sold on the marketplace.")
+                raise ChannelNotSold(
+                    f"{listing.product_key} ({listing.hosting}) is not sold on the marketplace."
+                )
             return OPERATOR_ISSUER
         if channel == "direct":
             if not listing.sold_direct or listing.app is None:
                 raise ChannelNotSold(
                     f"{listing.product_key} ({listing.hosting}) is not sold directly by its vendor"
-                    + (": cloud apps are sold only through the marketplace." if listing.hosting == "cloud" else ".")
+                    + (
+                        ": cloud apps are sold only through the marketplace."
+                        if listing.hosting == "cloud"
+                        else "."
+                    )
                 )
             return vendor_issuer(self._vendor_slug(listing))
         raise InvalidInput(f"{channel!r} is not a channel. Use 'marketplace' or 'direct'.")
@@ -199,7 +207,9 @@ class LicenseService:
                 raise InvalidInput("A server license needs a maintenance end date (--maintenance-end).")
             return request.tier, request.maintenance_end, request.term_end
         if request.term_end is None:
-            raise InvalidInput(f"A {listing.hosting} license is a term license: it needs a term end (--term-end).")
+            raise InvalidInput(
+                f"A {listing.hosting} license is a term license: it needs a term end (--term-end)."
+            )
         return request.tier, request.maintenance_end or request.term_end, request.term_end
 
     def _new_entitlement_number(self) -> str:
@@ -229,7 +239,11 @@ class LicenseService:
             key_serial=serial,
         )
         key = LicenseKey(
-            serial=serial, license_id=license.id, kid=kid, token=sign_license(payload, private_key, kid), issued_at=now
+            serial=serial,
+            license_id=license.id,
+            kid=kid,
+            token=sign_license(payload, private_key, kid),
+            issued_at=now,
         )
         self.licenses.add(key)
         return key

@@ -141,7 +141,7 @@ class StandingCache:
         self._clock = clock
         self._entries: BoundedCache[str, tuple[float, KeyStanding | None]] = BoundedCache(50_000)
 
-    def get(self, serial: str) -> KeyStanding | None | object:
+    def get(self, serial: str) -> KeyStanding | object | None:
         """The standing, ``None`` for a serial this deployment never issued, or ``_MISSING`` to read it."""
         if self.ttl <= 0:
             return _MISSING

@@ -16,7 +16,9 @@ router = APIRouter(tags=["pricing"])
 
 
 @router.post("/pricing/preview", response_model=PreviewResponse, summary="Price items without buying")
-def preview_prices(request: PreviewRequest, session: Annotated[Session, Depends(get_session)]) -> PreviewResponse:
+def preview_prices(
+    request: PreviewRequest, session: Annotated[Session, Depends(get_session)]
+) -> PreviewResponse:
     """Price a list of proposed items (new purchases, renewals, upgrades, co-terms, evaluations, cloud
     subscriptions and user changes) for one host instance and one channel, as of `date` (default today).
 

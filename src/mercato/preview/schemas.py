@@ -35,7 +35,9 @@ class HostIn(Strict):
 
     product: str = Field(description="Host product key, e.g. `wiki`.", examples=["wiki"], max_length=64)
     hosting: Hosting
-    user_tier: TierText | None = Field(default=None, description="Server and datacenter hosts: the user tier.")
+    user_tier: TierText | None = Field(
+        default=None, description="Server and datacenter hosts: the user tier."
+    )
     users: int | None = Field(default=None, ge=1, description="Cloud sites: how many users the site has.")
     license_type: LicenseType = LicenseType.COMMERCIAL
     maintenance_end: date | None = Field(
@@ -114,7 +116,13 @@ class CloudUserChangeItem(ItemBase):
 
 
 Item = Annotated[
-    NewItem | RenewalItem | UpgradeItem | CoTermItem | EvaluationItem | CloudSubscriptionItem | CloudUserChangeItem,
+    NewItem
+    | RenewalItem
+    | UpgradeItem
+    | CoTermItem
+    | EvaluationItem
+    | CloudSubscriptionItem
+    | CloudUserChangeItem,
     Field(discriminator="action"),
 ]
 

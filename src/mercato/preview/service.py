@@ -39,7 +39,9 @@ class PreviewService:
         host_product = self.catalog.host_product_by_key(request.host.product)
         if host_product is None:
             known = ", ".join(h.key for h in self.catalog.list_host_products())
-            raise UnknownProduct(f"There is no host product {request.host.product!r}. Host products: {known}.")
+            raise UnknownProduct(
+                f"There is no host product {request.host.product!r}. Host products: {known}."
+            )
         host = self._host_context(request.host, host_product.name)
         schedule = revenue_schedule(self.catalog.revenue_share_rates())
         lines: list[pricing.PricedLine] = []
@@ -69,9 +71,13 @@ class PreviewService:
     def _host_context(self, host: schemas.HostIn, product_name: str) -> pricing.HostContext:
         if host.hosting is pricing.Hosting.CLOUD:
             if host.users is None or host.billing_cycle is None:
-                raise InvalidInput("A cloud host needs `users` (how many users the site has) and `billing_cycle`.")
+                raise InvalidInput(
+                    "A cloud host needs `users` (how many users the site has) and `billing_cycle`."
+                )
         elif host.user_tier is None:
-            raise InvalidInput(f"A {host.hosting.value} host needs its `user_tier`, e.g. \"100\" or \"unlimited\".")
+            raise InvalidInput(
+                f'A {host.hosting.value} host needs its `user_tier`, e.g. "100" or "unlimited".'
+            )
         return pricing.HostContext(
             hosting=host.hosting,
             license_type=host.license_type,
@@ -112,7 +118,11 @@ class PreviewService:
             case schemas.NewItem():
                 if listing.hosting is pricing.Hosting.CLOUD:
                     return pricing.price_cloud_subscription(
-                        listing, host, on, tier=pricing.Tier.parse(item.tier), license_type=item.license_type,
+                        listing,
+                        host,
+                        on,
+                        tier=pricing.Tier.parse(item.tier),
+                        license_type=item.license_type,
                         channel=channel,
                     )
                 return pricing.price_new_purchase(
@@ -120,13 +130,24 @@ class PreviewService:
                 )
             case schemas.RenewalItem():
                 return pricing.price_renewal(
-                    listing, pricing.Tier.parse(item.tier), channel, item.license_type, item.maintenance_end,
-                    item.years, on,
+                    listing,
+                    pricing.Tier.parse(item.tier),
+                    channel,
+                    item.license_type,
+                    item.maintenance_end,
+                    item.years,
+                    on,
                 )
             case schemas.UpgradeItem():
                 return pricing.price_upgrade(
-                    listing, pricing.Tier.parse(item.from_tier), pricing.Tier.parse(item.tier), channel,
-                    item.license_type, item.maintenance_end, on, host=host,
+                    listing,
+                    pricing.Tier.parse(item.from_tier),
+                    pricing.Tier.parse(item.tier),
+                    channel,
+                    item.license_type,
+                    item.maintenance_end,
+                    on,
+                    host=host,
                 )
             case schemas.CoTermItem():
                 target = item.target_date or host.maintenance_end
@@ -135,21 +156,36 @@ class PreviewService:
                         "A co-term needs a target_date, or the host's maintenance_end to co-term with."
                     )
                 return pricing.price_co_term(
-                    listing, pricing.Tier.parse(item.tier), channel, item.license_type, item.maintenance_end,
-                    target, on,
+                    listing,
+                    pricing.Tier.parse(item.tier),
+                    channel,
+                    item.license_type,
+                    item.maintenance_end,
+                    target,
+                    on,
                 )
             case schemas.EvaluationItem():
                 return pricing.price_evaluation(listing, host, on, channel=channel)
             case schemas.CloudSubscriptionItem():
                 return pricing.price_cloud_subscription(
-                    listing, host, on, tier=pricing.Tier.parse(item.tier) if item.tier else None,
-                    license_type=item.license_type, channel=channel,
+                    listing,
+                    host,
+                    on,
+                    tier=pricing.Tier.parse(item.tier) if item.tier else None,
+                    license_type=item.license_type,
+                    channel=channel,
                 )
             case schemas.CloudUserChangeItem():
                 cycle = host.billing_cycle or pricing.BillingCycle.MONTHLY
                 return pricing.price_cloud_user_increase(
-                    listing, cycle, item.old_users, item.new_users, on, item.cycle_end,
-                    license_type=item.license_type, channel=channel,
+                    listing,
+                    cycle,
+                    item.old_users,
+                    item.new_users,
+                    on,
+                    item.cycle_end,
+                    license_type=item.license_type,
+                    channel=channel,
                 )
         raise AssertionError(f"unhandled item {item!r}")
 

@@ -54,7 +54,11 @@ def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
         "The request has invalid fields: " + "; ".join(sentences) + ".",
         request.url.path,
         errors=[
-            {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg"), "code": e.get("type")}
+            {
+                "field": ".".join(str(p) for p in e.get("loc", ())),
+                "message": e.get("msg"),
+                "code": e.get("type"),
+            }
             for e in errors
         ],
     )
