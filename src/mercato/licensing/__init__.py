@@ -1,0 +1,76 @@
+"""Mercato license keys and their offline verifier.
+
+This package depends only on the standard library and ``cryptography``, so that app vendors can embed it
+(and so can every other part of Mercato). The format is described in docs/license-keys.md.
+
+Sign (license server)::
+
+    key = sign_license(payload, private_key, kid="operator-2025")
+
+Check (inside the app)::
+
+    trusted = trusted_keys_from_jwks(json.loads(jwks_text))   # once, at start-up
+    verdict = check(pasted_key, trusted, host_context)
+    if not verdict.valid:
+        show(verdict.message, verdict.action)
+"""
+
+from mercato.licensing.claims import (
+    CLAIMS,
+    FORMAT_VERSION,
+    PAID_TYPES,
+    UNPAID_TYPES,
+    Channel,
+    Hosting,
+    LicensePayload,
+    LicenseType,
+)
+from mercato.licensing.keys import (
+    ALGORITHM,
+    TOKEN_TYPE,
+    TrustedKeys,
+    jwks,
+    public_key_from_jwk,
+    public_key_from_pem,
+    public_key_to_jwk,
+    public_key_to_pem,
+    sign_license,
+    trusted_keys_from_jwks,
+)
+from mercato.licensing.verify import (
+    MAX_KEY_LENGTH,
+    FixAction,
+    HostContext,
+    LicenseStatus,
+    Verdict,
+    check,
+    evaluate,
+)
+
+__all__ = [
+    "ALGORITHM",
+    "CLAIMS",
+    "FORMAT_VERSION",
+    "MAX_KEY_LENGTH",
+    "PAID_TYPES",
+    "TOKEN_TYPE",
+    "UNPAID_TYPES",
+    "Channel",
+    "FixAction",
+    "HostContext",
+    "Hosting",
+    "LicensePayload",
+    "LicenseStatus",
+    "LicenseType",
+    "TrustedKeys",
+    "Verdict",
+    "check",
+    "evaluate",
+    "jwks",
+    "public_key_from_jwk",
+    "public_key_from_pem",
+    "public_key_to_jwk",
+    "public_key_to_pem",
+    "sign_license",
+    "trusted_keys_from_jwks",
+]

@@ -1,0 +1,160 @@
+"""License keys as JWS compact tokens (EdDSA over Ed25519, RFC 8037), and the public keys that verify them.
+
+A key is ``BASE64URL(header) "." BASE64URL(payload) "." BASE64URL(signature)`` where the header is exactly
+``{"alg":"EdDSA","kid":<signing key id>,"typ":"mercato-license+jwt"}`` and the payload is the canonical JSON
+of the license claims (see ``claims.py``). Trusted public keys are exchanged as a JWKS (RFC 7517) or as PEM.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Mapping
+from typing import Final, TypeAlias
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    PublicFormat,
+    load_pem_public_key,
+)
+
+from mercato.licensing.claims import LicensePayload, canonical_json
+
+ALGORITHM: Final = "EdDSA"
+"""The only JWS ``alg`` a license key may declare; the verifier never takes the algorithm from the key."""
+
+TOKEN_TYPE: Final = "mercato-license+jwt"
+"""The JWS ``typ`` of a license key (explicit typing, RFC 8725 §3.11): no other EdDSA JWT passes as a key."""
+
+KID_PATTERN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+"""Signing key ids: short, printable, safe to show an admin."""
+
+_B64URL_ALPHABET: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_B64URL_VALUES: Final = {character: value for value, character in enumerate(_B64URL_ALPHABET)}
+_TO_STANDARD_BASE64: Final = bytes.maketrans(b"-_+/=", b"+/!!!")
+_PADDING: Final = (b"", b"", b"==", b"=")
+
+TrustedKeys: TypeAlias = Mapping[str, Ed25519PublicKey]
+"""The public keys an app trusts, by key id. Build it once (parsing keys is the slow part) and reuse it."""
+
+
+def b64url_encode(data: bytes) -> str:
+    """Base64url without padding (RFC 7515 §2)."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    """Decode base64url without padding; raise ``ValueError`` unless ``text`` is the one canonical encoding.
+
+    Canonical means: only the URL-safe alphabet, no padding, and zero unused bits in the last character.
+    Without the last rule, changing the final character of the signature (its unused bits) would give a
+    different key text with the same meaning.
+    """
+    remainder = len(text) % 4
+    if remainder:
+        if remainder == 1:
+            raise ValueError("base64url text cannot have a length of 4n+1")
+        last = _B64URL_VALUES.get(text[-1])
+        if last is None or last & (0b1111 if remainder == 2 else 0b11):
+            raise ValueError("not the canonical base64url encoding (unused bits set)")
+    try:
+        # The translation maps the URL-safe alphabet to the standard one and "+", "/", "=" to an invalid
+        # byte, which strict mode refuses along with anything else outside the alphabet.
+        standard = text.encode("ascii").translate(_TO_STANDARD_BASE64) + _PADDING[remainder]
+        return binascii.a2b_base64(standard, strict_mode=True)
+    except (binascii.Error, UnicodeEncodeError) as error:
+        raise ValueError("not base64url") from error
+
+
+def encode_header(kid: str) -> str:
+    """The encoded JWS header of a key signed by ``kid``."""
+    if not isinstance(kid, str) or not KID_PATTERN.fullmatch(kid):
+        raise ValueError(f"a signing key id is 1–64 letters, digits and . _ : -, not {kid!r}")
+    header = {"alg": ALGORITHM, "kid": kid, "typ": TOKEN_TYPE}
+    return b64url_encode(json.dumps(header, sort_keys=True, separators=(",", ":")).encode("ascii"))
+
+
+def sign_license(payload: LicensePayload, private_key: Ed25519PrivateKey, kid: str) -> str:
+    """Sign ``payload`` into a license key with ``private_key``, whose public key is known as ``kid``.
+
+    Deterministic: the same payload, private key and kid always give the same key.
+    """
+    if not isinstance(payload, LicensePayload):
+        raise TypeError("payload must be a LicensePayload")
+    if not isinstance(private_key, Ed25519PrivateKey):
+        raise TypeError("license keys are signed with an Ed25519 private key")
+    signing_input = f"{encode_header(kid)}.{b64url_encode(canonical_json(payload.to_claims()))}"
+    signature = private_key.sign(signing_input.encode("ascii"))
+    return f"{signing_input}.{b64url_encode(signature)}"
+
+
+def public_key_to_jwk(kid: str, public_key: Ed25519PublicKey) -> dict[str, str]:
+    """The OKP/Ed25519 JWK (RFC 8037) of a public key, with its kid, ``alg: EdDSA`` and ``use: sig``."""
+    if not isinstance(kid, str) or not KID_PATTERN.fullmatch(kid):
+        raise ValueError(f"invalid signing key id {kid!r}")
+    if not isinstance(public_key, Ed25519PublicKey):
+        raise TypeError("license keys are verified with Ed25519 public keys")
+    x = b64url_encode(public_key.public_bytes(Encoding.Raw, PublicFormat.Raw))
+    return {"kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid, "alg": ALGORITHM, "use": "sig"}
+
+
+def public_key_from_jwk(jwk: Mapping[str, object]) -> tuple[str, Ed25519PublicKey]:
+    """Read one JWK as (kid, public key); raise ``ValueError`` unless it is a public Ed25519 signing key."""
+    if not isinstance(jwk, Mapping):
+        raise ValueError("a JWK is a JSON object")
+    kid = jwk.get("kid")
+    if not isinstance(kid, str) or not KID_PATTERN.fullmatch(kid):
+        raise ValueError(f"the JWK has no valid kid: {kid!r}")
+    if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
+        raise ValueError(f"the JWK {kid!r} is not an OKP/Ed25519 key")
+    if jwk.get("alg", ALGORITHM) != ALGORITHM or jwk.get("use", "sig") != "sig":
+        raise ValueError(f"the JWK {kid!r} is not for EdDSA signatures")
+    if "d" in jwk:
+        # A private key in a trust list means somebody is about to publish it.
+        raise ValueError(f"the JWK {kid!r} holds a private key; trust lists hold public keys only")
+    x = jwk.get("x")
+    if not isinstance(x, str):
+        raise ValueError(f"the JWK {kid!r} has no public key (x)")
+    raw = b64url_decode(x)
+    if len(raw) != 32:
+        raise ValueError(f"the JWK {kid!r} does not hold a 32-byte Ed25519 public key")
+    return kid, Ed25519PublicKey.from_public_bytes(raw)
+
+
+def jwks(keys: Mapping[str, Ed25519PublicKey]) -> dict[str, list[dict[str, str]]]:
+    """A JWK Set of public keys by kid, in kid order (stable output for files and HTTP caches)."""
+    return {"keys": [public_key_to_jwk(kid, keys[kid]) for kid in sorted(keys)]}
+
+
+def trusted_keys_from_jwks(document: Mapping[str, object]) -> TrustedKeys:
+    """The trusted keys of a JWK Set; raise ``ValueError`` on any key it cannot trust (configuration errors
+    must be loud) or on a kid that appears twice."""
+    entries = document.get("keys") if isinstance(document, Mapping) else None
+    if not isinstance(entries, list):
+        raise ValueError("a JWK Set is an object with a 'keys' list")
+    trusted: dict[str, Ed25519PublicKey] = {}
+    for entry in entries:
+        kid, public_key = public_key_from_jwk(entry)
+        if kid in trusted:
+            raise ValueError(f"the kid {kid!r} appears twice in the JWK Set")
+        trusted[kid] = public_key
+    return trusted
+
+
+def public_key_to_pem(public_key: Ed25519PublicKey) -> str:
+    """The PEM (SubjectPublicKeyInfo) text of a public key."""
+    if not isinstance(public_key, Ed25519PublicKey):
+        raise TypeError("license keys are verified with Ed25519 public keys")
+    return public_key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode("ascii")
+
+
+def public_key_from_pem(pem: str | bytes) -> Ed25519PublicKey:
+    """Load an Ed25519 public key from PEM; raise ``ValueError`` for anything else (RSA, a private key)."""
+    data = pem.encode("ascii") if isinstance(pem, str) else pem
+    public_key = load_pem_public_key(data)
+    if not isinstance(public_key, Ed25519PublicKey):
+        raise ValueError("the PEM does not hold an Ed25519 public key")
+    return public_key
