@@ -90,3 +90,46 @@ def test_loading_demo_data_again_changes_nothing(served: str, workdir: Path) -> 
     )
     assert "nothing loaded" in result.stderr
     assert httpx.get(f"{served}/api/v1/apps").json() == before
+
+
+def test_validate_api_over_http_on_the_default_database(served: str, workdir: Path) -> None:
+    issued = subprocess.run(
+        [
+            str(MERCATO),
+            "license",
+            "issue",
+            "--app",
+            "com.example.mockups.tracker",
+            "--hosting",
+            "server",
+            "--channel",
+            "direct",
+            "--tier",
+            "25",
+            "--type",
+            "commercial",
+            "--server-id",
+            "SRV-HTTP",
+            "--maintenance-end",
+            "2030-01-01",
+        ],
+        cwd=workdir,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    body = {
+        "key": issued.stdout.strip(),
+        "app_key": "com.example.mockups.tracker",
+        "hosting": "server",
+        "server_id": "SRV-HTTP",
+        "host_tier": "100",
+        "host_license_type": "commercial",
+        "app_users": 25,
+    }
+    verdict = httpx.post(f"{served}/api/v1/licenses/validate", json=body).json()
+    assert verdict["status"] == "VALID", verdict
+    assert verdict["server"]["key_state"] == "current"
+    too_many = httpx.post(f"{served}/api/v1/licenses/validate", json={**body, "app_users": 26}).json()
+    assert too_many["status"] == "USERS_EXCEEDED"

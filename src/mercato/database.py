@@ -102,8 +102,13 @@ ReadConnections = Callable[[], AbstractContextManager[Connection]]
 
 
 def autocommit_connections(engine: Engine) -> ReadConnections:
-    """Autocommit connections from the engine's pool: a single read needs no BEGIN and ROLLBACK round trips."""
-    return engine.execution_options(isolation_level="AUTOCOMMIT").connect
+    """Connections for single reads on hot paths: no BEGIN and ROLLBACK round trips.
+
+    A pool of its own whose connections are born in autocommit mode: switching a shared pool's connection to
+    autocommit and back on every checkout would cost a statement each way.
+    """
+    reader = make_engine(engine.url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+    return reader.connect
 
 
 def session_connections(factory: sessionmaker[Session]) -> ReadConnections:
