@@ -6,6 +6,7 @@ import pytest
 
 from mercato.pricing import (
     Channel,
+    CommerceTerms,
     CoTermAlreadyAligned,
     CoTermNotOffered,
     CoTermWouldShorten,
@@ -134,15 +135,30 @@ def test_community_renewal_is_free(mockups: Listing) -> None:
     assert "free (community)" in line.explanation
 
 
-def test_datacenter_renewal_is_another_term_at_the_annual_price(mockups_dc: Listing) -> None:
+def test_datacenter_renewal_is_half_the_current_annual_price(mockups_dc: Listing) -> None:
     line = price_renewal(
         mockups_dc, Tier(500), MARKETPLACE, COMMERCIAL, date(2026, 3, 1), 1, date(2026, 3, 1)
     )
-    assert line.amount == Decimal("9000.00")
+    assert line.amount == Decimal("4500.00")
     assert line.explanation == (
-        "Data Center renewal: the current 500-user annual price USD 9,000.00 × 1 year = USD 9,000.00, "
+        "Data Center renewal: 50% of the current 500-user annual price USD 9,000.00 × 1 year = USD 4,500.00, "
         "term 2026-03-01 → 2027-03-01"
     )
+
+
+def test_datacenter_renewal_rate_is_a_setting(mockups_dc: Listing) -> None:
+    full_price = CommerceTerms(datacenter_renewal_rate=Decimal("1"))
+    line = price_renewal(
+        mockups_dc,
+        Tier(500),
+        MARKETPLACE,
+        COMMERCIAL,
+        date(2026, 3, 1),
+        1,
+        date(2026, 3, 1),
+        terms=full_price,
+    )
+    assert line.amount == Decimal("9000.00")
 
 
 @pytest.mark.parametrize(
@@ -215,8 +231,8 @@ def test_co_term_obeys_the_maintenance_cap(mockups: Listing) -> None:
         )
 
 
-def test_co_term_of_a_datacenter_term_is_prorated_annual_price(mockups_dc: Listing) -> None:
+def test_co_term_of_a_datacenter_term_is_the_renewal_price_prorated(mockups_dc: Listing) -> None:
     line = price_co_term(
         mockups_dc, Tier(500), MARKETPLACE, COMMERCIAL, date(2027, 3, 1), date(2027, 6, 1), date(2027, 2, 1)
     )
-    assert line.amount == Decimal("2268.49")  # 9,000 × 92/365 = 2,268.4931
+    assert line.amount == Decimal("1134.25")  # 50% × 9,000 × 92/365 = 1,134.2466

@@ -52,8 +52,8 @@ def price_renewal(
     """Price ``years`` whole years of maintenance (server) or term (Data Center) for a license of ``tier``.
 
     The new period starts at ``current_maintenance_end``, also when that date has passed: a lapsed license
-    back-fills the lapsed time, it never restarts at ``today``. Price: the renewal rate (50% server, 100% Data
-    Center) × the license-type price of the tier at the CURRENT list price × years, rounded once.
+    back-fills the lapsed time, it never restarts at ``today``. Price: the renewal rate (50% by default, a setting
+    per hosting) × the license-type price of the tier at the CURRENT list price × years, rounded once.
 
     The new end may lie at most the channel's cap (36 months marketplace, 12 direct) plus the 90-day renewal
     window after ``today``, else :class:`MaintenanceCapExceeded`; its details say how many years can be

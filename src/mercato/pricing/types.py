@@ -438,12 +438,12 @@ class HostContext:
 class CommerceTerms:
     """The named commerce settings the rules read; the service builds this from settings.
 
-    ``datacenter_renewal_rate`` is 100%: a Data Center license is an annual term, so renewing it buys
-    another term at list price; the 50% renewal is the price of maintenance on a perpetual server license.
+    Renewals cost 50% of the current list price per year on both hostings, as the product design says. An
+    operator who sells Data Center terms at full price every year sets ``datacenter_renewal_rate`` to 1.
     """
 
     server_renewal_rate: Decimal = Decimal("0.5")
-    datacenter_renewal_rate: Decimal = Decimal("1")
+    datacenter_renewal_rate: Decimal = Decimal("0.5")
     academic_rate: Decimal = Decimal("0.5")
     starter_max_users: int = 10
     maintenance_months: int = 12
