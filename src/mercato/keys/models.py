@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -17,7 +18,7 @@ def vendor_issuer(vendor_slug: str) -> str:
     return f"vendor:{vendor_slug}"
 
 
-class KeyState:
+class KeyState(StrEnum):
     SIGNING = "signing"  # the one key of its ring that signs new license keys
     VERIFYING = "verifying"  # rotated out: still trusted for keys it signed earlier
     RETIRED = "retired"  # no longer trusted: keys it signed fail UNKNOWN_KEY

@@ -15,6 +15,8 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from mercato import pricing
+from mercato.catalog.domain import pricing_listing, tier_of
 from mercato.catalog.models import UNLIMITED_USERS, Listing
 from mercato.catalog.repository import CatalogRepository
 from mercato.database import utcnow
@@ -23,22 +25,10 @@ from mercato.keys.service import KeyService
 from mercato.licenses.models import License, LicenseKey
 from mercato.licenses.repository import LicenseRepository
 from mercato.licensing import LicensePayload, sign_license
-from mercato.problems import Conflict, InvalidInput, NotFound, Problem
+from mercato.problems import Conflict, InvalidInput, NotFound
 
 EVALUATION_DAYS = 30
 LICENSE_TYPES = ("commercial", "academic", "starter", "community", "open_source", "evaluation", "developer")
-
-
-class ChannelNotSold(Problem):
-    status = 422
-    type = "channel-not-allowed"
-    title = "Channel not allowed"
-
-
-class TierNotSold(Problem):
-    status = 422
-    type = "tier-not-sold"
-    title = "Tier not sold"
 
 
 @dataclass(frozen=True)
@@ -69,10 +59,6 @@ def _tier_users(tier: int | None) -> int:
     return UNLIMITED_USERS if tier is None else tier
 
 
-def _tiers_sold(listing: Listing) -> set[int]:
-    return {p.tier_users for p in listing.tier_prices}
-
-
 class LicenseService:
     def __init__(self, session: Session, secret: str, superseded_grace_days: int = 30) -> None:
         self.catalog = CatalogRepository(session)
@@ -96,8 +82,22 @@ class LicenseService:
             raise InvalidInput(
                 f"{license_type!r} is not a license type. Use one of: {', '.join(LICENSE_TYPES)}."
             )
-        issuer = self._issuer_for(listing, request.channel)
-        tier, maintenance_end, term_end = self._terms(listing, request, evaluation)
+        if request.channel not in ("marketplace", "direct"):
+            raise InvalidInput(f"{request.channel!r} is not a channel. Use 'marketplace' or 'direct'.")
+        # The pricing core owns the rules of what a listing sells: the same checks and errors as a quote.
+        offer = pricing_listing(listing, listing.app.name if listing.app else listing.host_product.name)
+        channel = pricing.Channel(request.channel)
+        pricing.check_channel(offer, channel)
+        if not evaluation and isinstance(offer.price_table, pricing.TierPriceTable):
+            table = offer.price_table_for(channel)
+            assert isinstance(table, pricing.TierPriceTable)
+            wanted = tier_of(_tier_users(request.tier))
+            if table.price_of(wanted) is None:
+                raise pricing.TierNotSold(
+                    app_name=offer.name, tier=str(wanted), sold_tiers=[str(t) for t in table.tiers]
+                )
+        issuer = OPERATOR_ISSUER if channel is pricing.Channel.MARKETPLACE else self._vendor_issuer(listing)
+        maintenance_end, term_end = self._terms(listing, request, evaluation)
         license = License(
             entitlement_number=self._new_entitlement_number(),
             listing_id=listing.id,
@@ -106,7 +106,7 @@ class LicenseService:
             channel=request.channel,
             issuer=issuer,
             license_type=license_type,
-            tier_users=_tier_users(tier),
+            tier_users=_tier_users(request.tier),
             host_binding=request.host_binding.strip(),
             evaluation=evaluation,
             maintenance_start=request.today,
@@ -160,57 +160,28 @@ class LicenseService:
             raise NotFound(f"There is no license {entitlement_number}.")
         return license
 
-    def _issuer_for(self, listing: Listing, channel: str) -> str:
-        if channel == "marketplace":
-            if not listing.sold_on_marketplace:
-                raise ChannelNotSold(
-                    f"{listing.product_key} ({listing.hosting}) is not sold on the marketplace."
-                )
-            return OPERATOR_ISSUER
-        if channel == "direct":
-            if not listing.sold_direct or listing.app is None:
-                raise ChannelNotSold(
-                    f"{listing.product_key} ({listing.hosting}) is not sold directly by its vendor"
-                    + (
-                        ": cloud apps are sold only through the marketplace."
-                        if listing.hosting == "cloud"
-                        else "."
-                    )
-                )
-            return vendor_issuer(self._vendor_slug(listing))
-        raise InvalidInput(f"{channel!r} is not a channel. Use 'marketplace' or 'direct'.")
-
-    def _vendor_slug(self, listing: Listing) -> str:
-        assert listing.app is not None
+    def _vendor_issuer(self, listing: Listing) -> str:
+        assert listing.app is not None  # check_channel refused direct sales of host products
         vendor = self.catalog.vendor_by_id(listing.app.vendor_id)
         assert vendor is not None
-        return vendor.slug
+        return vendor_issuer(vendor.slug)
 
-    def _terms(
-        self, listing: Listing, request: IssueRequest, evaluation: bool
-    ) -> tuple[int | None, date | None, date | None]:
+    @staticmethod
+    def _terms(listing: Listing, request: IssueRequest, evaluation: bool) -> tuple[date | None, date | None]:
+        """The maintenance end and term end the key will carry."""
         if evaluation:
             # Evaluations: free, 30 days, the highest tier (unless support staff choose otherwise).
             term_end = request.term_end or request.today + timedelta(days=EVALUATION_DAYS)
-            return request.tier, term_end, term_end
-        if listing.hosting != "cloud" and _tier_users(request.tier) not in _tiers_sold(listing):
-            sold = sorted(_tiers_sold(listing), key=lambda t: (t == UNLIMITED_USERS, t))
-            labels = ", ".join("unlimited" if t == UNLIMITED_USERS else str(t) for t in sold)
-            tier_text = "unlimited" if request.tier is None else str(request.tier)
-            raise TierNotSold(
-                f"{listing.product_key} ({listing.hosting}) is not sold in a {tier_text}-user tier. "
-                f"Its tiers are: {labels}.",
-                tiers=labels.split(", "),
-            )
+            return term_end, term_end
         if listing.hosting == "server":
             if request.maintenance_end is None:
                 raise InvalidInput("A server license needs a maintenance end date (--maintenance-end).")
-            return request.tier, request.maintenance_end, request.term_end
+            return request.maintenance_end, request.term_end
         if request.term_end is None:
             raise InvalidInput(
                 f"A {listing.hosting} license is a term license: it needs a term end (--term-end)."
             )
-        return request.tier, request.maintenance_end or request.term_end, request.term_end
+        return request.maintenance_end or request.term_end, request.term_end
 
     def _new_entitlement_number(self) -> str:
         while True:
