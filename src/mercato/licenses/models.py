@@ -25,6 +25,12 @@ class License(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     entitlement_number: Mapped[str] = mapped_column(String(32), unique=True)
     listing_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("listings.id", ondelete="RESTRICT"), index=True)
+    organisation_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="RESTRICT"), index=True, doc="NULL for keys issued by support tools"
+    )
+    host_instance_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("host_instances.id", ondelete="RESTRICT"), index=True
+    )
     product_key: Mapped[str] = mapped_column(String(200), index=True)
     hosting: Mapped[str] = mapped_column(enum_column())
     channel: Mapped[str] = mapped_column(enum_column())

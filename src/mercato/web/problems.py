@@ -66,7 +66,10 @@ def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
 
 def _problem_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Problem)
-    return problem_response(exc.status, exc.type, exc.title, exc.detail, request.url.path, **exc.extensions)
+    response = problem_response(exc.status, exc.type, exc.title, exc.detail, request.url.path, **exc.extensions)
+    if exc.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="mercato"'
+    return response
 
 
 def _pricing_handler(request: Request, exc: Exception) -> JSONResponse:

@@ -1,0 +1,1 @@
+"""Accounts and access: users, customer organisations, their host instances, memberships and API tokens."""

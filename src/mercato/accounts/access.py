@@ -1,0 +1,107 @@
+"""Who is asking, and what they may see and do. Every endpoint that touches an organisation's or a vendor's
+data asks a ``Principal`` first; the answer depends on memberships alone."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from mercato.accounts.models import ApiToken, Membership, Role, User
+from mercato.accounts.tokens import hash_token
+from mercato.database import utcnow
+from mercato.problems import Problem
+
+
+class NotAuthenticated(Problem):
+    status = 401
+    type = "not-authenticated"
+    title = "Not authenticated"
+
+
+class Forbidden(Problem):
+    status = 403
+    type = "forbidden"
+    title = "Forbidden"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated user with the scopes of the credential used and the organisations and vendors they act
+    for. Objects outside these answer 404 rather than 403, so their existence does not leak."""
+
+    user_id: uuid.UUID
+    email: str
+    scopes: frozenset[str]
+    customer_admin_of: frozenset[uuid.UUID]
+    billing_contact_of: frozenset[uuid.UUID]
+    vendor_member_of: frozenset[uuid.UUID]
+    operator: bool
+
+    @classmethod
+    def of(cls, user: User, memberships: Iterable[Membership], scopes: Iterable[str]) -> Principal:
+        memberships = list(memberships)
+
+        def ids(role: Role, attribute: str) -> frozenset[uuid.UUID]:
+            return frozenset(getattr(m, attribute) for m in memberships if m.role == role)
+
+        return cls(
+            user_id=user.id,
+            email=user.email,
+            scopes=frozenset(scopes),
+            customer_admin_of=ids(Role.CUSTOMER_ADMIN, "organisation_id"),
+            billing_contact_of=ids(Role.BILLING_CONTACT, "organisation_id"),
+            vendor_member_of=ids(Role.VENDOR_MEMBER, "vendor_id"),
+            operator=any(m.role == Role.OPERATOR_ADMIN for m in memberships),
+        )
+
+    @property
+    def organisations(self) -> frozenset[uuid.UUID]:
+        return self.customer_admin_of | self.billing_contact_of
+
+    def can_read_organisation(self, organisation_id: uuid.UUID) -> bool:
+        return self.operator or organisation_id in self.organisations
+
+    def can_buy_for(self, organisation_id: uuid.UUID) -> bool:
+        """Quotes, orders, host instances, keys: customer admins of the organisation, and operator staff."""
+        return self.operator or organisation_id in self.customer_admin_of
+
+    def can_pay_for(self, organisation_id: uuid.UUID) -> bool:
+        return self.operator or organisation_id in self.organisations
+
+    def can_read_vendor(self, vendor_id: uuid.UUID) -> bool:
+        return self.operator or vendor_id in self.vendor_member_of
+
+    def require_scope(self, scope: str) -> None:
+        if scope not in self.scopes:
+            raise Forbidden(f"This token lacks the '{scope}' scope. Create a token with it: mercato tokens create.")
+
+    def require_operator(self) -> None:
+        if not self.operator:
+            raise Forbidden("Only operator staff may do this.")
+
+
+def principal_for_token(session: Session, token: str, now: datetime | None = None) -> Principal:
+    """The principal a bearer token stands for; ``NotAuthenticated`` for an unknown, revoked or expired one."""
+    now = now or utcnow()
+    row = session.execute(
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .options(selectinload(User.memberships))
+        .where(ApiToken.token_hash == hash_token(token))
+    ).first()
+    if row is None:
+        raise NotAuthenticated("This API token is not known. Check that it was copied whole.")
+    api_token, user = row
+    if api_token.revoked_at is not None or not user.active:
+        raise NotAuthenticated("This API token was revoked. Create a new one.")
+    if api_token.expires_at is not None and api_token.expires_at <= now:
+        raise NotAuthenticated(f"This API token expired on {api_token.expires_at:%Y-%m-%d}. Create a new one.")
+    # Recorded at most once a minute: a read must not become a write on every request.
+    if api_token.last_used_at is None or (now - api_token.last_used_at).total_seconds() > 60:
+        api_token.last_used_at = now
+    return Principal.of(user, user.memberships, api_token.scopes)

@@ -1,0 +1,121 @@
+"""People, the organisations they act for, and how they prove who they are.
+
+A user holds memberships: as an admin or billing contact of a customer organisation, as a member of a vendor's
+team, or as operator staff. What a request may see and do follows from those memberships alone.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mercato.database import Base, enum_column, new_id, utcnow
+
+
+class Role(StrEnum):
+    CUSTOMER_ADMIN = "customer_admin"  # buys, renews, upgrades and sees keys of its organisation
+    BILLING_CONTACT = "billing_contact"  # sees and pays its organisation's invoices
+    VENDOR_MEMBER = "vendor_member"  # sees its vendor's apps, licenses and sales
+    OPERATOR_ADMIN = "operator_admin"  # runs the marketplace: sees everything, acts for customers
+
+
+class Organisation(Base):
+    """A customer: owns host instances, licenses, quotes and invoices."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    billing_email: Mapped[str] = mapped_column(String(254))
+    country: Mapped[str | None] = mapped_column(String(2))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    host_instances: Mapped[list[HostInstance]] = relationship(back_populates="organisation", lazy="raise")
+
+
+class HostInstance(Base):
+    """One installation of a host product (a server with its host license) or one cloud site."""
+
+    __tablename__ = "host_instances"
+    __table_args__ = (
+        UniqueConstraint("host_product_id", "hosting", "server_id"),
+        CheckConstraint("hosting IN ('server', 'datacenter', 'cloud')", name="hosting"),
+        CheckConstraint("user_tier IS NULL OR user_tier > 0 OR user_tier = -1", name="user_tier"),
+        CheckConstraint("cloud_users IS NULL OR cloud_users > 0", name="cloud_users"),
+        CheckConstraint("billing_cycle IS NULL OR billing_cycle IN ('monthly', 'annual')", name="billing_cycle"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    host_product_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("host_products.id", ondelete="RESTRICT"))
+    hosting: Mapped[str] = mapped_column(enum_column())
+    server_id: Mapped[str] = mapped_column(String(200), doc="Server id, or the cloud site's hostname")
+    name: Mapped[str] = mapped_column(String(200), default="")
+    host_license_type: Mapped[str] = mapped_column(enum_column(), default="commercial")
+    user_tier: Mapped[int | None] = mapped_column(Integer, doc="Server/datacenter users; -1 is unlimited")
+    cloud_users: Mapped[int | None] = mapped_column(Integer)
+    host_maintenance_end: Mapped[date | None]
+    billing_cycle: Mapped[str | None] = mapped_column(enum_column(16))
+    next_billing_date: Mapped[date | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship(back_populates="host_instances", lazy="raise")
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(200), doc="argon2id; NULL: token-only account")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="user", lazy="raise")
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+    __table_args__ = (
+        UniqueConstraint("user_id", "role", "organisation_id", "vendor_id"),
+        CheckConstraint(
+            "(role IN ('customer_admin', 'billing_contact') AND organisation_id IS NOT NULL AND vendor_id IS NULL)"
+            " OR (role = 'vendor_member' AND vendor_id IS NOT NULL AND organisation_id IS NULL)"
+            " OR (role = 'operator_admin' AND organisation_id IS NULL AND vendor_id IS NULL)",
+            name="role_target",
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(enum_column())
+    organisation_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    vendor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("vendors.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="memberships", lazy="raise")
+
+
+class ApiToken(Base):
+    """A bearer token. Only a hash is stored; the token itself is shown once, when it is created."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(16), unique=True, doc="Shown in lists to recognise the token")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, doc="SHA-256 of the whole token, hex")
+    scopes: Mapped[list[str]] = mapped_column(JSON, doc="'read' and/or 'write'")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]

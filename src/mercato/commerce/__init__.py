@@ -1,0 +1,1 @@
+"""Commerce: quotes, orders, invoices, payments, refunds and the license transactions they cause."""

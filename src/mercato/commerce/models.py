@@ -1,0 +1,205 @@
+"""Quotes, orders, invoices and payments. Money is integer minor units plus the ISO currency of the document.
+
+The seller of record is ``operator`` on the marketplace and ``vendor:<slug>`` on a vendor's direct store; each
+seller has its own gapless invoice number series. Every marketplace app line records its revenue split at the
+rate in force on the sale date, so that a refund reverses exactly what the sale recorded.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mercato.database import Base, enum_column, new_id, utcnow
+
+LINE_ACTIONS = "('new', 'renewal', 'upgrade', 'co_term', 'evaluation', 'cloud_subscription', 'cloud_user_change')"
+
+
+class Quote(Base):
+    __tablename__ = "quotes"
+    __table_args__ = (
+        CheckConstraint("channel IN ('marketplace', 'direct')", name="channel"),
+        CheckConstraint("status IN ('open', 'accepted', 'cancelled')", name="status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    host_instance_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("host_instances.id", ondelete="RESTRICT"))
+    channel: Mapped[str] = mapped_column(enum_column())
+    seller: Mapped[str] = mapped_column(String(100), doc="'operator' or 'vendor:<slug>'")
+    currency: Mapped[str] = mapped_column(String(3))
+    total_minor: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(enum_column(), default="open")
+    po_number: Mapped[str | None] = mapped_column(String(100))
+    priced_on: Mapped[date]
+    valid_until: Mapped[date]
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    accepted_at: Mapped[datetime | None]
+
+    lines: Mapped[list[QuoteLine]] = relationship(
+        back_populates="quote", lazy="raise", cascade="all, delete-orphan", order_by="QuoteLine.position"
+    )
+
+
+class QuoteLine(Base):
+    __tablename__ = "quote_lines"
+    __table_args__ = (
+        UniqueConstraint("quote_id", "position"),
+        CheckConstraint(f"action IN {LINE_ACTIONS}", name="action"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    quote_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("quotes.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(enum_column())
+    listing_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("listings.id", ondelete="RESTRICT"))
+    product_key: Mapped[str] = mapped_column(String(200))
+    vendor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("vendors.id", ondelete="RESTRICT"))
+    license_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("licenses.id", ondelete="RESTRICT"), doc="The license a renewal, upgrade or co-term changes"
+    )
+    tier_users: Mapped[int] = mapped_column(Integer, doc="-1 is unlimited")
+    users: Mapped[int | None] = mapped_column(Integer, doc="Cloud: users of the site")
+    license_type: Mapped[str] = mapped_column(enum_column())
+    period_start: Mapped[date]
+    period_end: Mapped[date]
+    amount_minor: Mapped[int] = mapped_column(Integer)
+    explanation: Mapped[str] = mapped_column(Text)
+    formula: Mapped[dict[str, Any]] = mapped_column(JSON)
+    vendor_share_rate: Mapped[Decimal | None] = mapped_column(Numeric(6, 4))
+    vendor_amount_minor: Mapped[int | None] = mapped_column(Integer)
+    operator_amount_minor: Mapped[int | None] = mapped_column(Integer)
+
+    quote: Mapped[Quote] = relationship(back_populates="lines", lazy="raise")
+
+
+class Order(Base):
+    """An accepted quote. ``quote_id`` is unique: however often a quote is accepted, it makes one order."""
+
+    __tablename__ = "orders"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    quote_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("quotes.id", ondelete="RESTRICT"), unique=True)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    seller: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InvoiceSeries(Base):
+    """The next invoice number of one seller: taken and advanced in the transaction that issues the invoice,
+    so numbers have no gaps and no duplicates."""
+
+    __tablename__ = "invoice_series"
+
+    seller: Mapped[str] = mapped_column(String(100), primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(20))
+    next_number: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Invoice(Base):
+    __tablename__ = "invoices"
+    __table_args__ = (
+        UniqueConstraint("seller", "number"),
+        CheckConstraint("status IN ('open', 'paid', 'cancelled')", name="status"),
+        CheckConstraint("amount_paid_minor >= 0 AND amount_paid_minor <= total_minor", name="paid_within_total"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    number: Mapped[str] = mapped_column(String(40))
+    seller: Mapped[str] = mapped_column(String(100))
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orders.id", ondelete="RESTRICT"), unique=True)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    total_minor: Mapped[int] = mapped_column(Integer)
+    amount_paid_minor: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(enum_column(), default="open")
+    po_number: Mapped[str | None] = mapped_column(String(100))
+    issued_on: Mapped[date]
+    due_on: Mapped[date]
+    paid_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    lines: Mapped[list[InvoiceLine]] = relationship(
+        back_populates="invoice", lazy="raise", cascade="all, delete-orphan", order_by="InvoiceLine.position"
+    )
+    payments: Mapped[list[Payment]] = relationship(back_populates="invoice", lazy="raise", order_by="Payment.id")
+
+
+class InvoiceLine(Base):
+    __tablename__ = "invoice_lines"
+    __table_args__ = (UniqueConstraint("invoice_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    invoice_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    quote_line_id: Mapped[int] = mapped_column(ForeignKey("quote_lines.id", ondelete="RESTRICT"), unique=True)
+    license_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("licenses.id", ondelete="RESTRICT"), doc="Set when the line's license exists (at payment)"
+    )
+    description: Mapped[str] = mapped_column(Text)
+    amount_minor: Mapped[int] = mapped_column(Integer)
+    vendor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("vendors.id", ondelete="RESTRICT"))
+    vendor_share_rate: Mapped[Decimal | None] = mapped_column(Numeric(6, 4))
+    vendor_amount_minor: Mapped[int | None] = mapped_column(Integer)
+    operator_amount_minor: Mapped[int | None] = mapped_column(Integer)
+    refunded_at: Mapped[datetime | None]
+
+    invoice: Mapped[Invoice] = relationship(back_populates="lines", lazy="raise")
+
+
+class Payment(Base):
+    __tablename__ = "payments"
+    __table_args__ = (CheckConstraint("amount_minor > 0", name="positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    invoice_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("invoices.id", ondelete="RESTRICT"), index=True)
+    provider: Mapped[str] = mapped_column(String(40), doc="e.g. bank_transfer, purchase_order")
+    reference: Mapped[str] = mapped_column(String(200))
+    amount_minor: Mapped[int] = mapped_column(Integer)
+    received_on: Mapped[date]
+    recorded_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    invoice: Mapped[Invoice] = relationship(back_populates="payments", lazy="raise")
+
+
+class IdempotentRequest(Base):
+    """A remembered answer to a request that carried an ``Idempotency-Key``: a retry gets the same answer."""
+
+    __tablename__ = "idempotent_requests"
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    scope: Mapped[str] = mapped_column(String(200), doc="Who asked and what: e.g. the user and the endpoint")
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LicenseTransaction(Base):
+    """One event in a license's history: a sale, renewal, upgrade, co-term, refund or state change, with its
+    money and revenue split (append-only; the vendor ledger and reports are built on it)."""
+
+    __tablename__ = "license_transactions"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    license_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("licenses.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(enum_column())
+    invoice_line_id: Mapped[int | None] = mapped_column(ForeignKey("invoice_lines.id", ondelete="RESTRICT"))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    amount_minor: Mapped[int] = mapped_column(Integer, default=0)
+    vendor_share_rate: Mapped[Decimal | None] = mapped_column(Numeric(6, 4))
+    vendor_amount_minor: Mapped[int | None] = mapped_column(Integer)
+    operator_amount_minor: Mapped[int | None] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,1 @@
+"""The transactional outbox: side effects written in the same transaction as the change that causes them."""
