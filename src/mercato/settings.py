@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -31,6 +32,43 @@ class Settings(BaseSettings):
         ge=0,
         description="How long the validate API may reuse what it read about a key (revoked, superseded, "
         "suspended) before reading it again. 0 reads the database on every request.",
+    )
+
+    # E-mail (SMTP). See docs/email-and-jobs.md.
+    smtp_host: str = Field(default="localhost", description="SMTP server that relays Mercato's e-mail.")
+    smtp_port: int = Field(default=25, description="SMTP port: usually 25 (none), 587 (starttls), 465 (ssl).")
+    smtp_security: Literal["none", "starttls", "ssl"] = Field(
+        default="none",
+        description="none: plain SMTP; starttls: upgrade after connecting; ssl: TLS from the start.",
+    )
+    smtp_username: str | None = Field(default=None, description="Log in with this user (none: no login).")
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Give up on an unresponsive SMTP server after this long (per e-mail)."
+    )
+    mail_from: str = Field(default="Mercato <mercato@localhost>", description="The From of every e-mail.")
+
+    # The outbox worker. See docs/email-and-jobs.md.
+    worker_batch_size: int = Field(default=20, ge=1, description="Messages a worker claims at once.")
+    worker_poll_seconds: float = Field(
+        default=5.0, gt=0, description="How long an idle worker waits before looking for messages again."
+    )
+    outbox_lease_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="How long a claimed message stays hidden from other workers. Keep it above twice the "
+        "longest delivery (smtp_timeout_seconds): a message is redelivered only when its lease runs out.",
+    )
+    outbox_max_attempts: int = Field(default=8, ge=1, description="Attempts before a message is given up.")
+    outbox_retry_base_seconds: float = Field(
+        default=30.0, gt=0, description="Wait after the first failure; doubled after each further one."
+    )
+    outbox_retry_max_seconds: float = Field(
+        default=3600.0, gt=0, description="The longest wait between attempts."
+    )
+    serve_drains_outbox: bool = Field(
+        default=True,
+        description="On SQLite, `mercato serve` also delivers outbox messages in the background.",
     )
 
 

@@ -1,0 +1,264 @@
+"""The worker's rules: leases, retries with backoff, giving up, and what a crash or a late result does."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from mercato.clock import FixedClock
+from mercato.outbox.handlers import DeliveryContext, HandlerRegistry, Undeliverable
+from mercato.outbox.models import OutboxMessage
+from mercato.outbox.repository import ABANDONED
+from mercato.outbox.service import enqueue
+from mercato.outbox.worker import Outcome, RetryPolicy
+from outbox.doubles import TOPIC, MakeWorker, Receiver
+
+
+def put(
+    session_factory: sessionmaker[Session], *payloads: dict[str, Any], topic: str = TOPIC
+) -> list[uuid.UUID]:
+    with session_factory() as session, session.begin():
+        return [enqueue(session, topic, payload).id for payload in payloads]
+
+
+def stored(session_factory: sessionmaker[Session], message_id: uuid.UUID) -> OutboxMessage:
+    with session_factory() as session:
+        message = session.get(OutboxMessage, message_id)
+        assert message is not None
+        return message
+
+
+def test_due_messages_are_delivered_oldest_first_and_marked_delivered(
+    session_factory: sessionmaker[Session], make_worker: MakeWorker, clock: FixedClock
+) -> None:
+    ids = put(session_factory, {"n": 1}, {"n": 2}, {"n": 3})
+    receiver = Receiver()
+
+    report = make_worker(receiver.registry(), batch_size=2).drain()
+
+    assert receiver.payloads == [{"n": 1}, {"n": 2}, {"n": 3}]
+    assert (report.delivered, report.retrying, report.given_up) == (3, 0, 0)
+    for message_id in ids:
+        message = stored(session_factory, message_id)
+        assert (message.delivered_at, message.attempts, message.failed_at) == (clock.now(), 1, None)
+    assert make_worker(receiver.registry()).drain().settled == 0  # nothing is delivered twice
+
+
+def test_a_message_waits_for_its_available_at(
+    session_factory: sessionmaker[Session], make_worker: MakeWorker, clock: FixedClock
+) -> None:
+    with session_factory() as session, session.begin():
+        enqueue(session, TOPIC, {"n": 1}, available_at=clock.now() + timedelta(hours=1))
+    receiver = Receiver()
+    worker = make_worker(receiver.registry())
+
+    worker.drain()
+    assert receiver.received == []
+    clock.advance(hours=1)
+    worker.drain()
+    assert receiver.payloads == [{"n": 1}]
+
+
+def test_the_handler_gets_a_stable_message_id_and_the_attempt_number(
+    session_factory: sessionmaker[Session], make_worker: MakeWorker, clock: FixedClock
+) -> None:
+    [message_id] = put(session_factory, {"n": 1})
+    receiver = Receiver(failures=1)
+    worker = make_worker(receiver.registry())
+
+    worker.drain()
+    clock.advance(seconds=30)
+    worker.drain()
+
+    [(_, context)] = receiver.received
+    assert (context.message_id, context.topic, context.attempt) == (message_id, TOPIC, 2)
+
+
+def test_failures_back_off_30_60_120_seconds_and_keep_the_last_error(
+    session_factory: sessionmaker[Session], make_worker: MakeWorker, clock: FixedClock
+) -> None:
+    [message_id] = put(session_factory, {"n": 1})
+    receiver = Receiver(failures=3)
+    worker = make_worker(receiver.registry())
+
+    for attempt, wait in [(1, 30), (2, 60), (3, 120)]:
+        report = worker.drain()
+        message = stored(session_factory, message_id)
+        assert (report.retrying, message.attempts) == (1, attempt)
+        assert message.available_at == clock.now() + timedelta(seconds=wait)
+        assert message.last_error == "ConnectionError: receiver unreachable"
+        clock.advance(seconds=wait - 1)
+        assert worker.drain().settled == 0  # not a second early
+        clock.advance(seconds=1)
+
+    assert worker.drain().delivered == 1
+    assert receiver.attempts == 4
+
+
+def test_the_wait_doubles_up_to_its_cap() -> None:
+    policy = RetryPolicy(retry_base=timedelta(seconds=30), retry_max=timedelta(hours=1))
+    waits = [policy.retry_delay(attempt).total_seconds() for attempt in range(1, 10)]
+    assert waits == [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]
+    assert policy.retry_delay(10_000) == timedelta(hours=1)
+
+
+def test_a_message_is_given_up_after_the_last_attempt(
+    session_factory: sessionmaker[Session], make_worker: MakeWorker, clock: FixedClock
+) -> None:
+    [message_id] = put(session_factory, {"n": 1})
+    receiver = Receiver(failures=99)
+    worker = make_worker(receiver.registry(), max_attempts=3)
+
+    reports = []
+    for _ in range(5):
+        reports.append(worker.drain())
+        clock.advance(hours=1)
+
+    assert [(r.retrying, r.given_up) for r in reports] == [(1, 0), (1, 0), (0, 1), (0, 0), (0, 0)]
+    message = stored(session_factory, message_id)
+    assert (message.attempts, message.delivered_at) == (3, None)
+    assert message.failed_at is not None
+    assert message.last_error == "ConnectionError: receiver unreachable"
+    assert receiver.attempts == 3
+
+
+def test_an_undeliverable_message_is_given_up_at_once(
+    session_factory: sessionmaker[Session], make_worker: MakeWorker
+) -> None:
+    [message_id] = put(session_factory, {"n": 1})
+    receiver = Receiver(failures=1, error=Undeliverable("every recipient was refused"))
+
+    assert make_worker(receiver.registry()).drain().given_up == 1
+
+    message = stored(session_factory, message_id)
+    assert message.failed_at is not None and message.attempts == 1
+    assert message.last_error == "Undeliverable: every recipient was refused"
+
+
+def test_a_topic_without_handler_fails_with_a_clear_error_and_is_retried(
+    session_factory: sessionmaker[Session], make_worker: MakeWorker
+) -> None:
+    [message_id] = put(session_factory, {"n": 1}, topic="webhook")
+
+    assert make_worker(Receiver().registry()).drain().retrying == 1
+
+    message = stored(session_factory, message_id)
+    assert message.failed_at is None
+    assert message.last_error == (
+        "UnknownTopic: no handler for topic 'webhook' in this worker (known topics: test.ping)"
+    )
+
+
+def test_a_crashed_workers_claim_is_redelivered_once_its_lease_runs_out(
+    session_factory: sessionmaker[Session], make_worker: MakeWorker, clock: FixedClock
+) -> None:
+    [message_id] = put(session_factory, {"n": 1})
+    receiver = Receiver()
+    crashed = make_worker(receiver.registry(), lease=timedelta(minutes=5))
+    survivor = make_worker(receiver.registry(), lease=timedelta(minutes=5))
+
+    assert len(crashed.claim().messages) == 1  # ... and the worker dies before delivering
+    clock.advance(minutes=4, seconds=59)
+    assert survivor.drain().settled == 0
+    clock.advance(seconds=1)
+    assert survivor.drain().delivered == 1
+
+    assert [context.attempt for _, context in receiver.received] == [2]
+    assert stored(session_factory, message_id).attempts == 2
+
+
+def test_a_crash_during_the_last_attempt_gives_the_message_up(
+    session_factory: sessionmaker[Session], make_worker: MakeWorker, clock: FixedClock
+) -> None:
+    [message_id] = put(session_factory, {"n": 1})
+    receiver = Receiver()
+    worker = make_worker(receiver.registry(), max_attempts=1)
+
+    worker.claim()  # the only attempt never reports back
+    clock.advance(minutes=5)
+    assert worker.drain().given_up == 1
+
+    message = stored(session_factory, message_id)
+    assert (message.attempts, message.last_error, message.delivered_at) == (1, ABANDONED, None)
+    assert message.failed_at == clock.now()
+    assert receiver.received == []
+
+
+def test_a_late_failure_does_not_overwrite_a_newer_attempt(
+    session_factory: sessionmaker[Session], make_worker: MakeWorker, clock: FixedClock
+) -> None:
+    [message_id] = put(session_factory, {"n": 1})
+    slow = make_worker(Receiver(failures=1).registry())
+    [slow_claim] = slow.claim().messages
+    clock.advance(minutes=5)  # the slow worker's lease runs out; another worker delivers
+    assert make_worker(Receiver().registry()).drain().delivered == 1
+
+    assert slow.deliver(slow_claim) is Outcome.LOST_CLAIM
+
+    message = stored(session_factory, message_id)
+    assert message.delivered_at is not None
+    assert (message.attempts, message.last_error, message.failed_at) == (2, None, None)
+
+
+def test_a_late_success_is_recorded_even_after_the_lease_ran_out(
+    session_factory: sessionmaker[Session], make_worker: MakeWorker, clock: FixedClock
+) -> None:
+    [message_id] = put(session_factory, {"n": 1})
+    receiver = Receiver()
+    slow = make_worker(receiver.registry())
+    [slow_claim] = slow.claim().messages
+    clock.advance(minutes=5)
+
+    assert slow.deliver(slow_claim) is Outcome.DELIVERED
+    assert make_worker(receiver.registry()).drain().settled == 0  # spared a redelivery
+    assert stored(session_factory, message_id).delivered_at == clock.now()
+
+
+def test_stopping_hands_the_rest_of_the_batch_back_unattempted(
+    session_factory: sessionmaker[Session], make_worker: MakeWorker
+) -> None:
+    ids = put(session_factory, {"n": 1}, {"n": 2}, {"n": 3})
+    stop = threading.Event()
+
+    def deliver_then_stop(payload: dict[str, Any], context: DeliveryContext) -> None:
+        stop.set()
+
+    report = make_worker(HandlerRegistry([(TOPIC, deliver_then_stop)])).drain(stop)
+
+    assert (report.delivered, report.released) == (1, 2)
+    for message_id in ids[1:]:
+        message = stored(session_factory, message_id)
+        assert (message.attempts, message.delivered_at) == (0, None)
+    receiver = Receiver()
+    make_worker(receiver.registry()).drain()
+    assert receiver.payloads == [{"n": 2}, {"n": 3}]
+
+
+def test_no_delivery_starts_once_half_the_lease_has_gone(
+    session_factory: sessionmaker[Session], make_worker: MakeWorker, clock: FixedClock
+) -> None:
+    put(session_factory, {"n": 1}, {"n": 2}, {"n": 3})
+    delivered: list[dict[str, Any]] = []
+
+    def slow_delivery(payload: dict[str, Any], context: DeliveryContext) -> None:
+        delivered.append(payload)
+        clock.advance(minutes=3)
+
+    worker = make_worker(HandlerRegistry([(TOPIC, slow_delivery)]), lease=timedelta(minutes=5))
+    _claimed, report = worker.run_batch()
+
+    assert (report.delivered, report.released) == (1, 2)
+    worker.drain()
+    assert delivered == [{"n": 1}, {"n": 2}, {"n": 3}]
+
+
+def test_a_registry_refuses_two_handlers_for_one_topic() -> None:
+    registry = Receiver().registry()
+    with pytest.raises(ValueError, match="already has a handler"):
+        registry.register(TOPIC, Receiver())
+    assert TOPIC in registry and "email" not in registry
