@@ -7,9 +7,10 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection
 
 from mercato.accounts.models import ApiToken, Membership, Role, User
 from mercato.accounts.tokens import hash_token
@@ -44,14 +45,21 @@ class Principal:
 
     @classmethod
     def of(cls, user: User, memberships: Iterable[Membership], scopes: Iterable[str]) -> Principal:
+        return cls.from_rows(user.id, user.email, memberships, scopes)
+
+    @classmethod
+    def from_rows(
+        cls, user_id: uuid.UUID, email: str, memberships: Iterable[Any], scopes: Iterable[str]
+    ) -> Principal:
+        """From membership rows or objects (anything with role, organisation_id and vendor_id)."""
         memberships = list(memberships)
 
         def ids(role: Role, attribute: str) -> frozenset[uuid.UUID]:
             return frozenset(getattr(m, attribute) for m in memberships if m.role == role)
 
         return cls(
-            user_id=user.id,
-            email=user.email,
+            user_id=user_id,
+            email=email,
             scopes=frozenset(scopes),
             customer_admin_of=ids(Role.CUSTOMER_ADMIN, "organisation_id"),
             billing_contact_of=ids(Role.BILLING_CONTACT, "organisation_id"),
@@ -78,30 +86,48 @@ class Principal:
 
     def require_scope(self, scope: str) -> None:
         if scope not in self.scopes:
-            raise Forbidden(f"This token lacks the '{scope}' scope. Create a token with it: mercato tokens create.")
+            raise Forbidden(
+                f"This token lacks the '{scope}' scope. Create a token with it: mercato tokens create."
+            )
 
     def require_operator(self) -> None:
         if not self.operator:
             raise Forbidden("Only operator staff may do this.")
 
 
-def principal_for_token(session: Session, token: str, now: datetime | None = None) -> Principal:
-    """The principal a bearer token stands for; ``NotAuthenticated`` for an unknown, revoked or expired one."""
+def principal_for_token(connection: Connection, token: str, now: datetime | None = None) -> Principal:
+    """The principal a bearer token stands for; ``NotAuthenticated`` for an unknown, revoked or expired one.
+
+    Reads through its own short autocommit connection rather than the request's unit of work: the request's
+    transaction (and any lock it takes) then begins inside the endpoint and ends with it, never held across
+    the thread hops between FastAPI dependencies and the endpoint.
+    """
     now = now or utcnow()
-    row = session.execute(
-        select(ApiToken, User)
-        .join(User, User.id == ApiToken.user_id)
-        .options(selectinload(User.memberships))
-        .where(ApiToken.token_hash == hash_token(token))
+    tokens, users = ApiToken.__table__.c, User.__table__.c
+    row = connection.execute(
+        select(
+            tokens.id,
+            tokens.scopes,
+            tokens.expires_at,
+            tokens.revoked_at,
+            tokens.last_used_at,
+            users.id.label("user_id"),
+            users.email,
+            users.active,
+        )
+        .select_from(ApiToken.__table__.join(User.__table__, users.id == tokens.user_id))
+        .where(tokens.token_hash == hash_token(token))
     ).first()
     if row is None:
         raise NotAuthenticated("This API token is not known. Check that it was copied whole.")
-    api_token, user = row
-    if api_token.revoked_at is not None or not user.active:
+    if row.revoked_at is not None or not row.active:
         raise NotAuthenticated("This API token was revoked. Create a new one.")
-    if api_token.expires_at is not None and api_token.expires_at <= now:
-        raise NotAuthenticated(f"This API token expired on {api_token.expires_at:%Y-%m-%d}. Create a new one.")
+    if row.expires_at is not None and row.expires_at <= now:
+        raise NotAuthenticated(f"This API token expired on {row.expires_at:%Y-%m-%d}. Create a new one.")
     # Recorded at most once a minute: a read must not become a write on every request.
-    if api_token.last_used_at is None or (now - api_token.last_used_at).total_seconds() > 60:
-        api_token.last_used_at = now
-    return Principal.of(user, user.memberships, api_token.scopes)
+    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+        connection.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+    memberships = connection.execute(
+        select(Membership.__table__).where(Membership.__table__.c.user_id == row.user_id)
+    ).all()
+    return Principal.from_rows(row.user_id, row.email, memberships, row.scopes)

@@ -47,11 +47,15 @@ class HostInstance(Base):
         CheckConstraint("hosting IN ('server', 'datacenter', 'cloud')", name="hosting"),
         CheckConstraint("user_tier IS NULL OR user_tier > 0 OR user_tier = -1", name="user_tier"),
         CheckConstraint("cloud_users IS NULL OR cloud_users > 0", name="cloud_users"),
-        CheckConstraint("billing_cycle IS NULL OR billing_cycle IN ('monthly', 'annual')", name="billing_cycle"),
+        CheckConstraint(
+            "billing_cycle IS NULL OR billing_cycle IN ('monthly', 'annual')", name="billing_cycle"
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
     host_product_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("host_products.id", ondelete="RESTRICT"))
     hosting: Mapped[str] = mapped_column(enum_column())
     server_id: Mapped[str] = mapped_column(String(200), doc="Server id, or the cloud site's hostname")
@@ -98,7 +102,9 @@ class Membership(Base):
     organisation_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("organisations.id", ondelete="CASCADE"), index=True
     )
-    vendor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("vendors.id", ondelete="CASCADE"), index=True)
+    vendor_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("vendors.id", ondelete="CASCADE"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="memberships", lazy="raise")

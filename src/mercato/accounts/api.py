@@ -1,0 +1,391 @@
+"""Accounts API: who am I, my API tokens, customer organisations, their members and their host instances.
+
+Every endpoint needs a bearer token. What a caller may see follows from its memberships: an organisation it has
+no role in answers 404 exactly as a missing one does; an action on one it may see but not change answers 403.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response, status
+
+from mercato.accounts.models import ApiToken, Organisation, User
+from mercato.accounts.repository import Member, RegisteredHost
+from mercato.accounts.schemas import (
+    HostInstanceChangesIn,
+    HostInstanceIn,
+    HostInstanceOut,
+    HostInstancePage,
+    HostInstanceTermsIn,
+    MemberIn,
+    MemberOut,
+    MemberPage,
+    MembershipOut,
+    MeOut,
+    NewMemberOut,
+    NewTokenOut,
+    OrganisationIn,
+    OrganisationOut,
+    OrganisationPage,
+    OrganisationRef,
+    TokenIn,
+    TokenOut,
+    TokenPage,
+    UserOut,
+    VendorRef,
+)
+from mercato.accounts.service import (
+    AccountService,
+    HostInstanceService,
+    HostInstanceTerms,
+    TokenService,
+    terms_of,
+    token_state,
+)
+from mercato.pricing.types import Hosting
+from mercato.web.auth import Reader, Writer
+from mercato.web.dependencies import SessionDep
+from mercato.web.routing import UnitOfWorkRoute
+
+router = APIRouter(tags=["accounts"], route_class=UnitOfWorkRoute)
+Limit = Annotated[int, Query(ge=1, le=200, description="Items per page.")]
+Offset = Annotated[int, Query(ge=0, description="Items to skip.")]
+OrganisationPath = Annotated[
+    str, Path(max_length=100, description="The organisation's id or slug, e.g. acme.")
+]
+InstancePath = Annotated[str, Path(max_length=100, description="The host instance's id.")]
+TokenPath = Annotated[str, Path(max_length=100, description="The token's id (not the token itself).")]
+_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No token, or one that is unknown, revoked or expired."},
+    403: {"description": "The token lacks the scope, or the caller's role does not allow the action."},
+    404: {"description": "No such object, or none the caller may see."},
+    422: {"description": "Invalid input; `detail` says which field and why."},
+}
+
+
+def _user_out(user: User) -> UserOut:
+    return UserOut(
+        id=user.id,
+        email=user.email,
+        name=user.name,
+        active=user.active,
+        has_password=bool(user.password_hash),
+    )
+
+
+def _token_out(token: ApiToken) -> TokenOut:
+    return TokenOut(
+        id=token.id,
+        name=token.name,
+        prefix=token.prefix,
+        scopes=list(token.scopes),
+        state=token_state(token),
+        created_at=token.created_at,
+        expires_at=token.expires_at,
+        last_used_at=token.last_used_at,
+        revoked_at=token.revoked_at,
+    )
+
+
+def _organisation_out(organisation: Organisation) -> OrganisationOut:
+    return OrganisationOut.model_validate(organisation, from_attributes=True)
+
+
+def _member_out(member: Member) -> MemberOut:
+    return MemberOut(
+        user=_user_out(member.user), role=member.membership.role, since=member.membership.created_at
+    )
+
+
+def _host_out(registered: RegisteredHost) -> HostInstanceOut:
+    instance = registered.instance
+    return HostInstanceOut(
+        id=instance.id,
+        organisation_id=instance.organisation_id,
+        host_product=registered.host_product_key,
+        hosting=instance.hosting,
+        server_id=instance.server_id,
+        name=instance.name,
+        host_license_type=instance.host_license_type,
+        user_tier=instance.user_tier,
+        host_maintenance_end=instance.host_maintenance_end,
+        cloud_users=instance.cloud_users,
+        billing_cycle=instance.billing_cycle,
+        next_billing_date=instance.next_billing_date,
+        created_at=instance.created_at,
+    )
+
+
+def _terms(base: HostInstanceTerms, body: HostInstanceTermsIn, fields: set[str]) -> HostInstanceTerms:
+    """``base`` with the body's fields among ``fields``; a cleared name is empty, a cleared license type is
+    commercial (the defaults of a new instance)."""
+    changes = {name: getattr(body, name) for name in fields if name in HostInstanceTermsIn.model_fields}
+    if "name" in changes and changes["name"] is None:
+        changes["name"] = ""
+    if "host_license_type" in changes and changes["host_license_type"] is None:
+        changes["host_license_type"] = HostInstanceTerms.host_license_type
+    return replace(base, **changes)
+
+
+# Who am I
+
+
+@router.get("/me", response_model=MeOut, summary="Who am I", responses={401: _PROBLEMS[401]})
+def who_am_i(principal: Reader, session: SessionDep) -> MeOut:
+    """The user behind the token, their roles (customer admin or billing contact of an organisation, member of
+    a vendor's team, operator staff) and the scopes of the token used. Handy to check a token works."""
+    service = AccountService(session)
+    user = service.user(principal.user_id)
+    memberships = [
+        MembershipOut(
+            role=target.membership.role,
+            organisation=OrganisationRef(
+                id=target.organisation.id, slug=target.organisation.slug, name=target.organisation.name
+            )
+            if target.organisation
+            else None,
+            vendor=VendorRef(id=target.vendor.id, slug=target.vendor.slug, name=target.vendor.name)
+            if target.vendor
+            else None,
+        )
+        for target in service.memberships_of(user.id)
+    ]
+    return MeOut(
+        user=_user_out(user),
+        operator=principal.operator,
+        scopes=sorted(principal.scopes),
+        memberships=memberships,
+    )
+
+
+# API tokens
+
+
+@router.get("/tokens", response_model=TokenPage, summary="List my API tokens", responses=_PROBLEMS)
+def list_tokens(
+    principal: Reader,
+    session: SessionDep,
+    include_revoked: Annotated[bool, Query(description="Also list revoked tokens.")] = False,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> TokenPage:
+    """Your own tokens, newest first, with their prefix, scopes, expiry and when each was last used. The
+    tokens themselves are never shown again after they are created."""
+    tokens, total = TokenService(session).tokens_of(
+        principal.user_id, include_revoked=include_revoked, limit=limit, offset=offset
+    )
+    return TokenPage(items=[_token_out(t) for t in tokens], total=total, limit=limit, offset=offset)
+
+
+@router.post(
+    "/tokens",
+    response_model=NewTokenOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create an API token",
+    responses=_PROBLEMS,
+)
+def create_token(body: TokenIn, principal: Writer, session: SessionDep) -> NewTokenOut:
+    """A new token for yourself, read-only unless you ask for `write`. The response is the only time the
+    token is shown: Mercato stores only its hash. Revoke it with `DELETE /api/v1/tokens/{id}`."""
+    created = TokenService(session).create_for(
+        principal, scopes=body.scopes, name=body.name, expires_in_days=body.expires_in_days
+    )
+    return NewTokenOut(**_token_out(created.record).model_dump(), token=created.token)
+
+
+@router.delete(
+    "/tokens/{token_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    summary="Revoke one of my API tokens",
+    responses=_PROBLEMS,
+)
+def revoke_token(token_id: TokenPath, principal: Writer, session: SessionDep) -> Response:
+    """Revoke one of your tokens for good: requests with it answer 401 from now on. Revoking a revoked token
+    is harmless. You may revoke the token you are using."""
+    TokenService(session).revoke_for(principal, token_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# Organisations
+
+
+@router.get(
+    "/organisations", response_model=OrganisationPage, summary="List organisations", responses=_PROBLEMS
+)
+def list_organisations(
+    principal: Reader,
+    session: SessionDep,
+    q: Annotated[str | None, Query(max_length=100, description="Text to find in the name or slug.")] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> OrganisationPage:
+    """The customer organisations you have a role in, by slug; operator staff see all of them."""
+    organisations, total = AccountService(session).organisations_for(
+        principal, text=q, limit=limit, offset=offset
+    )
+    return OrganisationPage(
+        items=[_organisation_out(o) for o in organisations], total=total, limit=limit, offset=offset
+    )
+
+
+@router.post(
+    "/organisations",
+    response_model=OrganisationOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a customer organisation",
+    responses={**_PROBLEMS, 409: {"description": "The slug is taken."}},
+)
+def create_organisation(body: OrganisationIn, principal: Writer, session: SessionDep) -> OrganisationOut:
+    """A new customer organisation (operator staff only). Add its people with
+    `POST /api/v1/organisations/{id}/members`."""
+    organisation = AccountService(session).create_organisation_for(
+        principal, body.slug, body.name, body.billing_email, body.country
+    )
+    return _organisation_out(organisation)
+
+
+@router.get(
+    "/organisations/{organisation}",
+    response_model=OrganisationOut,
+    summary="Get one organisation",
+    responses=_PROBLEMS,
+)
+def get_organisation(
+    organisation: OrganisationPath, principal: Reader, session: SessionDep
+) -> OrganisationOut:
+    """One organisation, by id or slug (`/organisations/acme`)."""
+    return _organisation_out(AccountService(session).organisation_for(principal, organisation))
+
+
+# Members
+
+
+@router.get(
+    "/organisations/{organisation}/members",
+    response_model=MemberPage,
+    summary="List an organisation's members",
+    responses=_PROBLEMS,
+)
+def list_members(
+    organisation: OrganisationPath,
+    principal: Reader,
+    session: SessionDep,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> MemberPage:
+    """Everyone with a role in the organisation, by e-mail: one entry per role, so a person who is both
+    customer admin and billing contact appears twice. Its members and operator staff may look."""
+    _, members, total = AccountService(session).members_for(
+        principal, organisation, limit=limit, offset=offset
+    )
+    return MemberPage(items=[_member_out(m) for m in members], total=total, limit=limit, offset=offset)
+
+
+@router.post(
+    "/organisations/{organisation}/members",
+    response_model=NewMemberOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a member to an organisation",
+    responses={**_PROBLEMS, 409: {"description": "The person already has this role here."}},
+)
+def add_member(
+    organisation: OrganisationPath, body: MemberIn, principal: Writer, session: SessionDep
+) -> NewMemberOut:
+    """Give someone a role in the organisation by e-mail: `customer_admin` (buys, renews, manages hosts and
+    members) or `billing_contact` (sees and pays invoices). An e-mail new to Mercato gets a password-less
+    account. Customer admins of the organisation and operator staff may do this."""
+    member, created = AccountService(session).add_member_for(
+        principal, organisation, body.email, body.role, body.name
+    )
+    return NewMemberOut(**_member_out(member).model_dump(), user_created=created)
+
+
+# Host instances
+
+
+@router.get(
+    "/organisations/{organisation}/host-instances",
+    response_model=HostInstancePage,
+    summary="List an organisation's host instances",
+    responses=_PROBLEMS,
+)
+def list_host_instances(
+    organisation: OrganisationPath,
+    principal: Reader,
+    session: SessionDep,
+    hosting: Annotated[Hosting | None, Query(description="Only this hosting.")] = None,
+    host_product: Annotated[
+        str | None, Query(max_length=64, description="Only this host product key.")
+    ] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> HostInstancePage:
+    """The servers, Data Center instances and cloud sites the organisation runs host products on, by host
+    product, hosting and server id. Its members and operator staff may look."""
+    instances, total = HostInstanceService(session).instances_for(
+        principal,
+        organisation,
+        hosting=hosting.value if hosting else None,
+        host_product_key=host_product,
+        limit=limit,
+        offset=offset,
+    )
+    return HostInstancePage(items=[_host_out(i) for i in instances], total=total, limit=limit, offset=offset)
+
+
+@router.post(
+    "/organisations/{organisation}/host-instances",
+    response_model=HostInstanceOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Register a host instance",
+    responses={**_PROBLEMS, 409: {"description": "This server id or site is already registered."}},
+)
+def register_host_instance(
+    organisation: OrganisationPath, body: HostInstanceIn, principal: Writer, session: SessionDep
+) -> HostInstanceOut:
+    """Record a host the organisation runs, so apps can be bought and licensed for it. A server or Data Center
+    instance gives its server id, `user_tier` and `host_maintenance_end`; a cloud site gives its hostname as
+    `server_id`, `cloud_users`, `billing_cycle` and `next_billing_date`. Customer admins of the organisation
+    and operator staff may do this."""
+    registered = HostInstanceService(session).register_for(
+        principal,
+        organisation,
+        body.host_product,
+        body.hosting,
+        body.server_id,
+        _terms(HostInstanceTerms(), body, body.model_fields_set),
+    )
+    return _host_out(registered)
+
+
+@router.get(
+    "/host-instances/{instance_id}",
+    response_model=HostInstanceOut,
+    summary="Get one host instance",
+    responses=_PROBLEMS,
+)
+def get_host_instance(instance_id: InstancePath, principal: Reader, session: SessionDep) -> HostInstanceOut:
+    """One host instance, for the members of its organisation and operator staff."""
+    return _host_out(HostInstanceService(session).instance_for(principal, instance_id))
+
+
+@router.patch(
+    "/host-instances/{instance_id}",
+    response_model=HostInstanceOut,
+    summary="Change a host instance",
+    responses=_PROBLEMS,
+)
+def change_host_instance(
+    instance_id: InstancePath, body: HostInstanceChangesIn, principal: Writer, session: SessionDep
+) -> HostInstanceOut:
+    """Change a host's terms after its host license changed: a new user tier or maintenance end, the cloud
+    site's users, billing cycle or next billing date, its name. Fields left out keep their value. The result
+    is checked as a whole, so a server cannot get cloud users. Customer admins of the organisation and
+    operator staff may do this."""
+    service = HostInstanceService(session)
+    registered = service.instance_for(principal, instance_id)
+    terms = _terms(terms_of(registered.instance), body, body.model_fields_set)
+    return _host_out(service.change_for(principal, instance_id, terms))

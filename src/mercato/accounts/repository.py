@@ -1,0 +1,209 @@
+"""All SQL of accounts: users, memberships, organisations, host instances and API tokens."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from mercato.accounts.models import ApiToken, HostInstance, Membership, Organisation, User
+from mercato.catalog.models import HostProduct, Vendor
+from mercato.problems import Problem
+
+
+@dataclass(frozen=True)
+class MembershipTarget:
+    """A membership with the organisation or vendor it is for (neither for operator staff)."""
+
+    membership: Membership
+    organisation: Organisation | None
+    vendor: Vendor | None
+
+
+@dataclass(frozen=True)
+class Member:
+    """One role of one user in an organisation."""
+
+    membership: Membership
+    user: User
+
+
+@dataclass(frozen=True)
+class RegisteredHost:
+    """A host instance with the key of its host product (``wiki``, ``tracker``)."""
+
+    instance: HostInstance
+    host_product_key: str
+
+
+def _page_count(session: Session, query: Select[*tuple[Any, ...]]) -> int:
+    return session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+
+
+class AccountsRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, *objects: object) -> None:
+        self.session.add_all(objects)
+        self.session.flush()
+
+    def add_unique(self, row: object, conflict: Problem) -> None:
+        """Insert a row that a unique constraint guards. The service checked first; a concurrent request that
+        inserted the same key in between still gets ``conflict``, not a database error."""
+        try:
+            with self.session.begin_nested():
+                self.session.add(row)
+                self.session.flush()
+        except IntegrityError:
+            raise conflict from None
+
+    # Users and memberships
+
+    def user_by_id(self, user_id: uuid.UUID) -> User | None:
+        return self.session.get(User, user_id)
+
+    def user_by_email(self, email: str) -> User | None:
+        """The user with this e-mail, which the caller has already normalised to lower case."""
+        return self.session.scalars(select(User).where(User.email == email)).first()
+
+    def membership(
+        self,
+        user_id: uuid.UUID,
+        role: str,
+        organisation_id: uuid.UUID | None = None,
+        vendor_id: uuid.UUID | None = None,
+    ) -> Membership | None:
+        # Written out rather than left to the unique constraint: NULLs never collide in a unique index, so two
+        # operator_admin rows of one user would both be accepted by the database.
+        return self.session.scalars(
+            select(Membership).where(
+                Membership.user_id == user_id,
+                Membership.role == role,
+                Membership.organisation_id.is_(None)
+                if organisation_id is None
+                else Membership.organisation_id == organisation_id,
+                Membership.vendor_id.is_(None) if vendor_id is None else Membership.vendor_id == vendor_id,
+            )
+        ).first()
+
+    def memberships_of(self, user_id: uuid.UUID) -> Sequence[MembershipTarget]:
+        rows = self.session.execute(
+            select(Membership, Organisation, Vendor)
+            .outerjoin(Organisation, Organisation.id == Membership.organisation_id)
+            .outerjoin(Vendor, Vendor.id == Membership.vendor_id)
+            .where(Membership.user_id == user_id)
+            .order_by(Membership.role, Organisation.slug, Vendor.slug)
+        ).all()
+        return [MembershipTarget(m, o, v) for m, o, v in rows]
+
+    def members_of(self, organisation_id: uuid.UUID, *, limit: int, offset: int) -> tuple[list[Member], int]:
+        """A page of an organisation's members (one entry per role), by e-mail, and how many there are."""
+        query = (
+            select(Membership, User)
+            .join(User, User.id == Membership.user_id)
+            .where(Membership.organisation_id == organisation_id)
+        )
+        total = _page_count(self.session, query)
+        rows = self.session.execute(query.order_by(User.email, Membership.role).limit(limit).offset(offset))
+        return [Member(m, u) for m, u in rows.all()], total
+
+    # Organisations
+
+    def organisation_by_id(self, organisation_id: uuid.UUID) -> Organisation | None:
+        return self.session.get(Organisation, organisation_id)
+
+    def organisation_by_slug(self, slug: str) -> Organisation | None:
+        return self.session.scalars(select(Organisation).where(Organisation.slug == slug)).first()
+
+    def list_organisations(
+        self, *, only: Collection[uuid.UUID] | None, text: str | None, limit: int, offset: int
+    ) -> tuple[Sequence[Organisation], int]:
+        """A page of organisations by slug, limited to the ids in ``only`` unless it is None."""
+        query = select(Organisation)
+        if only is not None:
+            query = query.where(Organisation.id.in_(list(only)))
+        if text:
+            pattern = f"%{text.lower()}%"
+            query = query.where(
+                or_(func.lower(Organisation.name).like(pattern), Organisation.slug.like(pattern))
+            )
+        total = _page_count(self.session, query)
+        page = self.session.scalars(query.order_by(Organisation.slug).limit(limit).offset(offset))
+        return page.all(), total
+
+    # Host instances
+
+    def host_instance(self, instance_id: uuid.UUID) -> RegisteredHost | None:
+        row = self.session.execute(
+            select(HostInstance, HostProduct.key)
+            .join(HostProduct, HostProduct.id == HostInstance.host_product_id)
+            .where(HostInstance.id == instance_id)
+        ).first()
+        return RegisteredHost(row[0], row[1]) if row else None
+
+    def host_instance_bound_to(
+        self, host_product_id: uuid.UUID, hosting: str, server_id: str
+    ) -> HostInstance | None:
+        return self.session.scalars(
+            select(HostInstance).where(
+                HostInstance.host_product_id == host_product_id,
+                HostInstance.hosting == hosting,
+                HostInstance.server_id == server_id,
+            )
+        ).first()
+
+    def host_instances_of(
+        self,
+        organisation_id: uuid.UUID,
+        *,
+        hosting: str | None = None,
+        host_product_key: str | None = None,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[RegisteredHost], int]:
+        query = (
+            select(HostInstance, HostProduct.key)
+            .join(HostProduct, HostProduct.id == HostInstance.host_product_id)
+            .where(HostInstance.organisation_id == organisation_id)
+        )
+        if hosting is not None:
+            query = query.where(HostInstance.hosting == hosting)
+        if host_product_key is not None:
+            query = query.where(HostProduct.key == host_product_key)
+        total = _page_count(self.session, query)
+        rows = self.session.execute(
+            query.order_by(HostProduct.key, HostInstance.hosting, HostInstance.server_id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return [RegisteredHost(i, key) for i, key in rows.all()], total
+
+    # API tokens
+
+    def token(self, token_id: uuid.UUID) -> ApiToken | None:
+        return self.session.get(ApiToken, token_id)
+
+    def token_by_prefix(self, prefix: str) -> ApiToken | None:
+        return self.session.scalars(select(ApiToken).where(ApiToken.prefix == prefix)).first()
+
+    def token_by_hash(self, token_hash: str) -> ApiToken | None:
+        return self.session.scalars(select(ApiToken).where(ApiToken.token_hash == token_hash)).first()
+
+    def tokens_of(
+        self, user_id: uuid.UUID, *, include_revoked: bool, limit: int, offset: int
+    ) -> tuple[Sequence[ApiToken], int]:
+        """A page of a user's tokens, newest first."""
+        query = select(ApiToken).where(ApiToken.user_id == user_id)
+        if not include_revoked:
+            query = query.where(ApiToken.revoked_at.is_(None))
+        total = _page_count(self.session, query)
+        page = self.session.scalars(
+            query.order_by(ApiToken.created_at.desc(), ApiToken.prefix).limit(limit).offset(offset)
+        )
+        return page.all(), total
