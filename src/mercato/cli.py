@@ -7,18 +7,22 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from mercato.accounts import cli as accounts_cli
 from mercato.catalog.demo import load_demo_catalog
 from mercato.catalog.repository import CatalogRepository
 from mercato.database import make_engine, make_session_factory, transaction
 from mercato.keys.cli import app as keys_app
 from mercato.licenses.cli import app as license_app
 from mercato.migrations import upgrade_to_head
+from mercato.outbox.cli import worker
 from mercato.settings import get_settings
 
 app = typer.Typer(help="Mercato: an add-on marketplace and license server.", no_args_is_help=True)
 console = Console(stderr=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(license_app, name="license")
+accounts_cli.register(app)
+app.command()(worker)
 
 
 def _migrate() -> None:
@@ -44,6 +48,7 @@ def demo() -> None:
         repository = CatalogRepository(session)
         loaded = repository.is_empty()
         load_demo_catalog(repository)
+        accounts_cli.load_and_print_demo_accounts(session)
     engine.dispose()
     console.print("Demo catalog loaded." if loaded else "The catalog already has listings; nothing loaded.")
 

@@ -76,8 +76,11 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _begin_sqlite(connection: Any) -> None:
+    # IMMEDIATE takes the write lock up front. A deferred transaction that reads and then writes cannot wait
+    # for a concurrent writer (SQLite answers SQLITE_BUSY at once), so concurrent units of work would fail
+    # instead of queueing behind each other. Hot read-only paths use autocommit connections and skip this.
     if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

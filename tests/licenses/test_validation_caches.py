@@ -8,6 +8,7 @@ from datetime import date
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from mercato.database import session_connections
 from mercato.keys.service import KeyService
 from mercato.licenses.service import IssuedKey, LicenseService
 from mercato.licenses.validation import BoundedCache, StandingCache, TrustedKeyCache, ValidationService
@@ -45,7 +46,7 @@ def test_a_verified_key_is_not_verified_twice_but_still_judged_against_each_host
     session_factory: sessionmaker[Session], issue: Callable[..., IssuedKey]
 ) -> None:
     issued = issue()
-    keys = TrustedKeyCache(session_factory, SECRET)
+    keys = TrustedKeyCache(session_connections(session_factory), SECRET)
     validation = service(session_factory, keys, StandingCache(0))
     assert validation.validate(issued.token, HOST).verdict.status is LicenseStatus.VALID
     assert keys.verified.get(issued.token) is not None
@@ -66,7 +67,7 @@ def test_retiring_a_key_empties_the_verified_cache(
     session_factory: sessionmaker[Session], issue: Callable[..., IssuedKey]
 ) -> None:
     issued = issue()
-    keys = TrustedKeyCache(session_factory, SECRET)
+    keys = TrustedKeyCache(session_connections(session_factory), SECRET)
     validation = service(session_factory, keys, StandingCache(0))
     assert validation.validate(issued.token, HOST).verdict.status is LicenseStatus.VALID
     with session_factory() as session, session.begin():
@@ -82,7 +83,11 @@ def test_key_standing_is_reused_for_its_ttl_then_read_again(
 ) -> None:
     issued = issue()
     clock = Clock()
-    validation = service(session_factory, TrustedKeyCache(session_factory, SECRET), StandingCache(5, clock))
+    validation = service(
+        session_factory,
+        TrustedKeyCache(session_connections(session_factory), SECRET),
+        StandingCache(5, clock),
+    )
     assert validation.validate(issued.token, HOST).verdict.status is LicenseStatus.VALID
     with session_factory() as session, session.begin():
         LicenseService(session, SECRET).revoke_key(issued.key.serial, "refunded")

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Query
 
 from mercato.catalog import presenters
 from mercato.catalog.repository import CatalogRepository
 from mercato.catalog.schemas import AppOut, AppPage, HostProductOut
 from mercato.problems import NotFound
-from mercato.web.dependencies import get_session
+from mercato.web.dependencies import SessionDep
+from mercato.web.routing import UnitOfWorkRoute
 
-router = APIRouter(tags=["catalog"])
-SessionDep = Annotated[Session, Depends(get_session)]
+router = APIRouter(tags=["catalog"], route_class=UnitOfWorkRoute)
 
 
 @router.get("/apps", response_model=AppPage, summary="List apps")

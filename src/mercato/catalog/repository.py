@@ -117,3 +117,6 @@ class CatalogRepository:
 
     def vendor_by_id(self, vendor_id: object) -> Vendor | None:
         return self.session.get(Vendor, vendor_id)
+
+    def host_product_by_id(self, host_product_id: object) -> HostProduct | None:
+        return self.session.get(HostProduct, host_product_id)

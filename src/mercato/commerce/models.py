@@ -17,7 +17,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mercato.database import Base, enum_column, new_id, utcnow
 
-LINE_ACTIONS = "('new', 'renewal', 'upgrade', 'co_term', 'evaluation', 'cloud_subscription', 'cloud_user_change')"
+LINE_ACTIONS = (
+    "('new', 'renewal', 'upgrade', 'co_term', 'evaluation', 'cloud_subscription', 'cloud_user_change')"
+)
 
 
 class Quote(Base):
@@ -29,7 +31,9 @@ class Quote(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     number: Mapped[str] = mapped_column(String(32), unique=True)
-    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
     host_instance_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("host_instances.id", ondelete="RESTRICT"))
     channel: Mapped[str] = mapped_column(enum_column())
     seller: Mapped[str] = mapped_column(String(100), doc="'operator' or 'vendor:<slug>'")
@@ -63,7 +67,8 @@ class QuoteLine(Base):
     product_key: Mapped[str] = mapped_column(String(200))
     vendor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("vendors.id", ondelete="RESTRICT"))
     license_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("licenses.id", ondelete="RESTRICT"), doc="The license a renewal, upgrade or co-term changes"
+        ForeignKey("licenses.id", ondelete="RESTRICT"),
+        doc="The license a renewal, upgrade or co-term changes",
     )
     tier_users: Mapped[int] = mapped_column(Integer, doc="-1 is unlimited")
     users: Mapped[int | None] = mapped_column(Integer, doc="Cloud: users of the site")
@@ -87,7 +92,9 @@ class Order(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     quote_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("quotes.id", ondelete="RESTRICT"), unique=True)
-    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
     seller: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -108,14 +115,18 @@ class Invoice(Base):
     __table_args__ = (
         UniqueConstraint("seller", "number"),
         CheckConstraint("status IN ('open', 'paid', 'cancelled')", name="status"),
-        CheckConstraint("amount_paid_minor >= 0 AND amount_paid_minor <= total_minor", name="paid_within_total"),
+        CheckConstraint(
+            "amount_paid_minor >= 0 AND amount_paid_minor <= total_minor", name="paid_within_total"
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     number: Mapped[str] = mapped_column(String(40))
     seller: Mapped[str] = mapped_column(String(100))
     order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orders.id", ondelete="RESTRICT"), unique=True)
-    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
     currency: Mapped[str] = mapped_column(String(3))
     total_minor: Mapped[int] = mapped_column(Integer)
     amount_paid_minor: Mapped[int] = mapped_column(Integer, default=0)
@@ -129,7 +140,9 @@ class Invoice(Base):
     lines: Mapped[list[InvoiceLine]] = relationship(
         back_populates="invoice", lazy="raise", cascade="all, delete-orphan", order_by="InvoiceLine.position"
     )
-    payments: Mapped[list[Payment]] = relationship(back_populates="invoice", lazy="raise", order_by="Payment.id")
+    payments: Mapped[list[Payment]] = relationship(
+        back_populates="invoice", lazy="raise", order_by="Payment.id"
+    )
 
 
 class InvoiceLine(Base):

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
 
 from mercato.keys.service import KeyService
 from mercato.licenses.schemas import ServerKnowledgeOut, ValidateRequest, ValidateResponse
 from mercato.licenses.validation import ValidationService
 from mercato.licensing import HostContext
-from mercato.web.dependencies import get_session
+from mercato.web.dependencies import SessionDep
+from mercato.web.routing import UnitOfWorkRoute
 
-router = APIRouter(tags=["licenses"])
+router = APIRouter(tags=["licenses"], route_class=UnitOfWorkRoute)
 
 
 def _body_errors(error: ValidationError) -> list[dict[str, Any]]:
@@ -24,7 +24,6 @@ def _body_errors(error: ValidationError) -> list[dict[str, Any]]:
     return [{**e, "loc": ("body", *e["loc"])} for e in error.errors(include_url=False)]
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
 
 
 @router.post(

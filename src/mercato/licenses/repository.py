@@ -81,6 +81,9 @@ class LicenseRepository:
             select(LicenseKey).options(selectinload(LicenseKey.license)).where(LicenseKey.serial == serial)
         ).first()
 
+    def keys_of(self, license_id: uuid.UUID) -> Sequence[LicenseKey]:
+        return self.session.scalars(select(LicenseKey).where(LicenseKey.license_id == license_id)).all()
+
     def current_keys(self, license_id: uuid.UUID) -> Sequence[LicenseKey]:
         """Keys of the license that are neither revoked nor superseded."""
         return self.session.scalars(

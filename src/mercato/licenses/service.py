@@ -122,11 +122,28 @@ class LicenseService:
         license = self._license(entitlement_number)
         if license.status in ("cancelled", "superseded"):
             raise Conflict(f"License {entitlement_number} is {license.status}; it gets no new keys.")
+        return self.rekey(license)
+
+    def create(self, license: License) -> IssuedKey:
+        """Record a license whose terms the caller has set (an order's fulfilment) and sign its first key."""
+        license.entitlement_number = license.entitlement_number or self._new_entitlement_number()
+        self.licenses.add(license)
+        return IssuedKey(license, self._sign(license))
+
+    def rekey(self, license: License) -> IssuedKey:
+        """Sign a key for the license's terms as they are now; its earlier keys are superseded with grace."""
         now = utcnow()
         for old in self.licenses.current_keys(license.id):
             old.superseded_at = now
             old.superseded_grace_until = now + self.superseded_grace
         return IssuedKey(license, self._sign(license, now))
+
+    def revoke_all_keys(self, license: License, reason: str) -> None:
+        now = utcnow()
+        for key in self.licenses.keys_of(license.id):
+            if key.revoked_at is None:
+                key.revoked_at = now
+                key.revoked_reason = reason
 
     # -- revoking ------------------------------------------------------------------------------------------
 

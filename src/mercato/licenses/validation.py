@@ -31,9 +31,9 @@ from typing import Any, Generic, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from mercato.database import utcnow
+from mercato.database import ReadConnections, utcnow
 from mercato.keys.service import KeyService
 from mercato.licenses.repository import KeyStanding, key_standing
 from mercato.licensing import FixAction, HostContext, LicensePayload, LicenseStatus, Verdict, check, evaluate
@@ -90,8 +90,10 @@ class TrustedKeyCache:
     """This deployment's verifying keys, reloaded every ``ttl`` seconds and at once when a kid is unknown
     (a key rotated by another process signs new keys straight away), plus the keys already verified."""
 
-    def __init__(self, session_factory: sessionmaker[Session], secret: str, ttl: float = 30.0) -> None:
-        self._session_factory = session_factory
+    def __init__(self, read_connection: ReadConnections, secret: str, ttl: float = 30.0) -> None:
+        # Reads through an autocommit connection: the validate endpoint reloads on the event loop, where
+        # waiting for SQLite's write lock (an ORM transaction's BEGIN IMMEDIATE) would stall every request.
+        self._read_connection = read_connection
         self._secret = secret
         self._ttl = ttl
         self._lock = threading.Lock()
@@ -105,7 +107,7 @@ class TrustedKeyCache:
         return self._keys
 
     def reload(self) -> TrustedKeys:
-        with self._lock, self._session_factory() as session:
+        with self._lock, self._read_connection() as connection, Session(bind=connection) as session:
             service = KeyService(session, self._secret)
             keys = TrustedKeys(service.trusted_keys(), service.issuer_of_kids())
             if not set(self._keys.public_keys) <= set(keys.public_keys):

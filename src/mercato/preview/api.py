@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
 
-from fastapi import APIRouter, Depends
-from sqlalchemy.orm import Session
+from fastapi import APIRouter
 
 from mercato.preview.schemas import PreviewRequest, PreviewResponse
 from mercato.preview.service import PreviewService
-from mercato.web.dependencies import get_session
+from mercato.web.dependencies import SessionDep
+from mercato.web.routing import UnitOfWorkRoute
 
-router = APIRouter(tags=["pricing"])
+router = APIRouter(tags=["pricing"], route_class=UnitOfWorkRoute)
 
 
 @router.post("/pricing/preview", response_model=PreviewResponse, summary="Price items without buying")
-def preview_prices(
-    request: PreviewRequest, session: Annotated[Session, Depends(get_session)]
-) -> PreviewResponse:
+def preview_prices(request: PreviewRequest, session: SessionDep) -> PreviewResponse:
     """Price a list of proposed items (new purchases, renewals, upgrades, co-terms, evaluations, cloud
     subscriptions and user changes) for one host instance and one channel, as of `date` (default today).
 

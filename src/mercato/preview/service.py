@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy.orm import Session
@@ -30,12 +31,32 @@ class ItemRefused(Problem):
         self.title = error.title
 
 
+@dataclass(frozen=True)
+class PricedItem:
+    """One priced item: the listing it was priced from, its line, and its revenue split if it has one."""
+
+    listing: Listing
+    line: pricing.PricedLine
+    split: pricing.RevenueSplit | None
+
+
 class PreviewService:
     def __init__(self, session: Session) -> None:
         self.catalog = CatalogRepository(session)
 
     def preview(self, request: schemas.PreviewRequest, today: date) -> schemas.PreviewResponse:
         on = request.date or today
+        items = self.price_items(request, on)
+        priced = pricing.PricedItems.of(item.line for item in items)
+        return schemas.PreviewResponse(
+            date=on,
+            channel=request.channel.value,
+            lines=[self._line_out(item.line, item.split) for item in items],
+            totals=[schemas.TotalOut(currency=c, amount=a) for c, a in priced.totals.items()],
+        )
+
+    def price_items(self, request: schemas.PreviewRequest, on: date) -> list[PricedItem]:
+        """Price every item of the request as of ``on``; the first item a rule refuses raises ``ItemRefused``."""
         host_product = self.catalog.host_product_by_key(request.host.product)
         if host_product is None:
             known = ", ".join(h.key for h in self.catalog.list_host_products())
@@ -45,9 +66,11 @@ class PreviewService:
         host = self._host_context(request.host, host_product.name)
         schedule = revenue_schedule(self.catalog.revenue_share_rates())
         lines: list[pricing.PricedLine] = []
+        listings: list[Listing] = []
         vendors: set[object] = set()
         for index, item in enumerate(request.items):
             listing = self._listing(item.product_key, request.host, index)
+            listings.append(listing)
             if listing.app is not None:
                 vendors.add(listing.app.vendor_id)
             name = listing.app.name if listing.app is not None else host_product.name
@@ -60,13 +83,10 @@ class PreviewService:
                 "A direct purchase is billed by one vendor, but these items come from several. "
                 "Price each vendor's apps separately, or buy them together on the marketplace."
             )
-        priced = pricing.PricedItems.of(lines)
-        return schemas.PreviewResponse(
-            date=on,
-            channel=request.channel.value,
-            lines=[self._line_out(line, schedule, on) for line in priced.lines],
-            totals=[schemas.TotalOut(currency=c, amount=a) for c, a in priced.totals.items()],
-        )
+        return [
+            PricedItem(listing, line, pricing.split_revenue(line, schedule, on))
+            for listing, line in zip(listings, lines, strict=True)
+        ]
 
     def _host_context(self, host: schemas.HostIn, product_name: str) -> pricing.HostContext:
         if host.hosting is pricing.Hosting.CLOUD:
@@ -190,10 +210,7 @@ class PreviewService:
         raise AssertionError(f"unhandled item {item!r}")
 
     @staticmethod
-    def _line_out(
-        line: pricing.PricedLine, schedule: pricing.RevenueShareSchedule, on: date
-    ) -> schemas.PricedLineOut:
-        split = pricing.split_revenue(line, schedule, on)
+    def _line_out(line: pricing.PricedLine, split: pricing.RevenueSplit | None) -> schemas.PricedLineOut:
         return schemas.PricedLineOut(
             product_key=line.app_key,
             kind=line.kind.value,

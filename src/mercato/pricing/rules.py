@@ -128,8 +128,8 @@ def check_license_type_for_host(license_type: LicenseType, host: HostContext | N
         return
     if host.license_type is not license_type:
         raise LicenseTypeNotAllowed(
-            f"A {license_type.label} app license is available only for a host with a {license_type.label} "
-            f"license; your {host.description} has a {host.license_type.label} license.",
+            f"An app license of type {license_type.label} is available only for a host licensed as "
+            f"{license_type.label}; your {host.description} is licensed as {host.license_type.label}.",
             license_type=license_type.value,
         )
 

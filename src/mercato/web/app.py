@@ -7,10 +7,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from mercato import __version__
+from mercato.accounts.api import router as accounts_router
 from mercato.catalog.api import router as catalog_router
+from mercato.clock import Clock, SystemClock
+from mercato.commerce.api import router as commerce_router
 from mercato.database import autocommit_connections, make_engine, make_session_factory, session_connections
 from mercato.licenses.api import router as licenses_router
 from mercato.licenses.validation import StandingCache, TrustedKeyCache
+from mercato.outbox.worker import BackgroundWorker
 from mercato.preview.api import router as preview_router
 from mercato.settings import Settings, get_settings
 from mercato.web.problems import install_problem_handlers
@@ -29,10 +33,16 @@ def create_app(
     settings: Settings | None = None,
     engine: Engine | None = None,
     session_factory: sessionmaker[Session] | None = None,
+    clock: Clock | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
     engine = engine or make_engine(settings.database_url)
+    # SQLite deployments have no separate worker process: the server delivers the outbox itself. (Not when a
+    # caller hands in its own unit of work, as the tests do.)
+    drains = engine.dialect.name == "sqlite" and session_factory is None and settings.serve_drains_outbox
+    outbox_worker = BackgroundWorker(engine, settings) if drains else None
     app = FastAPI(
+        lifespan=outbox_worker.lifespan if outbox_worker else None,
         title="Mercato",
         version=__version__,
         description=API_DESCRIPTION,
@@ -41,13 +51,14 @@ def create_app(
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.clock = clock or SystemClock()
     app.state.engine = engine
     app.state.session_factory = session_factory or make_session_factory(engine)
     # Given a session factory (an outer unit of work, as in tests), hot-path reads must see what it sees.
     app.state.read_connection = (
         session_connections(session_factory) if session_factory else autocommit_connections(engine)
     )
-    app.state.trusted_keys = TrustedKeyCache(app.state.session_factory, settings.secret_key)
+    app.state.trusted_keys = TrustedKeyCache(app.state.read_connection, settings.secret_key)
     app.state.key_standings = StandingCache(settings.validation_cache_seconds)
     install_problem_handlers(app)
 
@@ -57,6 +68,8 @@ def create_app(
         return {"status": "ok"}
 
     app.include_router(catalog_router, prefix="/api/v1")
+    app.include_router(accounts_router, prefix="/api/v1")
     app.include_router(preview_router, prefix="/api/v1")
     app.include_router(licenses_router, prefix="/api/v1")
+    app.include_router(commerce_router, prefix="/api/v1")
     return app

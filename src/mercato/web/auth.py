@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.orm import Session
 
 from mercato.accounts.access import NotAuthenticated, Principal, principal_for_token
-from mercato.web.dependencies import get_session
 
 
-def get_principal(request: Request, session: Annotated[Session, Depends(get_session)]) -> Principal:
+def get_principal(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -19,7 +17,8 @@ def get_principal(request: Request, session: Annotated[Session, Depends(get_sess
             "This endpoint needs an API token: send 'Authorization: Bearer <token>'. "
             "Create one with: mercato tokens create."
         )
-    return principal_for_token(session, token.strip())
+    with request.app.state.read_connection() as connection:
+        return principal_for_token(connection, token.strip())
 
 
 def reading(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:

@@ -66,7 +66,9 @@ def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
 
 def _problem_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Problem)
-    response = problem_response(exc.status, exc.type, exc.title, exc.detail, request.url.path, **exc.extensions)
+    response = problem_response(
+        exc.status, exc.type, exc.title, exc.detail, request.url.path, **exc.extensions
+    )
     if exc.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="mercato"'
     return response
@@ -93,7 +95,7 @@ def _http_handler(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _unexpected_handler(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(
         500,
         "internal-error",

@@ -1,0 +1,230 @@
+"""Requests and responses of the quote, order, invoice, payment and license endpoints."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mercato.preview.schemas import TierText
+from mercato.pricing import Channel, LicenseType
+
+Entitlement = Annotated[str, Field(max_length=32, pattern=r"^SEN-\S+$", examples=["SEN-5643777687"])]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NewQuoteItem(Strict):
+    action: Literal["new"]
+    product_key: str = Field(max_length=200, description="App key or host product key.")
+    tier: TierText | None = Field(
+        default=None,
+        description="Server and datacenter: the tier. Cloud: an annual tier, or none for monthly.",
+    )
+    license_type: LicenseType = LicenseType.COMMERCIAL
+
+
+class EvaluationQuoteItem(Strict):
+    action: Literal["evaluation"]
+    product_key: str = Field(max_length=200)
+
+
+class RenewalQuoteItem(Strict):
+    action: Literal["renewal"]
+    license: Entitlement
+    years: int = Field(default=1, ge=1, le=10)
+
+
+class UpgradeQuoteItem(Strict):
+    action: Literal["upgrade"]
+    license: Entitlement
+    tier: TierText
+
+
+class CoTermQuoteItem(Strict):
+    action: Literal["co_term"]
+    license: Entitlement | None = Field(
+        default=None,
+        description="The license to co-term; omitted: every marketplace app license of the host instance.",
+    )
+    target_date: date | None = Field(default=None, description="Default: the host license's maintenance end.")
+
+
+QuoteItem = Annotated[
+    NewQuoteItem | EvaluationQuoteItem | RenewalQuoteItem | UpgradeQuoteItem | CoTermQuoteItem,
+    Field(discriminator="action"),
+]
+
+
+class QuoteRequest(Strict):
+    host_instance_id: uuid.UUID
+    channel: Channel = Channel.MARKETPLACE
+    po_number: str | None = Field(
+        default=None, max_length=100, description="Shown on the invoice; a reference."
+    )
+    items: list[QuoteItem] = Field(min_length=1, max_length=100)
+
+
+class SplitOut(BaseModel):
+    vendor_share_rate: Decimal
+    vendor_amount: Decimal
+    operator_amount: Decimal
+
+
+class QuoteLineOut(BaseModel):
+    position: int
+    action: str
+    product_key: str
+    license: str | None = Field(description="Entitlement number of the license the line changes.")
+    tier: str
+    users: int | None
+    license_type: str
+    period_start: date
+    period_end: date
+    amount: Decimal
+    explanation: str
+    formula: dict[str, Any]
+    revenue_split: SplitOut | None
+
+
+class QuoteOut(BaseModel):
+    id: uuid.UUID
+    number: str
+    organisation_id: uuid.UUID
+    host_instance_id: uuid.UUID
+    channel: str
+    seller: str = Field(description="Seller of record: 'operator', or 'vendor:<slug>' on a direct store.")
+    currency: str
+    total: Decimal
+    status: str = Field(
+        description="open, accepted or cancelled; see `expired` for open quotes past validity."
+    )
+    expired: bool
+    po_number: str | None
+    priced_on: date
+    valid_until: date
+    lines: list[QuoteLineOut]
+
+
+class InvoiceLineOut(BaseModel):
+    position: int
+    id: int
+    description: str
+    amount: Decimal
+    license: str | None
+    revenue_split: SplitOut | None
+    refunded: bool
+
+
+class PaymentOut(BaseModel):
+    id: int
+    provider: str
+    reference: str
+    amount: Decimal
+    received_on: date
+
+
+class InvoiceOut(BaseModel):
+    id: uuid.UUID
+    number: str
+    seller: str
+    organisation_id: uuid.UUID
+    currency: str
+    total: Decimal
+    amount_paid: Decimal
+    amount_due: Decimal
+    status: str = Field(description="open, paid or cancelled.")
+    po_number: str | None
+    issued_on: date
+    due_on: date
+    paid_at: datetime | None
+    lines: list[InvoiceLineOut]
+    payments: list[PaymentOut]
+
+
+class OrderOut(BaseModel):
+    id: uuid.UUID
+    quote_id: uuid.UUID
+    seller: str
+    created_at: datetime
+
+
+class AcceptedQuote(BaseModel):
+    order: OrderOut
+    invoice: InvoiceOut
+
+
+class PaymentIn(Strict):
+    amount: Decimal = Field(gt=0, max_digits=14, examples=["1100.00"])
+    provider: Literal["bank_transfer", "purchase_order"] = "bank_transfer"
+    reference: str = Field(min_length=1, max_length=200, description="The bank reference or PO number.")
+    received_on: date | None = None
+
+
+class RefundIn(Strict):
+    reason: str = Field(default="refund requested by the customer", max_length=500)
+
+
+class TransactionOut(BaseModel):
+    kind: str
+    amount: Decimal
+    currency: str | None
+    vendor_amount: Decimal | None
+    operator_amount: Decimal | None
+    description: str
+    occurred_at: datetime
+
+
+class KeyOut(BaseModel):
+    serial: str
+    kid: str
+    issued_at: datetime
+    state: str
+    key: str | None = Field(
+        description="The key to paste; shown to the organisation's admins and operator staff."
+    )
+
+
+class LicenseOut(BaseModel):
+    entitlement_number: str
+    product_key: str
+    hosting: str
+    channel: str
+    issuer: str
+    license_type: str
+    tier: str
+    host_binding: str
+    evaluation: bool
+    maintenance_end: date | None
+    term_end: date | None
+    status: str
+    organisation_id: uuid.UUID | None
+    host_instance_id: uuid.UUID | None
+
+
+class LicenseDetailOut(LicenseOut):
+    keys: list[KeyOut]
+    history: list[TransactionOut]
+
+
+class Page(BaseModel):
+    total: int
+    limit: int
+    offset: int
+
+
+class QuotePage(Page):
+    items: list[QuoteOut]
+
+
+class InvoicePage(Page):
+    items: list[InvoiceOut]
+
+
+class LicensePage(Page):
+    items: list[LicenseOut]
