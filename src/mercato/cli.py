@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from mercato.accounts import cli as accounts_cli
+from mercato.billing.cli import app as billing_app
 from mercato.catalog.demo import load_demo_catalog
 from mercato.catalog.repository import CatalogRepository
 from mercato.database import make_engine, make_session_factory, transaction
@@ -21,6 +22,7 @@ app = typer.Typer(help="Mercato: an add-on marketplace and license server.", no_
 console = Console(stderr=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(license_app, name="license")
+app.add_typer(billing_app, name="billing")
 accounts_cli.register(app)
 app.command()(worker)
 

@@ -167,7 +167,7 @@ class CommerceService:
             for position, (item_in, item, license) in enumerate(zip(items, priced, licenses, strict=True), 1)
         ]
         quote = Quote(
-            number=self._quote_number(today),
+            number=self.new_quote_number(today),
             organisation_id=instance.organisation_id,
             host_instance_id=instance.id,
             channel=request.channel.value,
@@ -329,7 +329,7 @@ class CommerceService:
         )  # the pricing checks refuse direct quotes of host products or several vendors
         return vendor_issuer(vendor.slug)
 
-    def _quote_number(self, today: date) -> str:
+    def new_quote_number(self, today: date) -> str:
         while True:
             number = f"Q-{today:%Y%m%d}-{secrets.token_hex(3).upper()}"
             if not self.repo.quote_number_exists(number):
@@ -359,6 +359,12 @@ class CommerceService:
                 f"Quote {quote.number} was valid until {quote.valid_until}. Ask for a new quote: prices may have "
                 "changed since."
             )
+        order, invoice = self.issue_invoice(quote, today, now)
+        return Acceptance(order, invoice, created=True)
+
+    def issue_invoice(self, quote: Quote, today: date, now: datetime) -> tuple[Order, Invoice]:
+        """The order and invoice of an accepted quote, numbered in the seller's series and e-mailed to the
+        organisation; an invoice of nothing to pay is settled at once."""
         order = Order(quote_id=quote.id, organisation_id=quote.organisation_id, seller=quote.seller)
         self.repo.add(order)
         prefix = (
@@ -402,7 +408,7 @@ class CommerceService:
         if invoice.total_minor == 0:
             self._settle(invoice, now)
         self.session.flush()
-        return Acceptance(order, invoice, created=True)
+        return order, invoice
 
     # -- payments ------------------------------------------------------------------------------------------
 
