@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mercato import __version__
 from mercato.accounts.api import router as accounts_router
+from mercato.accounts.session_api import router as session_router
 from mercato.catalog.api import router as catalog_router
 from mercato.clock import Clock, SystemClock
 from mercato.commerce.api import router as commerce_router
@@ -69,6 +70,7 @@ def create_app(
 
     app.include_router(catalog_router, prefix="/api/v1")
     app.include_router(accounts_router, prefix="/api/v1")
+    app.include_router(session_router, prefix="/api/v1")
     app.include_router(preview_router, prefix="/api/v1")
     app.include_router(licenses_router, prefix="/api/v1")
     app.include_router(commerce_router, prefix="/api/v1")

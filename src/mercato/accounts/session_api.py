@@ -1,0 +1,82 @@
+"""Signing in and out of a browser session."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from mercato.accounts.access import NotAuthenticated
+from mercato.accounts.models import User
+from mercato.accounts.sessions import (
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    SESSION_LIFETIME,
+    current_session,
+    end_session,
+    start_session,
+)
+from mercato.web.dependencies import SessionDep
+from mercato.web.routing import UnitOfWorkRoute
+
+router = APIRouter(tags=["accounts"], route_class=UnitOfWorkRoute)
+
+
+class SignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(max_length=254, examples=["admin@acme.example"])
+    password: str = Field(max_length=256)
+
+
+class SessionOut(BaseModel):
+    email: str
+    csrf_token: str = Field(
+        description=f"Send it in the {CSRF_HEADER} header with every change (POST, PATCH…)."
+    )
+    expires_at: datetime
+
+
+@router.post("/session", status_code=201, response_model=SessionOut, summary="Sign in")
+def sign_in(body: SignIn, request: Request, response: Response, session: SessionDep) -> Any:
+    """Sign in with e-mail and password. The answer sets an HttpOnly session cookie and gives the CSRF token
+    that every change made with the cookie must carry in the `X-CSRF-Token` header."""
+    started = start_session(session, body.email, body.password, request.app.state.clock.now())
+    response.set_cookie(
+        SESSION_COOKIE,
+        started.cookie_token,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    return SessionOut(
+        email=started.user.email, csrf_token=started.record.csrf_token, expires_at=started.record.expires_at
+    )
+
+
+@router.get("/session", response_model=SessionOut, summary="The current session")
+def get_session_info(request: Request, session: SessionDep) -> Any:
+    """Who is signed in, and the CSRF token (for a page that was reloaded)."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    record = current_session(session, cookie) if cookie else None
+    now = request.app.state.clock.now()
+    if record is None or record.ended_at is not None or record.expires_at <= now:
+        raise NotAuthenticated("You are not signed in.")
+    user = session.get(User, record.user_id)
+    assert user is not None
+    return SessionOut(email=user.email, csrf_token=record.csrf_token, expires_at=record.expires_at)
+
+
+@router.delete("/session", status_code=204, summary="Sign out")
+def sign_out(request: Request, session: SessionDep) -> Response:
+    """End the session; its cookie no longer signs anything in, also if it was copied elsewhere."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        end_session(session, cookie, request.app.state.clock.now())
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response

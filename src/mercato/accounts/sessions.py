@@ -1,0 +1,90 @@
+"""Browser sessions: sign in with e-mail and password, get an HttpOnly cookie and a CSRF token.
+
+Only a SHA-256 of the cookie's token is stored, as for API tokens. Requests that change something must carry
+the session's CSRF token in a header: a page of another site can make the browser send the cookie, but it
+cannot read the token to send with it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from mercato.accounts.access import Forbidden, NotAuthenticated, Principal
+from mercato.accounts.models import Membership, User, WebSession
+from mercato.accounts.service import AccountService
+from mercato.accounts.tokens import hash_token
+
+SESSION_COOKIE = "mercato_session"
+CSRF_HEADER = "X-CSRF-Token"
+SESSION_LIFETIME = timedelta(days=14)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class StartedSession:
+    cookie_token: str
+    record: WebSession
+    user: User
+
+
+def start_session(session: Session, email: str, password: str, now: datetime) -> StartedSession:
+    user = AccountService(session).authenticate(email, password)
+    if user is None:
+        # One answer for an unknown e-mail and a wrong password: the form must not reveal who has an account.
+        raise NotAuthenticated("The e-mail address or the password is not right.")
+    token = secrets.token_urlsafe(32)
+    record = WebSession(
+        user_id=user.id,
+        token_hash=hash_token(token),
+        csrf_token=secrets.token_urlsafe(32),
+        created_at=now,
+        expires_at=now + SESSION_LIFETIME,
+    )
+    session.add(record)
+    session.flush()
+    return StartedSession(token, record, user)
+
+
+def end_session(session: Session, cookie_token: str, now: datetime) -> None:
+    session.execute(
+        update(WebSession)
+        .where(WebSession.token_hash == hash_token(cookie_token), WebSession.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+
+
+def principal_for_session(
+    connection: Connection, cookie_token: str, method: str, csrf_token: str | None, now: datetime
+) -> Principal:
+    """The signed-in user; ``Forbidden`` for an unsafe request without the session's CSRF token."""
+    sessions, users = WebSession.__table__.c, User.__table__.c
+    row = connection.execute(
+        select(
+            sessions.csrf_token, sessions.expires_at, sessions.ended_at, users.id, users.email, users.active
+        )
+        .select_from(WebSession.__table__.join(User.__table__, users.id == sessions.user_id))
+        .where(sessions.token_hash == hash_token(cookie_token))
+    ).first()
+    if row is None or row.ended_at is not None or not row.active:
+        raise NotAuthenticated("You are not signed in (or you signed out). Sign in again.")
+    if row.expires_at <= now:
+        raise NotAuthenticated("Your session has expired. Sign in again.")
+    if method.upper() not in SAFE_METHODS and not hmac.compare_digest(csrf_token or "", row.csrf_token):
+        raise Forbidden(f"This change needs the session's CSRF token in the {CSRF_HEADER} header.")
+    memberships = connection.execute(
+        select(Membership.__table__).where(Membership.__table__.c.user_id == row.id)
+    ).all()
+    return Principal.from_rows(row.id, row.email, memberships, ("read", "write"))
+
+
+def current_session(session: Session, cookie_token: str) -> WebSession | None:
+    return session.scalars(
+        select(WebSession).where(WebSession.token_hash == hash_token(cookie_token))
+    ).first()
