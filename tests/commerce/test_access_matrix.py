@@ -48,8 +48,9 @@ def test_commerce_endpoints_show_nothing_outside_the_callers_organisations_and_v
         Endpoint("GET", "/api/v1/invoices/{direct_invoice}", allowed=ACME | {"mockups_vendor"}),
         Endpoint("POST", "/api/v1/invoices/{invoice}/payments", allowed={"operator"},
                  forbidden={"acme_admin", "acme_billing"}, body={"amount": "1.00", "reference": "M-1"}),
-        Endpoint("POST", "/api/v1/invoices/{direct_invoice}/payments", allowed={"operator", "mockups_vendor"},
-                 forbidden={"acme_admin", "acme_billing"}, body={"amount": "1.00", "reference": "M-2"}),
+        # The vendor is the seller of record of its direct invoices: operator staff see them but do not act.
+        Endpoint("POST", "/api/v1/invoices/{direct_invoice}/payments", allowed={"mockups_vendor"},
+                 forbidden={"operator", "acme_admin", "acme_billing"}, body={"amount": "1.00", "reference": "M-2"}),
         Endpoint("POST", "/api/v1/invoices/{paid_invoice}/lines/{paid_line}/refund", allowed={"operator"},
                  forbidden={"acme_admin", "acme_billing"}, body={"reason": "matrix"}),
         Endpoint("GET", "/api/v1/licenses", allowed=EVERYONE),

@@ -31,7 +31,8 @@ def test_the_invoice_and_then_the_keys_are_emailed_to_the_billing_contact(
     invoice = buy(shop, world, [{"action": "new", "product_key": MOCKUPS, "tier": "100"}])
     OutboxWorker(session_factory, smtp_handlers(smtp_server.port)).drain()
     received = smtp_server.received
-    assert [email.rcpt_tos for email in received] == [["billing@acme.example"], ["billing@acme.example"]]
+    # The invoice to the billing address; the keys to the organisation's admins, who may see them.
+    assert [email.rcpt_tos for email in received] == [["billing@acme.example"], ["acme_admin@test.example"]]
     invoice_mail, keys_mail = (email.message for email in received)
     assert invoice_mail["Subject"] == f"Invoice {invoice['number']} from Northwind Marketplace"
     invoice_text = invoice_mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
@@ -49,3 +50,11 @@ def test_a_refused_request_queues_no_email(
     assert refused.status_code == 422
     with session_factory() as session:
         assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+def test_a_free_evaluation_sends_its_keys_but_no_invoice(
+    shop: TestClient, world: World, session_factory: sessionmaker[Session], smtp_server: SmtpTestServer
+) -> None:
+    buy(shop, world, [{"action": "evaluation", "product_key": MOCKUPS}])
+    OutboxWorker(session_factory, smtp_handlers(smtp_server.port)).drain()
+    assert [email.message["Subject"].split(" ")[0] for email in smtp_server.received] == ["License"]

@@ -77,7 +77,7 @@ def test_marketplace_purchase_puts_host_license_and_app_on_one_invoice(shop: Tes
 def test_direct_purchase_of_10_user_app_for_100_user_host(shop: TestClient, world: World) -> None:
     invoice = buy(shop, world, [{"action": "new", "product_key": MOCKUPS, "tier": "10"}], channel="direct")
     assert invoice["seller"] == "vendor:example-mockups"
-    assert invoice["number"].startswith("EXAMPLE-MOCK-2026-")
+    assert invoice["number"].startswith("EXAMPLE-MOCKUPS-2026-")
     [line] = invoice["lines"]
     assert line["amount"] == "10.00" and line["revenue_split"] is None
     detail = license_detail(shop, world, line["license"])

@@ -76,7 +76,8 @@ def test_superseded_key_keeps_working_during_its_grace_period_only(
     with session_factory() as session, session.begin():
         second = LicenseService(session, SECRET).reissue(first.license.entitlement_number)
     old = client.post(VALIDATE, json=host(key=first.token)).json()
-    assert old["status"] == "VALID"
+    assert (old["status"], old["action"]) == ("VALID", "GET_NEW_KEY")  # still works; paste the new one now
+    assert "stops working on" in old["message"]
     assert old["server"]["key_state"] == "superseded"
     assert client.post(VALIDATE, json=host(key=second.token)).json()["server"]["key_state"] == "current"
     with session_factory() as session, session.begin():

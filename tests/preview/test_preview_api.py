@@ -58,7 +58,7 @@ def test_marketplace_refuses_10_user_app_for_100_user_host_and_offers_the_matchi
     assert problem["type"] == "/api/v1/problems/tier-mismatch"
     assert problem["suggested_tier"] == "100 users"
     assert "100-user tier" in problem["detail"]
-    assert problem["item"] == 0
+    assert (problem["item"], problem["pointer"]) == (1, "/items/0")
 
 
 def test_direct_channel_allows_10_user_app_for_100_user_host(client: TestClient) -> None:

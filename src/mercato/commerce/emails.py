@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mercato import pricing
-from mercato.accounts.models import Organisation
+from mercato.accounts.models import Membership, Organisation, Role, User
 from mercato.catalog.repository import CatalogRepository
 from mercato.commerce.models import Invoice
 from mercato.licenses.models import License
@@ -41,7 +42,9 @@ def invoice_text(invoice: Invoice, organisation: Organisation, seller: str) -> s
         lines.append(f"Your PO number: {invoice.po_number}")
     lines.append("")
     for line in invoice.lines:
-        lines.append(f"{line.position:>3}. {_money(line.amount_minor, invoice.currency):>16}  {line.description}")
+        lines.append(
+            f"{line.position:>3}. {_money(line.amount_minor, invoice.currency):>16}  {line.description}"
+        )
     lines += [
         "",
         f"Total: {_money(invoice.total_minor, invoice.currency)}",
@@ -54,6 +57,9 @@ def invoice_text(invoice: Invoice, organisation: Organisation, seller: str) -> s
 
 
 def queue_invoice_email(session: Session, invoice: Invoice, organisation: Organisation) -> None:
+    """The invoice, to the organisation's billing address. Nothing to pay (an evaluation), nothing to send."""
+    if invoice.total_minor == 0:
+        return
     seller = seller_name(CatalogRepository(session), invoice.seller)
     enqueue_email(
         session,
@@ -63,10 +69,22 @@ def queue_invoice_email(session: Session, invoice: Invoice, organisation: Organi
     )
 
 
+def key_recipients(session: Session, organisation: Organisation) -> list[str]:
+    """The organisation's admins, who may see keys (billing contacts may not); the billing address if none."""
+    admins = session.scalars(
+        select(User.email)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.organisation_id == organisation.id, Membership.role == Role.CUSTOMER_ADMIN)
+        .order_by(User.email)
+    ).all()
+    return list(admins) or [organisation.billing_email]
+
+
 def queue_keys_email(
     session: Session, invoice: Invoice, organisation: Organisation, licenses: Sequence[tuple[License, str]]
 ) -> None:
-    """The keys of every license an invoice issued or changed, each with its entitlement number."""
+    """The keys of every license an invoice issued or changed, each with its entitlement number, to the
+    organisation's admins."""
     if not licenses:
         return
     seller = seller_name(CatalogRepository(session), invoice.seller)
@@ -81,5 +99,8 @@ def queue_keys_email(
         ]
     body.append("Keys you received earlier for these licenses keep working for a grace period; replace them.")
     enqueue_email(
-        session, [organisation.billing_email], f"License keys for invoice {invoice.number}", "\n".join(body)
+        session,
+        key_recipients(session, organisation),
+        f"License keys for invoice {invoice.number}",
+        "\n".join(body),
     )

@@ -83,6 +83,7 @@ def invoice_out(invoice: Invoice) -> schemas.InvoiceOut:
     session = Session.object_session(invoice)
     assert session is not None
     entitlements = _entitlements(session, {line.license_id for line in invoice.lines if line.license_id})
+    quoted = CommerceRepository(session).quote_lines_by_id(line.quote_line_id for line in invoice.lines)
     return schemas.InvoiceOut(
         id=invoice.id,
         number=invoice.number,
@@ -92,6 +93,9 @@ def invoice_out(invoice: Invoice) -> schemas.InvoiceOut:
         total=pricing.from_minor_units(invoice.total_minor, currency),
         amount_paid=pricing.from_minor_units(invoice.amount_paid_minor, currency),
         amount_due=pricing.from_minor_units(invoice.total_minor - invoice.amount_paid_minor, currency),
+        amount_refunded=pricing.from_minor_units(
+            sum(line.amount_minor for line in invoice.lines if line.refunded_at is not None), currency
+        ),
         status=invoice.status,
         po_number=invoice.po_number,
         issued_on=invoice.issued_on,
@@ -101,6 +105,10 @@ def invoice_out(invoice: Invoice) -> schemas.InvoiceOut:
             schemas.InvoiceLineOut(
                 position=line.position,
                 id=line.id,
+                product_key=quoted[line.quote_line_id].product_key,
+                action=quoted[line.quote_line_id].action,
+                period_start=quoted[line.quote_line_id].period_start,
+                period_end=quoted[line.quote_line_id].period_end,
                 description=line.description,
                 amount=pricing.from_minor_units(line.amount_minor, currency),
                 license=entitlements.get(line.license_id) if line.license_id else None,

@@ -114,6 +114,10 @@ class QuoteOut(BaseModel):
 class InvoiceLineOut(BaseModel):
     position: int
     id: int
+    product_key: str
+    action: str = Field(description="new, renewal, upgrade, co_term, evaluation or cloud_subscription.")
+    period_start: date
+    period_end: date
     description: str
     amount: Decimal
     license: str | None
@@ -138,6 +142,9 @@ class InvoiceOut(BaseModel):
     total: Decimal
     amount_paid: Decimal
     amount_due: Decimal
+    amount_refunded: Decimal = Field(
+        description="The refunded lines' amounts (their licenses are cancelled)."
+    )
     status: str = Field(description="open, paid or cancelled.")
     po_number: str | None
     issued_on: date

@@ -42,6 +42,7 @@ from mercato.problems import Conflict, InvalidInput, NotFound, Problem
 QUOTE_VALID_DAYS = 30
 PAYMENT_TERMS_DAYS = 30
 REFUND_WINDOW_DAYS = 30
+MAX_EVALUATION_REGENERATIONS = 5
 
 
 class QuoteExpired(Problem):
@@ -54,6 +55,12 @@ class Overpayment(Problem):
     status = 422
     type = "overpayment"
     title = "More than the invoice is due"
+
+
+class EvaluationLimitReached(Problem):
+    status = 422
+    type = "evaluation-limit-reached"
+    title = "No more evaluations of this app here"
 
 
 class RefundWindowClosed(Problem):
@@ -112,10 +119,12 @@ class CommerceService:
         return invoice
 
     def _is_seller(self, principal: Principal, seller: str) -> bool:
+        """Whether the principal acts for the seller of record: operator staff for the marketplace, the
+        vendor's own team (not operator staff) for a vendor's direct store."""
         if seller == OPERATOR_ISSUER:
             return principal.operator
         vendor = self.catalog.vendor_by_slug(seller.removeprefix("vendor:"))
-        return vendor is not None and principal.can_read_vendor(vendor.id)
+        return vendor is not None and vendor.id in principal.vendor_member_of
 
     # -- quotes --------------------------------------------------------------------------------------------
 
@@ -217,6 +226,7 @@ class CommerceService:
                         )
                     licenses.append(None)
                 case schemas.EvaluationQuoteItem():
+                    self._check_evaluation_allowed(instance, item.product_key, index)
                     items.append(preview.EvaluationItem(action="evaluation", product_key=item.product_key))
                     licenses.append(None)
                 case schemas.RenewalQuoteItem():
@@ -281,6 +291,21 @@ class CommerceService:
                         )
                         licenses.append(license)
         return items, licenses
+
+    def _check_evaluation_allowed(self, instance: HostInstance, product_key: str, index: int) -> None:
+        """One evaluation per app and host instance, regenerated at most five times (six in all)."""
+        evaluations = [
+            lic
+            for lic in self.repo.licenses_of_instance(instance.id)
+            if lic.product_key == product_key and lic.evaluation
+        ]
+        if len(evaluations) > MAX_EVALUATION_REGENERATIONS:
+            raise EvaluationLimitReached(
+                f"Item {index + 1}: {product_key} was evaluated on this host instance {len(evaluations)} times, "
+                f"the most allowed (one evaluation and {MAX_EVALUATION_REGENERATIONS} regenerations). Buy a "
+                "license, or ask the vendor for an extension.",
+                item=index + 1,
+            )
 
     def _is_app(self, license: License) -> bool:
         listing = self.session.get(Listing, license.listing_id)
@@ -367,9 +392,8 @@ class CommerceService:
         organisation; an invoice of nothing to pay is settled at once."""
         order = Order(quote_id=quote.id, organisation_id=quote.organisation_id, seller=quote.seller)
         self.repo.add(order)
-        prefix = (
-            "MKT" if quote.seller == OPERATOR_ISSUER else quote.seller.removeprefix("vendor:").upper()[:12]
-        )
+        # The whole vendor slug: two vendors must never print the same invoice number.
+        prefix = "MKT" if quote.seller == OPERATOR_ISSUER else quote.seller.removeprefix("vendor:").upper()
         number = self.repo.take_invoice_number(quote.seller, prefix)
         invoice = Invoice(
             number=f"{prefix}-{today:%Y}-{number:06d}",
@@ -389,7 +413,7 @@ class CommerceService:
                     position=line.position,
                     quote_line_id=line.id,
                     license_id=line.license_id,
-                    description=line.explanation,
+                    description=f"{line.product_key}: {line.explanation}",
                     amount_minor=line.amount_minor,
                     vendor_id=line.vendor_id,
                     vendor_share_rate=line.vendor_share_rate,
@@ -443,6 +467,10 @@ class CommerceService:
             raise Overpayment(
                 f"Invoice {invoice.number} has {due_text} due; {paid_text} is more. Record at most the amount due.",
                 amount_due=str(self._money(due, invoice)),
+            )
+        if payment.received_on is not None and payment.received_on > today:
+            raise InvalidInput(
+                f"A payment cannot be received in the future ({payment.received_on}; today is {today})."
             )
         record = ManualPaymentProvider(payment.provider).record(
             invoice, amount_minor, payment.reference, payment.received_on or today, principal.user_id
@@ -527,6 +555,11 @@ class CommerceService:
                 if license.hosting != "server":
                     license.term_end = quoted.period_end
                 license.status = "active"
+            if listing.app_id is None and license.host_instance_id == instance.id:
+                # The host's own license changed: the instance's tier and maintenance follow it, so the
+                # next quote checks apps against the host as it now is.
+                instance.user_tier = license.tier_users
+                instance.host_maintenance_end = license.maintenance_end
             key = self.licenses.rekey(license).token
         self.repo.add(
             LicenseTransaction(
@@ -581,6 +614,16 @@ class CommerceService:
             )
         license = self.session.get(License, line.license_id)
         assert license is not None
+        later = [
+            t.kind
+            for t in self.repo.transactions_of(license.id)
+            if t.invoice_line_id != line.id and t.amount_minor
+        ]
+        if later:
+            raise Conflict(
+                f"License {license.entitlement_number} was changed after this purchase ({', '.join(later)}). "
+                "Refunding only the purchase would keep those payments; refund them together through support."
+            )
         license.status = "cancelled"
         self.licenses.revoke_all_keys(license, reason)
         line.refunded_at = now

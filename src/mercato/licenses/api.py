@@ -24,8 +24,6 @@ def _body_errors(error: ValidationError) -> list[dict[str, Any]]:
     return [{**e, "loc": ("body", *e["loc"])} for e in error.errors(include_url=False)]
 
 
-
-
 @router.post(
     "/licenses/validate",
     summary="Check a license key online",

@@ -26,7 +26,9 @@ class License(Base):
     entitlement_number: Mapped[str] = mapped_column(String(32), unique=True)
     listing_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("listings.id", ondelete="RESTRICT"), index=True)
     organisation_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("organisations.id", ondelete="RESTRICT"), index=True, doc="NULL for keys issued by support tools"
+        ForeignKey("organisations.id", ondelete="RESTRICT"),
+        index=True,
+        doc="NULL for keys issued by support tools",
     )
     host_instance_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("host_instances.id", ondelete="RESTRICT"), index=True

@@ -244,6 +244,8 @@ class ValidationService:
         knowledge, revoked_verdict = self._server_verdict(record, verdict, now or utcnow())
         if revoked_verdict is not None and verdict.status in _AFTER_REVOKED:
             verdict = revoked_verdict
+        elif knowledge.key_state == "superseded" and verdict.status is LicenseStatus.VALID:
+            verdict = self._remind_of_replacement(verdict, knowledge)
         return ValidationResult(verdict, knowledge)
 
     def _standing(self, serial: str) -> KeyStanding | None:
@@ -294,3 +296,17 @@ class ValidationService:
                 FixAction.BUY,
             )
         return knowledge, None
+
+    @staticmethod
+    def _remind_of_replacement(verdict: Verdict, knowledge: ServerKnowledge) -> Verdict:
+        """A replaced key still works during its grace period; the admin should paste the new one now."""
+        assert knowledge.superseded_grace_until is not None
+        return Verdict(
+            status=verdict.status,
+            message=(
+                f"{verdict.message} A newer key was issued for this license; this one stops working on "
+                f"{knowledge.superseded_grace_until:%Y-%m-%d}. Paste the new key from your licenses page."
+            ),
+            action=FixAction.GET_NEW_KEY,
+            payload=verdict.payload,
+        )

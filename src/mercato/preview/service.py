@@ -25,7 +25,12 @@ class ItemRefused(Problem):
     """A pricing rule refused one item; carries the rule's own type, title and structured details."""
 
     def __init__(self, index: int, product_key: str, error: pricing.PricingError) -> None:
-        super().__init__(f"Item {index + 1} ({product_key}): {error.detail}", item=index, **error.details)
+        super().__init__(
+            f"Item {index + 1} ({product_key}): {error.detail}",
+            item=index + 1,
+            pointer=f"/items/{index}",
+            **error.details,
+        )
         self.status = error.status
         self.type = error.type
         self.title = error.title
@@ -116,15 +121,22 @@ class PreviewService:
         prefix = f"Item {index + 1} ({product_key}): "
         if listing is not None:
             raise InvalidInput(
-                prefix + f"this is for the {listing.host_product.name}, not for {host.product}.", item=index
+                prefix + f"this is for the {listing.host_product.name}, not for {host.product}.",
+                item=index + 1,
+                pointer=f"/items/{index}",
             )
         hostings = [other.hosting for other in self.catalog.listings_of_product(product_key)]
         if hostings:
             raise InvalidInput(
                 prefix + f"it is not sold for {host.hosting.value}; it is sold for {', '.join(hostings)}.",
-                item=index,
+                item=index + 1,
+                pointer=f"/items/{index}",
             )
-        raise UnknownProduct(prefix + "there is no app or host product with this key.", item=index)
+        raise UnknownProduct(
+            prefix + "there is no app or host product with this key.",
+            item=index + 1,
+            pointer=f"/items/{index}",
+        )
 
     @staticmethod
     def _price(
