@@ -127,7 +127,14 @@ def principal_for_token(connection: Connection, token: str, now: datetime | None
     # Recorded at most once a minute: a read must not become a write on every request.
     if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
         connection.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+    return principal_of_user(connection, row.user_id, row.email, row.scopes)
+
+
+def principal_of_user(
+    connection: Connection, user_id: uuid.UUID, email: str, scopes: Iterable[str]
+) -> Principal:
+    """The principal of a user authenticated one way or another (token, session), with its memberships."""
     memberships = connection.execute(
-        select(Membership.__table__).where(Membership.__table__.c.user_id == row.user_id)
+        select(Membership.__table__).where(Membership.__table__.c.user_id == user_id)
     ).all()
-    return Principal.from_rows(row.user_id, row.email, memberships, row.scopes)
+    return Principal.from_rows(user_id, email, memberships, scopes)

@@ -16,8 +16,8 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from mercato.accounts.access import Forbidden, NotAuthenticated, Principal
-from mercato.accounts.models import Membership, User, WebSession
+from mercato.accounts.access import Forbidden, NotAuthenticated, Principal, principal_of_user
+from mercato.accounts.models import User, WebSession
 from mercato.accounts.service import AccountService
 from mercato.accounts.tokens import hash_token
 
@@ -78,10 +78,7 @@ def principal_for_session(
         raise NotAuthenticated("Your session has expired. Sign in again.")
     if method.upper() not in SAFE_METHODS and not hmac.compare_digest(csrf_token or "", row.csrf_token):
         raise Forbidden(f"This change needs the session's CSRF token in the {CSRF_HEADER} header.")
-    memberships = connection.execute(
-        select(Membership.__table__).where(Membership.__table__.c.user_id == row.id)
-    ).all()
-    return Principal.from_rows(row.id, row.email, memberships, ("read", "write"))
+    return principal_of_user(connection, row.id, row.email, ("read", "write"))
 
 
 def current_session(session: Session, cookie_token: str) -> WebSession | None:

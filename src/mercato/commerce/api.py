@@ -104,7 +104,7 @@ def accept_quote(
     """
     service = _service(request, session)
     clock = _clock(request)
-    service.quote_for(principal, quote_id, for_update=True)  # lock first: concurrent retries queue here
+    quote = service.quote_for(principal, quote_id, for_update=True)  # locked: concurrent retries queue here
     repo = CommerceRepository(session)
     scope = f"{principal.user_id}:accept-quote"
     request_hash = hashlib.sha256(str(quote_id).encode()).hexdigest()
@@ -118,7 +118,7 @@ def accept_quote(
                 )
             response.status_code = remembered.status_code
             return remembered.response
-    acceptance = service.accept(principal, quote_id, clock.today(), clock.now())
+    acceptance = service.accept(principal, quote, clock.today(), clock.now())
     body = schemas.AcceptedQuote(
         order=schemas.OrderOut(
             id=acceptance.order.id,

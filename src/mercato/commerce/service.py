@@ -362,13 +362,13 @@ class CommerceService:
 
     # -- acceptance ----------------------------------------------------------------------------------------
 
-    def accept(self, principal: Principal, quote_id: uuid.UUID, today: date, now: datetime) -> Acceptance:
+    def accept(self, principal: Principal, quote: Quote, today: date, now: datetime) -> Acceptance:
         """Turn a quote into one order and one invoice; accepting it again returns the same ones.
 
-        The quote row is locked first, so concurrent accepts queue and all but the first find it accepted.
-        An invoice of nothing to pay (evaluations, free license types) is settled at once.
+        ``quote`` must have been read with ``quote_for(..., for_update=True)``: with its row locked, concurrent
+        accepts queue and all but the first find it accepted. An invoice of nothing to pay (evaluations, free
+        license types) is settled at once.
         """
-        quote = self.quote_for(principal, quote_id, for_update=True)
         if not principal.can_buy_for(quote.organisation_id):
             raise Forbidden("Only the organisation's admins (or operator staff) can accept its quotes.")
         if quote.status == "accepted":
