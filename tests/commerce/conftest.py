@@ -34,5 +34,7 @@ def shop(
     settings: Settings, engine: Engine, session_factory: sessionmaker[Session], clock: FixedClock
 ) -> Iterator[TestClient]:
     """The API at the fixed clock, inside the test's rolled-back transaction."""
-    with TestClient(create_app(settings, engine, session_factory, clock), raise_server_exceptions=False) as client:
+    with TestClient(
+        create_app(settings, engine, session_factory, clock), raise_server_exceptions=False
+    ) as client:
         yield client

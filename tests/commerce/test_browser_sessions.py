@@ -30,8 +30,10 @@ def test_a_signed_in_browser_reads_and_changes_only_with_the_csrf_token(
 ) -> None:
     csrf = sign_in(shop, world, session_factory)
     assert shop.get("/api/v1/me").status_code == 200
-    body = {"host_instance_id": str(world.wiki_server.id),
-            "items": [{"action": "new", "product_key": MOCKUPS, "tier": "100"}]}
+    body = {
+        "host_instance_id": str(world.wiki_server.id),
+        "items": [{"action": "new", "product_key": MOCKUPS, "tier": "100"}],
+    }
     without = shop.post("/api/v1/quotes", json=body)
     assert without.status_code == 403 and "CSRF" in without.json()["detail"]
     forged = shop.post("/api/v1/quotes", json=body, headers={"X-CSRF-Token": "guess"})
@@ -57,8 +59,12 @@ def test_wrong_password_and_unknown_email_get_the_same_answer(
 ) -> None:
     sign_in(shop, world, session_factory)
     shop.cookies.clear()
-    wrong = shop.post("/api/v1/session", json={"email": "acme_admin@test.example", "password": "nope nope nope"})
-    unknown = shop.post("/api/v1/session", json={"email": "nobody@test.example", "password": "nope nope nope"})
+    wrong = shop.post(
+        "/api/v1/session", json={"email": "acme_admin@test.example", "password": "nope nope nope"}
+    )
+    unknown = shop.post(
+        "/api/v1/session", json={"email": "nobody@test.example", "password": "nope nope nope"}
+    )
     assert wrong.status_code == unknown.status_code == 401
     assert wrong.json()["detail"] == unknown.json()["detail"]
     assert "set-cookie" not in wrong.headers

@@ -88,10 +88,13 @@ def test_fifty_concurrent_accepts_make_one_order_one_invoice_one_license_set(liv
     with ThreadPoolExecutor(max_workers=50) as pool:
         responses = list(pool.map(accept, range(50)))
 
-    assert {r.status_code for r in responses} <= {200, 201}, [r.text for r in responses if r.status_code >= 300]
+    assert {r.status_code for r in responses} <= {200, 201}, [
+        r.text for r in responses if r.status_code >= 300
+    ]
     assert len({r.json()["invoice"]["id"] for r in responses}) == 1
     assert len({r.json()["order"]["id"] for r in responses}) == 1
     with live_shop.engine.connect() as connection:
+
         def count(model: type) -> int:
             return int(connection.scalar(select(func.count()).select_from(model)) or 0)
 

@@ -41,6 +41,7 @@ def test_the_invoice_and_then_the_keys_are_emailed_to_the_billing_contact(
     keys_text = keys_mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert invoice["lines"][0]["license"] in keys_text
     assert "eyJ" in keys_text  # the key itself, a JWS
+    assert "Keys you received earlier" not in keys_text  # a new license has no earlier keys
 
 
 def test_a_refused_request_queues_no_email(

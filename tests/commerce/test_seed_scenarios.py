@@ -14,14 +14,25 @@ MOCKUPS = "com.example.mockups.wiki"
 SSO = "com.gatekeeper.sso.wiki"
 
 
-def quote(shop: TestClient, world: World, items: list[dict[str, Any]], channel: str = "marketplace",
-          instance: str = "wiki_server", role: str = "acme_admin") -> Any:
+def quote(
+    shop: TestClient,
+    world: World,
+    items: list[dict[str, Any]],
+    channel: str = "marketplace",
+    instance: str = "wiki_server",
+    role: str = "acme_admin",
+) -> Any:
     body = {"host_instance_id": str(getattr(world, instance).id), "channel": channel, "items": items}
     return shop.post("/api/v1/quotes", json=body, headers=world.auth(role))
 
 
-def buy(shop: TestClient, world: World, items: list[dict[str, Any]], channel: str = "marketplace",
-        instance: str = "wiki_server") -> dict[str, Any]:
+def buy(
+    shop: TestClient,
+    world: World,
+    items: list[dict[str, Any]],
+    channel: str = "marketplace",
+    instance: str = "wiki_server",
+) -> dict[str, Any]:
     """Quote, accept and pay in full (by the seller); returns the paid invoice."""
     created = quote(shop, world, items, channel, instance)
     assert created.status_code == 201, created.text
@@ -47,24 +58,40 @@ def license_detail(shop: TestClient, world: World, entitlement: str) -> Any:
 
 
 def validate(shop: TestClient, key: str, **host: Any) -> Any:
-    body = {"key": key, "app_key": MOCKUPS, "hosting": "server", "server_id": "ACME-WIKI-0001",
-            "host_tier": "100", "host_license_type": "commercial", "today": "2026-11-26"} | host
+    body = {
+        "key": key,
+        "app_key": MOCKUPS,
+        "hosting": "server",
+        "server_id": "ACME-WIKI-0001",
+        "host_tier": "100",
+        "host_license_type": "commercial",
+        "today": "2026-11-26",
+    } | host
     return shop.post("/api/v1/licenses/validate", json=body).json()
 
 
-def test_marketplace_purchase_puts_host_license_and_app_on_one_invoice(shop: TestClient, world: World) -> None:
-    invoice = buy(shop, world, [
-        {"action": "new", "product_key": "wiki", "tier": "100"},
-        {"action": "new", "product_key": MOCKUPS, "tier": "100"},
-    ])
+def test_marketplace_purchase_puts_host_license_and_app_on_one_invoice(
+    shop: TestClient, world: World
+) -> None:
+    invoice = buy(
+        shop,
+        world,
+        [
+            {"action": "new", "product_key": "wiki", "tier": "100"},
+            {"action": "new", "product_key": MOCKUPS, "tier": "100"},
+        ],
+    )
     assert invoice["seller"] == "operator"
     assert invoice["number"].startswith("MKT-2026-")
     assert [line["amount"] for line in invoice["lines"]] == ["3300.00", "1100.00"]
     assert Decimal(invoice["total"]) == sum(Decimal(line["amount"]) for line in invoice["lines"])
     host_line, app_line = invoice["lines"]
     assert host_line["revenue_split"] is None
-    assert app_line["revenue_split"] == {"vendor_share_rate": "0.7500", "vendor_amount": "825.00",
-                                         "operator_amount": "275.00"}
+    assert app_line["revenue_split"] == {
+        "vendor_share_rate": "0.7500",
+        "vendor_amount": "825.00",
+        "operator_amount": "275.00",
+    }
     assert invoice["status"] == "paid" and invoice["amount_due"] == "0.00"
     app_license = license_detail(shop, world, app_line["license"])
     assert app_license["channel"] == "marketplace" and app_license["issuer"] == "operator"
@@ -104,13 +131,22 @@ def test_three_years_of_maintenance_at_once_on_the_marketplace_but_not_direct(
     marketplace = buy(shop, world, [{"action": "new", "product_key": MOCKUPS, "tier": "100"}])
     direct = buy(shop, world, [{"action": "new", "product_key": MOCKUPS, "tier": "25"}], channel="direct")
     clock.advance(days=340)  # 2027-11-01: the first renewal reminders have gone out
-    three_years = quote(shop, world, [{"action": "renewal", "license": marketplace["lines"][0]["license"],
-                                       "years": 3}])
+    three_years = quote(
+        shop, world, [{"action": "renewal", "license": marketplace["lines"][0]["license"], "years": 3}]
+    )
     assert three_years.status_code == 201, three_years.text
     line = three_years.json()["lines"][0]
-    assert (line["period_start"], line["period_end"], line["amount"]) == ("2027-11-26", "2030-11-26", "1650.00")
-    refused = quote(shop, world, [{"action": "renewal", "license": direct["lines"][0]["license"], "years": 3}],
-                    channel="direct")
+    assert (line["period_start"], line["period_end"], line["amount"]) == (
+        "2027-11-26",
+        "2030-11-26",
+        "1650.00",
+    )
+    refused = quote(
+        shop,
+        world,
+        [{"action": "renewal", "license": direct["lines"][0]["license"], "years": 3}],
+        channel="direct",
+    )
     assert refused.status_code == 422
     assert refused.json()["type"] == "/api/v1/problems/maintenance-cap-exceeded"
     one_year = quote(shop, world, [{"action": "renewal", "license": direct["lines"][0]["license"]}], "direct")
@@ -120,10 +156,14 @@ def test_three_years_of_maintenance_at_once_on_the_marketplace_but_not_direct(
 def test_co_terming_apps_of_two_vendors_to_the_host_maintenance_end_on_one_quote(
     shop: TestClient, world: World
 ) -> None:
-    bought = buy(shop, world, [
-        {"action": "new", "product_key": MOCKUPS, "tier": "100"},
-        {"action": "new", "product_key": SSO, "tier": "100"},
-    ])
+    bought = buy(
+        shop,
+        world,
+        [
+            {"action": "new", "product_key": MOCKUPS, "tier": "100"},
+            {"action": "new", "product_key": SSO, "tier": "100"},
+        ],
+    )
     co_term = quote(shop, world, [{"action": "co_term"}])
     assert co_term.status_code == 201, co_term.text
     lines = co_term.json()["lines"]
@@ -133,8 +173,11 @@ def test_co_terming_apps_of_two_vendors_to_the_host_maintenance_end_on_one_quote
     assert [line["amount"] for line in lines] == ["189.86", "327.95"]
     accepted = shop.post(f"/api/v1/quotes/{co_term.json()['id']}/accept", headers=world.auth("acme_admin"))
     invoice = accepted.json()["invoice"]
-    shop.post(f"/api/v1/invoices/{invoice['id']}/payments", headers=world.auth("operator"),
-              json={"amount": invoice["total"], "reference": "TRF-2"})
+    shop.post(
+        f"/api/v1/invoices/{invoice['id']}/payments",
+        headers=world.auth("operator"),
+        json={"amount": invoice["total"], "reference": "TRF-2"},
+    )
     for line in bought["lines"]:
         detail = license_detail(shop, world, line["license"])
         assert detail["maintenance_end"] == "2028-03-31"
@@ -165,7 +208,9 @@ def test_an_evaluation_is_free_and_its_key_is_issued_on_acceptance(shop: TestCli
 def test_upgrade_keeps_the_maintenance_end_and_issues_a_new_key(shop: TestClient, world: World) -> None:
     bought = buy(shop, world, [{"action": "new", "product_key": MOCKUPS, "tier": "50"}], channel="direct")
     entitlement = bought["lines"][0]["license"]
-    upgraded = buy(shop, world, [{"action": "upgrade", "license": entitlement, "tier": "100"}], channel="direct")
+    upgraded = buy(
+        shop, world, [{"action": "upgrade", "license": entitlement, "tier": "100"}], channel="direct"
+    )
     assert upgraded["lines"][0]["amount"] == "500.00"  # 1,100.00 − 600.00
     detail = license_detail(shop, world, entitlement)
     assert (detail["tier"], detail["maintenance_end"]) == ("100", "2027-11-26")

@@ -81,7 +81,10 @@ def key_recipients(session: Session, organisation: Organisation) -> list[str]:
 
 
 def queue_keys_email(
-    session: Session, invoice: Invoice, organisation: Organisation, licenses: Sequence[tuple[License, str]]
+    session: Session,
+    invoice: Invoice,
+    organisation: Organisation,
+    licenses: Sequence[tuple[License, str, bool]],
 ) -> None:
     """The keys of every license an invoice issued or changed, each with its entitlement number, to the
     organisation's admins."""
@@ -89,7 +92,7 @@ def queue_keys_email(
         return
     seller = seller_name(CatalogRepository(session), invoice.seller)
     body = [f"Invoice {invoice.number} from {seller} is paid. Here are your license keys.", ""]
-    for license, token in licenses:
+    for license, token, _ in licenses:
         body += [
             f"{license.product_key} ({license.hosting}) — {license.entitlement_number}",
             f"Bound to: {license.host_binding}",
@@ -97,7 +100,10 @@ def queue_keys_email(
             token,
             "",
         ]
-    body.append("Keys you received earlier for these licenses keep working for a grace period; replace them.")
+    if any(replaced for _, _, replaced in licenses):
+        body.append(
+            "Keys you received earlier for these licenses keep working for a grace period; replace them."
+        )
     enqueue_email(
         session,
         key_recipients(session, organisation),

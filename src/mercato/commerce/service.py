@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -67,6 +68,11 @@ class RefundWindowClosed(Problem):
     status = 422
     type = "refund-window-closed"
     title = "The refund window has closed"
+
+
+def at_item(index: int) -> dict[str, object]:
+    """Where in the request an error is: the item counted from 1 (as the sentence says) and a JSON pointer."""
+    return {"item": index + 1, "pointer": f"/items/{index}"}
 
 
 def tier_label(users: int) -> str:
@@ -199,6 +205,7 @@ class CommerceService:
         """The quote's items as the pricing engine's items, with the license each one changes."""
         items: list[preview.Item] = []
         licenses: list[License | None] = []
+        evaluations: Counter[str] = Counter()
         for index, item in enumerate(request.items):
             match item:
                 case schemas.NewQuoteItem():
@@ -214,7 +221,8 @@ class CommerceService:
                     else:
                         if item.tier is None:
                             raise InvalidInput(
-                                f"Item {index + 1}: a {instance.hosting} purchase needs a `tier`."
+                                f"Item {index + 1}: a {instance.hosting} purchase needs a `tier`.",
+                                **at_item(index),
                             )
                         items.append(
                             preview.NewItem(
@@ -226,7 +234,10 @@ class CommerceService:
                         )
                     licenses.append(None)
                 case schemas.EvaluationQuoteItem():
-                    self._check_evaluation_allowed(instance, item.product_key, index)
+                    self._check_evaluation_allowed(
+                        instance.id, item.product_key, evaluations[item.product_key], index
+                    )
+                    evaluations[item.product_key] += 1
                     items.append(preview.EvaluationItem(action="evaluation", product_key=item.product_key))
                     licenses.append(None)
                 case schemas.RenewalQuoteItem():
@@ -259,7 +270,8 @@ class CommerceService:
                     target = item.target_date or instance.host_maintenance_end
                     if target is None:
                         raise InvalidInput(
-                            f"Item {index + 1}: give a target_date; the host instance has no maintenance end."
+                            f"Item {index + 1}: give a target_date; the host instance has no maintenance end.",
+                            **at_item(index),
                         )
                     if item.license is not None:
                         chosen = [self._license_of_instance(instance, item.license, request.channel, index)]
@@ -276,7 +288,8 @@ class CommerceService:
                         if not chosen:
                             raise InvalidInput(
                                 f"Item {index + 1}: no marketplace app license of this host instance ends before "
-                                f"{target}; there is nothing to co-term."
+                                f"{target}; there is nothing to co-term.",
+                                **at_item(index),
                             )
                     for license in chosen:
                         items.append(
@@ -292,19 +305,35 @@ class CommerceService:
                         licenses.append(license)
         return items, licenses
 
-    def _check_evaluation_allowed(self, instance: HostInstance, product_key: str, index: int) -> None:
+    def evaluation_of(self, instance_id: uuid.UUID, product_key: str) -> License | None:
+        """The evaluation license of an app on a host instance: there is one, regenerated in place."""
+        return next(
+            (
+                lic
+                for lic in self.repo.licenses_of_instance(instance_id)
+                if lic.product_key == product_key and lic.evaluation
+            ),
+            None,
+        )
+
+    def _evaluations_granted(self, instance_id: uuid.UUID, product_key: str) -> int:
+        license = self.evaluation_of(instance_id, product_key)
+        if license is None:
+            return 0
+        return sum(1 for t in self.repo.transactions_of(license.id) if t.kind == "evaluation")
+
+    def _check_evaluation_allowed(
+        self, instance_id: uuid.UUID, product_key: str, also_in_this_quote: int, index: int | None
+    ) -> None:
         """One evaluation per app and host instance, regenerated at most five times (six in all)."""
-        evaluations = [
-            lic
-            for lic in self.repo.licenses_of_instance(instance.id)
-            if lic.product_key == product_key and lic.evaluation
-        ]
-        if len(evaluations) > MAX_EVALUATION_REGENERATIONS:
+        granted = self._evaluations_granted(instance_id, product_key) + also_in_this_quote
+        if granted > MAX_EVALUATION_REGENERATIONS:
+            prefix = f"Item {index + 1}: " if index is not None else ""
             raise EvaluationLimitReached(
-                f"Item {index + 1}: {product_key} was evaluated on this host instance {len(evaluations)} times, "
-                f"the most allowed (one evaluation and {MAX_EVALUATION_REGENERATIONS} regenerations). Buy a "
-                "license, or ask the vendor for an extension.",
-                item=index + 1,
+                f"{prefix}{product_key} was evaluated on this host instance {granted} times, the most allowed "
+                f"(one evaluation and {MAX_EVALUATION_REGENERATIONS} regenerations). Buy a license, or ask the "
+                "vendor for an extension.",
+                **(at_item(index) if index is not None else {}),
             )
 
     def _is_app(self, license: License) -> bool:
@@ -321,13 +350,17 @@ class CommerceService:
     ) -> License:
         license = self.repo.license_by_entitlement(entitlement)
         if license is None or license.host_instance_id != instance.id:
-            raise NotFound(f"Item {index + 1}: license {entitlement} is not a license of this host instance.")
+            raise NotFound(
+                f"Item {index + 1}: license {entitlement} is not a license of this host instance.",
+                **at_item(index),
+            )
         if license.status in ("cancelled", "superseded"):
-            raise Conflict(f"Item {index + 1}: license {entitlement} is {license.status}.")
+            raise Conflict(f"Item {index + 1}: license {entitlement} is {license.status}.", **at_item(index))
         if license.channel != channel.value:
             raise InvalidInput(
                 f"Item {index + 1}: license {entitlement} was sold through the {license.channel} channel; it "
-                f"renews and upgrades there until it migrates."
+                f"renews and upgrades there until it migrates.",
+                **at_item(index),
             )
         return license
 
@@ -513,11 +546,26 @@ class CommerceService:
         quote: Quote,
         instance: HostInstance,
         now: datetime,
-    ) -> tuple[License, str]:
-        """Issue or change the line's license and sign its key; returns the license and the new key."""
+    ) -> tuple[License, str, bool]:
+        """Issue or change the line's license and sign its key; returns the license, the new key, and whether
+        it replaces keys issued before."""
         listing = self.session.get(Listing, quoted.listing_id)
         assert listing is not None
-        if quoted.action in ("new", "evaluation", "cloud_subscription"):
+        previous = (
+            self.evaluation_of(instance.id, listing.product_key) if quoted.action == "evaluation" else None
+        )
+        replaced = previous is not None
+        host_before: dict[str, object] = {}
+        if previous is not None:
+            # A regeneration: the same evaluation license runs for another period with a new key. Checked again
+            # here, under the quote's lock, because several open quotes may each have passed the quote check.
+            self._check_evaluation_allowed(instance.id, listing.product_key, 0, None)
+            license = previous
+            license.maintenance_end = license.term_end = quoted.period_end
+            license.status = "active"
+            key = self.licenses.rekey(license).token
+            line.license_id = license.id
+        elif quoted.action in ("new", "evaluation", "cloud_subscription"):
             evaluation = quoted.action == "evaluation"
             term = listing.hosting != "server" or evaluation
             license = License(
@@ -540,7 +588,14 @@ class CommerceService:
             )
             key = self.licenses.create(license).token
             if listing.app_id is None and not evaluation:
-                # The host license itself was bought: the instance now has that tier and maintenance.
+                # The host license itself was bought: the instance now has that tier and maintenance. What it
+                # had before is kept with the sale, so that a refund can put it back.
+                host_before = {
+                    "user_tier": instance.user_tier,
+                    "host_maintenance_end": instance.host_maintenance_end.isoformat()
+                    if instance.host_maintenance_end
+                    else None,
+                }
                 instance.user_tier = quoted.tier_users
                 instance.host_maintenance_end = quoted.period_end
             line.license_id = license.id
@@ -561,6 +616,7 @@ class CommerceService:
                 instance.user_tier = license.tier_users
                 instance.host_maintenance_end = license.maintenance_end
             key = self.licenses.rekey(license).token
+            replaced = True
         self.repo.add(
             LicenseTransaction(
                 license_id=license.id,
@@ -572,11 +628,25 @@ class CommerceService:
                 vendor_amount_minor=line.vendor_amount_minor,
                 operator_amount_minor=line.operator_amount_minor,
                 description=line.description,
-                details={"invoice": invoice.number, "quote": quote.number},
+                details={"invoice": invoice.number, "quote": quote.number}
+                | ({"host_before": host_before} if host_before else {}),
                 occurred_at=now,
             )
         )
-        return license, key
+        return license, key, replaced
+
+    def _restore_host_after_refund(self, license: License, sale_line_id: int) -> None:
+        """A refunded host license: the instance gets back the tier and maintenance it had before the sale."""
+        sale = next(
+            (t for t in self.repo.transactions_of(license.id) if t.invoice_line_id == sale_line_id), None
+        )
+        before = (sale.details or {}).get("host_before") if sale else None
+        instance = self.repo.host_instance(license.host_instance_id) if license.host_instance_id else None
+        if not before or instance is None:
+            return
+        instance.user_tier = before["user_tier"]
+        end = before["host_maintenance_end"]
+        instance.host_maintenance_end = date.fromisoformat(end) if end else None
 
     # -- refunds -------------------------------------------------------------------------------------------
 
@@ -622,10 +692,13 @@ class CommerceService:
         if later:
             raise Conflict(
                 f"License {license.entitlement_number} was changed after this purchase ({', '.join(later)}). "
-                "Refunding only the purchase would keep those payments; refund them together through support."
+                "Refunding only the purchase would keep those payments, and Mercato does not refund the later "
+                "changes: credit the customer outside Mercato and cancel the license with "
+                "`mercato license revoke --entitlement`."
             )
         license.status = "cancelled"
         self.licenses.revoke_all_keys(license, reason)
+        self._restore_host_after_refund(license, line.id)
         line.refunded_at = now
         self.repo.add(
             LicenseTransaction(
