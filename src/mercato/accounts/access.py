@@ -78,21 +78,11 @@ class Principal:
         """Quotes, orders, host instances, keys: customer admins of the organisation, and operator staff."""
         return self.operator or organisation_id in self.customer_admin_of
 
-    def can_pay_for(self, organisation_id: uuid.UUID) -> bool:
-        return self.operator or organisation_id in self.organisations
-
-    def can_read_vendor(self, vendor_id: uuid.UUID) -> bool:
-        return self.operator or vendor_id in self.vendor_member_of
-
     def require_scope(self, scope: str) -> None:
         if scope not in self.scopes:
             raise Forbidden(
                 f"This token lacks the '{scope}' scope. Create a token with it: mercato tokens create."
             )
-
-    def require_operator(self) -> None:
-        if not self.operator:
-            raise Forbidden("Only operator staff may do this.")
 
 
 def principal_for_token(connection: Connection, token: str, now: datetime | None = None) -> Principal:

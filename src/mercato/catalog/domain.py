@@ -12,10 +12,6 @@ def tier_of(users: int) -> pricing.Tier:
     return pricing.Tier.UNLIMITED if users == UNLIMITED_USERS else pricing.Tier(users)
 
 
-def users_of(tier: pricing.Tier) -> int:
-    return UNLIMITED_USERS if tier.users is None else tier.users
-
-
 def _tier_table(listing: Listing, price_list: str) -> pricing.TierPriceTable | None:
     prices = {
         tier_of(p.tier_users): pricing.from_minor_units(p.amount_minor, listing.currency)

@@ -127,10 +127,6 @@ class Listing(Base):
         back_populates="listing", lazy="raise", cascade="all, delete-orphan", order_by="Release.build_date"
     )
 
-    @property
-    def is_host_product(self) -> bool:
-        return self.app_id is None
-
 
 class TierPrice(Base):
     """One list price of a server/datacenter tier. ``price_list`` is 'standard' or a vendor's 'direct' override."""

@@ -105,9 +105,6 @@ class CatalogRepository:
     def vendor_by_slug(self, slug: str) -> Vendor | None:
         return self.session.scalars(select(Vendor).where(Vendor.slug == slug)).first()
 
-    def list_vendors(self) -> Sequence[Vendor]:
-        return self.session.scalars(select(Vendor).order_by(Vendor.slug)).all()
-
     def is_empty(self) -> bool:
         return self.session.scalar(select(func.count()).select_from(Listing)) == 0
 

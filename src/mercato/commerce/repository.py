@@ -14,7 +14,6 @@ from mercato.accounts.models import HostInstance, Organisation
 from mercato.commerce.models import (
     IdempotentRequest,
     Invoice,
-    InvoiceLine,
     InvoiceSeries,
     LicenseTransaction,
     Order,
@@ -136,9 +135,6 @@ class CommerceRepository:
             .offset(offset)
         ).all()
         return rows, total
-
-    def invoice_line(self, line_id: int) -> InvoiceLine | None:
-        return self.session.get(InvoiceLine, line_id)
 
     def take_invoice_number(self, seller: str, prefix: str) -> int:
         """The seller's next invoice number, advanced in this transaction: gapless, never handed out twice

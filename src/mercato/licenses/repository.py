@@ -57,11 +57,6 @@ class LicenseRepository:
         self.session.add_all(objects)
         self.session.flush()
 
-    def get(self, license_id: uuid.UUID) -> License | None:
-        return self.session.scalars(
-            select(License).options(selectinload(License.keys)).where(License.id == license_id)
-        ).first()
-
     def by_entitlement(self, entitlement_number: str) -> License | None:
         return self.session.scalars(
             select(License)

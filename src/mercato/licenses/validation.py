@@ -60,6 +60,8 @@ class BoundedCache(Generic[K, V]):
             return value
 
     def put(self, key: K, value: V) -> None:
+        if self._capacity == 0:  # a cache that remembers nothing (the CLI's one-off checks)
+            return
         with self._lock:
             self._entries[key] = value
             self._entries.move_to_end(key)
