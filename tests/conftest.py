@@ -20,12 +20,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from mercato.app import create_app
 from mercato.catalog.demo import load_demo_catalog
 from mercato.catalog.repository import CatalogRepository
 from mercato.database import make_engine, make_session_factory, transaction
 from mercato.migrations import upgrade_to_head
 from mercato.settings import Settings
-from mercato.web.app import create_app
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "MERCATO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

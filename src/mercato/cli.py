@@ -75,7 +75,7 @@ def serve(
     bind_host, bind_port = host or settings.host, port or settings.port
     console.print(f"Mercato on http://{bind_host}:{bind_port}  (API docs: /api/docs)")
     uvicorn.run(
-        "mercato.web.app:create_app",
+        "mercato.app:create_app",
         factory=True,
         host=bind_host,
         port=bind_port,

@@ -1,4 +1,9 @@
-"""Time as a swappable edge: services are handed today's date; the web app and CLI read it from a ``Clock``."""
+"""Time as a swappable edge: the one place that reads the system clock.
+
+Services are handed a ``Clock`` (or the date and time it gave) through ``mercato.services.Services``; tests and
+demos swap in a ``FixedClock`` to move through quote validity, refund windows, grace periods and dunning. A lint
+rule (ruff's banned-api) refuses ``date.today()`` and ``datetime.now()`` everywhere else.
+"""
 
 from __future__ import annotations
 
@@ -34,3 +39,14 @@ class FixedClock:
 
     def advance(self, **delta: float) -> None:
         self._now += timedelta(**delta)
+
+
+def utcnow() -> datetime:
+    """Wall-clock time for row timestamps that record when a row was written (``created_at`` defaults).
+    Rules never read it: they take their time from the ``Clock`` they are handed."""
+    return datetime.now(UTC)
+
+
+def noon_of(day: date) -> datetime:
+    """A moment on ``day`` for commands run "as of" a date (``--today``): midday UTC."""
+    return datetime(day.year, day.month, day.day, 12, tzinfo=UTC)

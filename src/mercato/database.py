@@ -6,11 +6,12 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from sqlalchemy import DateTime, MetaData, String, TypeDecorator, create_engine, event
 from sqlalchemy.engine import Connection, Dialect, Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 # Named constraints: Alembic's batch mode on SQLite can only alter constraints that have names.
 NAMING_CONVENTION = {
@@ -41,10 +42,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def new_id() -> uuid.UUID:
     return uuid.uuid4()
 
@@ -54,13 +51,26 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
 
 
-class TimestampedMixin:
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+class StrEnumColumn(TypeDecorator[Any]):
+    """A ``StrEnum`` stored as its string value: readable in SQL and free of native ENUM migrations. Reads come
+    back as the enum; a value outside it is refused before it reaches the database."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[StrEnum], length: int = 32) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> StrEnum | None:
+        return None if value is None else self.enum(value)
 
 
-def enum_column(length: int = 32) -> Any:
-    """Enums are stored as their string values: readable in SQL and free of native ENUM migrations."""
-    return String(length)
+def enum_column(enum: type[StrEnum], length: int = 32) -> StrEnumColumn:
+    return StrEnumColumn(enum, length)
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:

@@ -14,7 +14,7 @@ from accounts.conftest import Demo, principal
 from mercato.accounts.access import Forbidden, Principal
 from mercato.accounts.models import ApiToken, User
 from mercato.accounts.service import AccountService, TokenService, normalise_scopes, token_state
-from mercato.database import utcnow
+from mercato.clock import utcnow
 from mercato.problems import InvalidInput, NotFound
 
 

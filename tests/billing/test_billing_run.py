@@ -11,18 +11,20 @@ from sqlalchemy.orm import Session, sessionmaker
 from commerce.test_seed_scenarios import MOCKUPS, buy, license_detail, validate
 from mercato.accounts.models import HostInstance
 from mercato.billing.service import BillingReport, BillingRun
+from mercato.clock import FixedClock
+from mercato.services import Services
 from support.licenses import SECRET
 from support.world import World
 
 
 def run(session_factory: sessionmaker[Session], day: date) -> BillingReport:
-    now = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+    services = Services(secret_key=SECRET, clock=FixedClock(datetime(day.year, day.month, day.day, 12, tzinfo=UTC)))
     report = BillingReport()
     with session_factory() as session, session.begin():
-        billing = BillingRun(session, SECRET)
-        for site in billing.cloud_sites_due(day):
-            report.merge(billing.renew_site(site, day, now))
-        report.merge(billing.sweep_licenses(day, now))
+        billing = BillingRun(session, services)
+        for site in billing.cloud_sites_due():
+            report.merge(billing.renew_site(site))
+        report.merge(billing.sweep_licenses())
     return report
 
 

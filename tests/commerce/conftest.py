@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from mercato.app import create_app
 from mercato.clock import FixedClock
 from mercato.settings import Settings
-from mercato.web.app import create_app
 from support.world import World, build_world
 
 START = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

@@ -16,14 +16,14 @@ import uvicorn
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
+from mercato.app import create_app
 from mercato.catalog.demo import load_demo_catalog
 from mercato.catalog.repository import CatalogRepository
-from mercato.commerce.models import Invoice, LicenseTransaction, Order
+from mercato.commerce.models import Invoice, Order
 from mercato.database import make_engine, make_session_factory, transaction
-from mercato.licenses.models import License, LicenseKey
+from mercato.licenses.models import License, LicenseKey, LicenseTransaction
 from mercato.migrations import upgrade_to_head
 from mercato.settings import Settings
-from mercato.web.app import create_app
 from support.world import World, build_world
 
 

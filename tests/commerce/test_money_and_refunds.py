@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mercato.clock import FixedClock
-from mercato.commerce.models import Invoice, LicenseTransaction
+from mercato.commerce.models import Invoice
+from mercato.licenses.models import LicenseTransaction
 from support.world import World
 
 from .test_seed_scenarios import MOCKUPS, SSO, buy, license_detail, quote, validate

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from mercato.licenses.service import IssuedKey, IssueRequest, LicenseService
-from support.licenses import SECRET, SERVER_ID, TODAY
+from support.licenses import SERVER_ID, license_services
 
 
 @pytest.fixture
@@ -23,10 +23,9 @@ def issue(session_factory: sessionmaker[Session]) -> Callable[..., IssuedKey]:
             "tier": 100,
             "license_type": "commercial",
             "host_binding": SERVER_ID,
-            "today": TODAY,
             "maintenance_end": date(2027, 11, 26),
         } | overrides
         with session_factory() as session, session.begin():
-            return LicenseService(session, SECRET).issue(IssueRequest(**fields))
+            return LicenseService(session, license_services()).issue(IssueRequest(**fields))
 
     return issue_key

@@ -12,7 +12,7 @@ from mercato.keys.service import KeyService
 from mercato.licenses.repository import LicenseRepository
 from mercato.licenses.service import IssuedKey, LicenseService
 from mercato.licensing import LicensePayload, sign_license
-from support.licenses import SECRET, SERVER_ID, host
+from support.licenses import SECRET, SERVER_ID, host, license_services
 
 VALIDATE = "/api/v1/licenses/validate"
 
@@ -60,7 +60,7 @@ def test_revoked_key_is_revoked_but_earlier_failures_win(
 ) -> None:
     issued = issue()
     with session_factory() as session, session.begin():
-        LicenseService(session, SECRET).revoke_key(issued.key.serial, "chargeback")
+        LicenseService(session, license_services()).revoke_key(issued.key.serial, "chargeback")
     verdict = client.post(VALIDATE, json=host(key=issued.token)).json()
     assert verdict["status"] == "REVOKED"
     assert "chargeback" in verdict["message"]
@@ -74,7 +74,7 @@ def test_superseded_key_keeps_working_during_its_grace_period_only(
 ) -> None:
     first = issue()
     with session_factory() as session, session.begin():
-        second = LicenseService(session, SECRET).reissue(first.license.entitlement_number)
+        second = LicenseService(session, license_services()).reissue(first.license.entitlement_number)
     old = client.post(VALIDATE, json=host(key=first.token)).json()
     assert (old["status"], old["action"]) == ("VALID", "GET_NEW_KEY")  # still works; paste the new one now
     assert "stops working on" in old["message"]

@@ -13,7 +13,7 @@ from mercato.keys.service import KeyService
 from mercato.licenses.service import IssuedKey, LicenseService
 from mercato.licenses.validation import BoundedCache, StandingCache, TrustedKeyCache, ValidationService
 from mercato.licensing import HostContext, LicenseStatus
-from support.licenses import SECRET, SERVER_ID
+from support.licenses import SECRET, SERVER_ID, license_services
 
 HOST = HostContext(
     app_key="com.example.mockups.wiki",
@@ -90,7 +90,7 @@ def test_key_standing_is_reused_for_its_ttl_then_read_again(
     )
     assert validation.validate(issued.token, HOST).verdict.status is LicenseStatus.VALID
     with session_factory() as session, session.begin():
-        LicenseService(session, SECRET).revoke_key(issued.key.serial, "refunded")
+        LicenseService(session, license_services()).revoke_key(issued.key.serial, "refunded")
     clock.now = 4.9
     assert validation.validate(issued.token, HOST).verdict.status is LicenseStatus.VALID  # within the TTL
     clock.now = 5.1

@@ -10,8 +10,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from mail.smtp_server import SmtpTestServer
-from mercato.clock import FixedClock
-from mercato.database import utcnow
+from mercato.clock import FixedClock, utcnow
 from mercato.outbox.handlers import HandlerRegistry
 from mercato.outbox.worker import OutboxWorker, RetryPolicy
 

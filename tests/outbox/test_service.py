@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from mercato.database import utcnow
+from mercato.clock import utcnow
 from mercato.outbox.emails import EmailAttachment
 from mercato.outbox.models import OutboxMessage
 from mercato.outbox.service import enqueue, enqueue_email

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 
 from mercato.accounts.models import ApiToken, Membership, Role, User
 from mercato.accounts.tokens import hash_token
-from mercato.database import utcnow
+from mercato.clock import utcnow
 from mercato.problems import Problem
 
 

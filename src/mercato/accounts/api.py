@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response, status
 
+from mercato.accounts.dependencies import Reader, Writer
 from mercato.accounts.models import ApiToken, Organisation, User
 from mercato.accounts.repository import Member, RegisteredHost
 from mercato.accounts.schemas import (
@@ -45,7 +46,6 @@ from mercato.accounts.service import (
     token_state,
 )
 from mercato.pricing.types import Hosting
-from mercato.web.auth import Reader, Writer
 from mercato.web.dependencies import SessionDep
 from mercato.web.routing import UnitOfWorkRoute
 

@@ -13,7 +13,9 @@ from enum import StrEnum
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mercato.database import Base, enum_column, new_id, utcnow
+from mercato.clock import utcnow
+from mercato.database import Base, enum_column, new_id
+from mercato.pricing import BillingCycle, Hosting, LicenseType
 
 
 class Role(StrEnum):
@@ -57,14 +59,16 @@ class HostInstance(Base):
         ForeignKey("organisations.id", ondelete="CASCADE"), index=True
     )
     host_product_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("host_products.id", ondelete="RESTRICT"))
-    hosting: Mapped[str] = mapped_column(enum_column())
+    hosting: Mapped[Hosting] = mapped_column(enum_column(Hosting))
     server_id: Mapped[str] = mapped_column(String(200), doc="Server id, or the cloud site's hostname")
     name: Mapped[str] = mapped_column(String(200), default="")
-    host_license_type: Mapped[str] = mapped_column(enum_column(), default="commercial")
+    host_license_type: Mapped[LicenseType] = mapped_column(
+        enum_column(LicenseType), default=LicenseType.COMMERCIAL
+    )
     user_tier: Mapped[int | None] = mapped_column(Integer, doc="Server/datacenter users; -1 is unlimited")
     cloud_users: Mapped[int | None] = mapped_column(Integer)
     host_maintenance_end: Mapped[date | None]
-    billing_cycle: Mapped[str | None] = mapped_column(enum_column(16))
+    billing_cycle: Mapped[BillingCycle | None] = mapped_column(enum_column(BillingCycle, 16))
     next_billing_date: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -98,7 +102,7 @@ class Membership(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    role: Mapped[str] = mapped_column(enum_column())
+    role: Mapped[Role] = mapped_column(enum_column(Role))
     organisation_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("organisations.id", ondelete="CASCADE"), index=True
     )

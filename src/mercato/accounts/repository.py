@@ -11,7 +11,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mercato.accounts.models import ApiToken, HostInstance, Membership, Organisation, User
+from mercato.accounts.models import ApiToken, HostInstance, Membership, Organisation, Role, User
 from mercato.catalog.models import HostProduct, Vendor
 from mercato.problems import Problem
 
@@ -207,3 +207,19 @@ class AccountsRepository:
             query.order_by(ApiToken.created_at.desc(), ApiToken.prefix).limit(limit).offset(offset)
         )
         return page.all(), total
+
+    # -- e-mail recipients ---------------------------------------------------------------------------------
+
+    def key_recipients(self, organisation_id: uuid.UUID) -> list[str]:
+        """Who receives an organisation's license keys: its admins, who may see keys (billing contacts may
+        not); the billing address if it has no admin."""
+        admins = self.session.scalars(
+            select(User.email)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.organisation_id == organisation_id, Membership.role == Role.CUSTOMER_ADMIN)
+            .order_by(User.email)
+        ).all()
+        if admins:
+            return list(admins)
+        organisation = self.organisation_by_id(organisation_id)
+        return [organisation.billing_email] if organisation else []

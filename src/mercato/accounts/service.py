@@ -25,9 +25,10 @@ from mercato.accounts.models import ApiToken, HostInstance, Membership, Organisa
 from mercato.accounts.passwords import hash_password, needs_rehash, verify_password
 from mercato.accounts.repository import AccountsRepository, Member, MembershipTarget, RegisteredHost
 from mercato.accounts.tokens import SCOPES, hash_token, new_token
-from mercato.catalog.models import UNLIMITED_USERS, HostProduct, Vendor
+from mercato.catalog.domain import tier_label
+from mercato.catalog.models import HostProduct, Vendor
 from mercato.catalog.repository import CatalogRepository
-from mercato.database import utcnow
+from mercato.clock import utcnow
 from mercato.pricing.types import BillingCycle, Hosting, LicenseType
 from mercato.problems import Conflict, InvalidInput, NotFound
 
@@ -330,10 +331,6 @@ class HostInstanceTerms:
     next_billing_date: date | None = None
 
 
-def _tier_label(tier: int) -> str:
-    return "unlimited" if tier == UNLIMITED_USERS else str(tier)
-
-
 def _check_terms(host: HostProduct, hosting: Hosting, terms: HostInstanceTerms) -> HostInstanceTerms:
     """The terms, trimmed, if they describe a real instance of ``host`` in ``hosting``; ``InvalidInput``
     with the first thing that is wrong otherwise."""
@@ -362,8 +359,8 @@ def _check_terms(host: HostProduct, hosting: Hosting, terms: HostInstanceTerms) 
                 f"A {hosting.label} has a user tier and a maintenance end, not cloud users or a billing cycle."
             )
         if terms.user_tier is None or terms.user_tier not in host.user_tiers:
-            tiers = ", ".join(_tier_label(t) for t in host.user_tiers)
-            given = "none" if terms.user_tier is None else _tier_label(terms.user_tier)
+            tiers = ", ".join(tier_label(t) for t in host.user_tiers)
+            given = "none" if terms.user_tier is None else tier_label(terms.user_tier)
             raise InvalidInput(
                 f"A {host.name} {hosting.label} is licensed in user tiers {tiers}; the tier given was {given}."
             )

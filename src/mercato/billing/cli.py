@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
 from typing import Annotated
 
 import typer
 from rich.progress import track
 
 from mercato.billing.service import BillingReport, BillingRun
-from mercato.cli_support import err_console, unit_of_work
+from mercato.cli_support import command_services, err_console, parse_date, unit_of_work
 from mercato.database import make_engine, make_session_factory, transaction
-from mercato.licenses.cli import parse_date
 from mercato.settings import get_settings
 
 app = typer.Typer(help="Billing: cloud renewals, dunning and license lifecycle.", no_args_is_help=True)
@@ -27,12 +25,12 @@ def run(
     """Create the renewal invoices of cloud sites whose billing date has come, apply dunning (15 days of
     grace, suspended, 15 more days, expired), expire evaluations and Data Center terms, and record lapsed
     maintenance. Safe to run again: a second run on the same day changes nothing."""
-    day = parse_date(today) or date.today()
-    now = datetime.combine(day, time(12, 0), tzinfo=UTC) if today else datetime.now(UTC)
     settings = get_settings()
+    services = command_services(settings, parse_date(today))
+    day = services.clock.today()
     report = BillingReport()
-    with unit_of_work() as (session, _):  # migrates, and lists what is due
-        due = [site.id for site in BillingRun(session, settings.secret_key).cloud_sites_due(day)]
+    with unit_of_work(services) as (session, _):  # migrates, and lists what is due
+        due = [site.id for site in BillingRun(session, services).cloud_sites_due()]
     engine = make_engine(settings.database_url)
     factory = make_session_factory(engine)
     try:
@@ -40,13 +38,13 @@ def run(
         for site_id in track(due, description="Renewing cloud sites", console=err_console):
             for _ in range(MAX_CYCLES_PER_RUN):
                 with transaction(factory) as session:
-                    billing = BillingRun(session, settings.secret_key)
-                    site = next((s for s in billing.cloud_sites_due(day) if s.id == site_id), None)
+                    billing = BillingRun(session, services)
+                    site = billing.repo.cloud_site_due(site_id, day)
                     if site is None:
                         break
-                    report.merge(billing.renew_site(site, day, now))
+                    report.merge(billing.renew_site(site))
         with transaction(factory) as session:
-            report.merge(BillingRun(session, settings.secret_key).sweep_licenses(day, now))
+            report.merge(BillingRun(session, services).sweep_licenses())
     finally:
         engine.dispose()
     err_console.print(

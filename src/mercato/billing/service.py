@@ -14,19 +14,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mercato import pricing
 from mercato.accounts.models import HostInstance
+from mercato.billing.repository import BillingRepository
 from mercato.catalog.domain import pricing_listing, revenue_schedule
 from mercato.catalog.repository import CatalogRepository
-from mercato.commerce.models import LicenseTransaction, Quote, QuoteLine
-from mercato.commerce.service import QUOTE_VALID_DAYS, CommerceService
-from mercato.keys.models import OPERATOR_ISSUER
-from mercato.licenses.models import License
+from mercato.commerce.invoicing import Invoicing
+from mercato.commerce.models import LineAction, QuoteLine
+from mercato.commerce.quoting import Quoting, quote_line
+from mercato.commerce.repository import CommerceRepository
+from mercato.licenses.events import LicenseEvent, LicenseEvents
+from mercato.licenses.models import License, LicenseEventKind, LicenseState
+from mercato.services import Services
 
 GRACE_DAYS = 15
 SUSPENDED_DAYS = 15
@@ -46,42 +49,32 @@ class BillingReport:
 
 
 class BillingRun:
-    def __init__(self, session: Session, secret: str) -> None:
+    """One day's billing, as of the services' clock."""
+
+    def __init__(self, session: Session, services: Services) -> None:
         self.session = session
+        self.services = services
+        self.clock = services.clock
+        self.repo = BillingRepository(session)
         self.catalog = CatalogRepository(session)
-        self.commerce = CommerceService(session, secret)
+        self.commerce = CommerceRepository(session)
+        self.events = LicenseEvents(session, services.license_subscribers)
 
     # -- 1. cloud renewals ---------------------------------------------------------------------------------
 
-    def cloud_sites_due(self, today: date) -> Sequence[HostInstance]:
-        return self.session.scalars(
-            select(HostInstance)
-            .where(HostInstance.hosting == "cloud", HostInstance.next_billing_date <= today)
-            .order_by(HostInstance.next_billing_date, HostInstance.id)
-        ).all()
+    def cloud_sites_due(self) -> Sequence[HostInstance]:
+        return self.repo.cloud_sites_due(self.clock.today())
 
-    def renew_site(self, site: HostInstance, today: date, now: datetime) -> BillingReport:
+    def renew_site(self, site: HostInstance) -> BillingReport:
         """Invoice the next cycle of every app the site pays for up to its billing date, and move the date on
         by one cycle. (Apps left unpaid are not invoiced again: dunning takes them from there.)"""
         report = BillingReport()
         assert site.next_billing_date is not None and site.billing_cycle is not None
         billing_date = site.next_billing_date
-        cycle = pricing.BillingCycle(site.billing_cycle)
-        renewing = self.session.scalars(
-            select(License).where(
-                License.host_instance_id == site.id,
-                License.hosting == "cloud",
-                License.channel == "marketplace",
-                License.evaluation.is_(False),
-                License.status == "active",
-                License.term_end == billing_date,
-            )
-        ).all()
+        renewing = self.repo.cloud_subscriptions_renewing(site.id, billing_date)
         if renewing:
-            report.renewal_invoices.append(
-                self._renewal_invoice(site, renewing, billing_date, cycle, today, now)
-            )
-        site.next_billing_date = pricing.add_months(billing_date, pricing.cycle_months(cycle))
+            report.renewal_invoices.append(self._renewal_invoice(site, renewing, billing_date, site.billing_cycle))
+        site.next_billing_date = pricing.add_months(billing_date, pricing.cycle_months(site.billing_cycle))
         self.session.flush()
         return report
 
@@ -91,14 +84,12 @@ class BillingRun:
         licenses: Sequence[License],
         billing_date: date,
         cycle: pricing.BillingCycle,
-        today: date,
-        now: datetime,
     ) -> str:
         host_product = self.catalog.host_product_by_id(site.host_product_id)
         assert host_product is not None and site.cloud_users is not None
         host = pricing.HostContext(
             hosting=pricing.Hosting.CLOUD,
-            license_type=pricing.LicenseType(site.host_license_type),
+            license_type=site.host_license_type,
             cloud_users=site.cloud_users,
             billing_cycle=cycle,
             next_billing_date=billing_date,
@@ -112,123 +103,73 @@ class BillingRun:
             assert listing is not None
             name = listing.app.name if listing.app is not None else host_product.name
             line = pricing.price_cloud_subscription(
-                pricing_listing(listing, name),
-                host,
-                billing_date,
-                license_type=pricing.LicenseType(license.license_type),
+                pricing_listing(listing, name), host, billing_date, license_type=license.license_type
             )
-            split = pricing.split_revenue(line, schedule, today)
+            split = pricing.split_revenue(line, schedule, self.clock.today())
             currency = line.currency
-            lines.append(
-                QuoteLine(
-                    position=position,
-                    action="renewal",
-                    listing_id=listing.id,
-                    product_key=listing.product_key,
-                    vendor_id=listing.app.vendor_id if listing.app is not None else None,
-                    license_id=license.id,
-                    tier_users=line.tier.users or -1,
-                    users=line.users,
-                    license_type=line.license_type.value,
-                    period_start=line.period_start,
-                    period_end=line.period_end,
-                    amount_minor=pricing.to_minor_units(line.amount, currency),
-                    explanation=line.explanation,
-                    formula=dict(line.formula),
-                    vendor_share_rate=split.vendor_share_rate if split else None,
-                    vendor_amount_minor=pricing.to_minor_units(split.vendor_amount, currency)
-                    if split
-                    else None,
-                    operator_amount_minor=pricing.to_minor_units(split.operator_amount, currency)
-                    if split
-                    else None,
-                )
-            )
-        quote = Quote(
-            number=self.commerce.new_quote_number(today),
-            organisation_id=site.organisation_id,
-            host_instance_id=site.id,
-            channel="marketplace",
-            seller=OPERATOR_ISSUER,
-            currency=currency,
-            total_minor=sum(line.amount_minor for line in lines),
-            status="open",
-            priced_on=today,
-            valid_until=today + timedelta(days=QUOTE_VALID_DAYS),
-            lines=lines,
-        )
-        self.session.add(quote)
-        self.session.flush()
-        _, invoice = self.commerce.issue_invoice(quote, today, now)
+            lines.append(quote_line(position, LineAction.RENEWAL, listing, line, split, license))
+        quote = Quoting(self.commerce, self.services).renewal_quote(site, currency, lines)
+        _, invoice = Invoicing(self.commerce, self.services).issue(quote)
         return invoice.number
 
     # -- 2.–4. license states ------------------------------------------------------------------------------
 
-    def sweep_licenses(self, today: date, now: datetime) -> BillingReport:
+    def sweep_licenses(self) -> BillingReport:
         report = BillingReport()
-        candidates = self.session.scalars(
-            select(License).where(License.status.in_(("active", "suspended"))).order_by(License.created_at)
-        ).all()
-        for license in candidates:
-            self._sweep(license, today, now, report)
+        for license in self.repo.licenses_in_force():
+            self._sweep(license, report)
         self.session.flush()
         return report
 
-    def _sweep(self, license: License, today: date, now: datetime, report: BillingReport) -> None:
-        if license.evaluation or (license.hosting == "datacenter" and license.term_end is not None):
-            if license.term_end is not None and license.term_end < today and license.status == "active":
+    def _sweep(self, license: License, report: BillingReport) -> None:
+        today = self.clock.today()
+        if license.evaluation or (license.hosting == pricing.Hosting.DATACENTER and license.term_end is not None):
+            if license.term_end is not None and license.term_end < today and license.status == LicenseState.ACTIVE:
                 what = "evaluation" if license.evaluation else "Data Center term"
-                self._change(license, "expired", "expired", f"The {what} ended on {license.term_end}.", now)
+                self._change(
+                    license, LicenseState.EXPIRED, LicenseEventKind.EXPIRY, f"The {what} ended on {license.term_end}."
+                )
                 report.expired.append(license.entitlement_number)
             return
-        if license.hosting == "cloud" and license.term_end is not None:
+        if license.hosting == pricing.Hosting.CLOUD and license.term_end is not None:
             overdue = (today - license.term_end).days
             if overdue > GRACE_DAYS + SUSPENDED_DAYS:
                 self._change(
                     license,
-                    "expired",
-                    "unlicensed",
+                    LicenseState.EXPIRED,
+                    LicenseEventKind.UNLICENSED,
                     f"Unpaid for {overdue} days after {license.term_end}: the subscription ended.",
-                    now,
                 )
                 report.unlicensed.append(license.entitlement_number)
-            elif overdue > GRACE_DAYS and license.status == "active":
+            elif overdue > GRACE_DAYS and license.status == LicenseState.ACTIVE:
                 self._change(
                     license,
-                    "suspended",
-                    "suspended",
+                    LicenseState.SUSPENDED,
+                    LicenseEventKind.SUSPENSION,
                     f"Unpaid {overdue} days after {license.term_end}: suspended until the invoice is paid.",
-                    now,
                 )
                 report.suspended.append(license.entitlement_number)
             return
         if (
-            license.hosting == "server"
+            license.hosting == pricing.Hosting.SERVER
             and license.maintenance_end is not None
             and license.maintenance_end < today
+            and not self.repo.lapse_recorded(license.id, license.maintenance_end)
         ):
-            lapsed_already = self.session.scalar(
-                select(LicenseTransaction.id).where(
-                    LicenseTransaction.license_id == license.id,
-                    LicenseTransaction.kind == "maintenance_lapsed",
-                    LicenseTransaction.description.contains(license.maintenance_end.isoformat()),
-                )
+            self._record(
+                license,
+                LicenseEventKind.MAINTENANCE_LAPSED,
+                f"Maintenance ended on {license.maintenance_end.isoformat()}: the license keeps working for "
+                "app versions built before then; renew for newer ones.",
+                details={"maintenance_end": license.maintenance_end.isoformat()},
             )
-            if lapsed_already is None:
-                self._record(
-                    license,
-                    "maintenance_lapsed",
-                    f"Maintenance ended on {license.maintenance_end.isoformat()}: the license keeps working for "
-                    "app versions built before then; renew for newer ones.",
-                    now,
-                )
-                report.maintenance_lapsed.append(license.entitlement_number)
+            report.maintenance_lapsed.append(license.entitlement_number)
 
-    def _change(self, license: License, status: str, kind: str, description: str, now: datetime) -> None:
+    def _change(self, license: License, status: LicenseState, kind: LicenseEventKind, description: str) -> None:
         license.status = status
-        self._record(license, kind, description, now)
+        self._record(license, kind, description)
 
-    def _record(self, license: License, kind: str, description: str, now: datetime) -> None:
-        self.session.add(
-            LicenseTransaction(license_id=license.id, kind=kind, description=description, occurred_at=now)
-        )
+    def _record(
+        self, license: License, kind: LicenseEventKind, description: str, details: dict[str, str] | None = None
+    ) -> None:
+        self.events.record(LicenseEvent(kind, license, self.clock.now(), description, details=details or {}))

@@ -78,3 +78,13 @@ def revenue_schedule(rates: Iterable[RevenueShareRate]) -> pricing.RevenueShareS
         pricing.RevenueShareRate(r.effective_from, pricing.Hosting(r.hosting), r.vendor_share) for r in rates
     )
     return pricing.RevenueShareSchedule(configured) if configured else pricing.RevenueShareSchedule.default()
+
+
+def tier_label(users: int) -> str:
+    """A stored tier as people and the API write it: ``"100"`` or ``"unlimited"``."""
+    return "unlimited" if users == UNLIMITED_USERS else str(users)
+
+
+def tier_users(tier: pricing.Tier) -> int:
+    """A pricing tier as it is stored in integer tier columns."""
+    return UNLIMITED_USERS if tier.users is None else tier.users

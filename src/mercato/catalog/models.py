@@ -11,14 +11,22 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mercato.database import Base, enum_column, new_id, utcnow
+from mercato.clock import utcnow
+from mercato.database import Base, enum_column, new_id
+from mercato.pricing import Hosting
 
 UNLIMITED_USERS = -1
 """How an unlimited tier is stored in integer tier columns (Atlassian's unitCount uses the same)."""
+
+
+class PriceList(StrEnum):
+    STANDARD = "standard"  # the listing's prices, in every channel
+    DIRECT = "direct"  # a vendor's override for its direct store
 
 
 class Operator(Base):
@@ -94,7 +102,7 @@ class Listing(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     product_key: Mapped[str] = mapped_column(String(200))
-    hosting: Mapped[str] = mapped_column(enum_column())
+    hosting: Mapped[Hosting] = mapped_column(enum_column(Hosting))
     app_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
     host_product_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("host_products.id", ondelete="RESTRICT"), index=True
@@ -141,7 +149,7 @@ class TierPrice(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     listing_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("listings.id", ondelete="CASCADE"), index=True)
-    price_list: Mapped[str] = mapped_column(enum_column(16), default="standard")
+    price_list: Mapped[PriceList] = mapped_column(enum_column(PriceList, 16), default=PriceList.STANDARD)
     tier_users: Mapped[int] = mapped_column(Integer)
     amount_minor: Mapped[int] = mapped_column(Integer)
 
@@ -189,6 +197,6 @@ class RevenueShareRate(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    hosting: Mapped[str] = mapped_column(enum_column())
+    hosting: Mapped[Hosting] = mapped_column(enum_column(Hosting))
     effective_from: Mapped[date]
     vendor_share: Mapped[Decimal] = mapped_column(Numeric(6, 4))

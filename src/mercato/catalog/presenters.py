@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from mercato.catalog.domain import tier_label
 from mercato.catalog.models import UNLIMITED_USERS, App, HostProduct, Listing
 from mercato.catalog.schemas import (
     AppOut,
@@ -19,10 +20,6 @@ from mercato.catalog.schemas import (
     VendorRef,
 )
 from mercato.pricing import from_minor_units
-
-
-def tier_label(users: int) -> str:
-    return "unlimited" if users == UNLIMITED_USERS else str(users)
 
 
 def _tier_prices(listing: Listing, price_list: str) -> list[TierPriceOut] | None:

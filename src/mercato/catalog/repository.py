@@ -117,3 +117,11 @@ class CatalogRepository:
 
     def host_product_by_id(self, host_product_id: object) -> HostProduct | None:
         return self.session.get(HostProduct, host_product_id)
+
+    def seller_name(self, seller: str) -> str:
+        """The name a seller of record (``operator`` or ``vendor:<slug>``) signs its invoices and e-mails with."""
+        if seller == "operator":
+            operator = self.operator()
+            return operator.name if operator else "the marketplace"
+        vendor = self.vendor_by_slug(seller.removeprefix("vendor:"))
+        return vendor.name if vendor else seller

@@ -10,16 +10,52 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mercato.database import Base, enum_column, new_id, utcnow
+from mercato.clock import utcnow
+from mercato.database import Base, enum_column, new_id
+from mercato.licenses.models import License
+from mercato.pricing import Channel, LicenseType
 
-LINE_ACTIONS = (
-    "('new', 'renewal', 'upgrade', 'co_term', 'evaluation', 'cloud_subscription', 'cloud_user_change')"
-)
+
+class QuoteStatus(StrEnum):
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    CANCELLED = "cancelled"
+
+
+class InvoiceStatus(StrEnum):
+    OPEN = "open"
+    PAID = "paid"
+    CANCELLED = "cancelled"
+
+
+class LineAction(StrEnum):
+    """What a quote line does to a license; fulfilment has one handler per action."""
+
+    NEW = "new"
+    RENEWAL = "renewal"
+    UPGRADE = "upgrade"
+    CO_TERM = "co_term"
+    EVALUATION = "evaluation"
+    CLOUD_SUBSCRIPTION = "cloud_subscription"
+    CLOUD_USER_CHANGE = "cloud_user_change"
+
+    @property
+    def creates_license(self) -> bool:
+        return self in (LineAction.NEW, LineAction.EVALUATION, LineAction.CLOUD_SUBSCRIPTION)
+
+    @property
+    def refundable(self) -> bool:
+        """Refunds are for new purchases (DESIGN section 4)."""
+        return self in (LineAction.NEW, LineAction.CLOUD_SUBSCRIPTION)
+
+
+LINE_ACTIONS = "(" + ", ".join(f"'{action.value}'" for action in LineAction) + ")"
 
 
 class Quote(Base):
@@ -35,11 +71,11 @@ class Quote(Base):
         ForeignKey("organisations.id", ondelete="CASCADE"), index=True
     )
     host_instance_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("host_instances.id", ondelete="RESTRICT"))
-    channel: Mapped[str] = mapped_column(enum_column())
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel))
     seller: Mapped[str] = mapped_column(String(100), doc="'operator' or 'vendor:<slug>'")
     currency: Mapped[str] = mapped_column(String(3))
     total_minor: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(enum_column(), default="open")
+    status: Mapped[QuoteStatus] = mapped_column(enum_column(QuoteStatus), default=QuoteStatus.OPEN)
     po_number: Mapped[str | None] = mapped_column(String(100))
     priced_on: Mapped[date]
     valid_until: Mapped[date]
@@ -62,7 +98,7 @@ class QuoteLine(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     quote_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("quotes.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer)
-    action: Mapped[str] = mapped_column(enum_column())
+    action: Mapped[LineAction] = mapped_column(enum_column(LineAction))
     listing_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("listings.id", ondelete="RESTRICT"))
     product_key: Mapped[str] = mapped_column(String(200))
     vendor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("vendors.id", ondelete="RESTRICT"))
@@ -72,7 +108,7 @@ class QuoteLine(Base):
     )
     tier_users: Mapped[int] = mapped_column(Integer, doc="-1 is unlimited")
     users: Mapped[int | None] = mapped_column(Integer, doc="Cloud: users of the site")
-    license_type: Mapped[str] = mapped_column(enum_column())
+    license_type: Mapped[LicenseType] = mapped_column(enum_column(LicenseType))
     period_start: Mapped[date]
     period_end: Mapped[date]
     amount_minor: Mapped[int] = mapped_column(Integer)
@@ -83,6 +119,7 @@ class QuoteLine(Base):
     operator_amount_minor: Mapped[int | None] = mapped_column(Integer)
 
     quote: Mapped[Quote] = relationship(back_populates="lines", lazy="raise")
+    license: Mapped[License | None] = relationship(lazy="raise")
 
 
 class Order(Base):
@@ -130,7 +167,7 @@ class Invoice(Base):
     currency: Mapped[str] = mapped_column(String(3))
     total_minor: Mapped[int] = mapped_column(Integer)
     amount_paid_minor: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(enum_column(), default="open")
+    status: Mapped[InvoiceStatus] = mapped_column(enum_column(InvoiceStatus), default=InvoiceStatus.OPEN)
     po_number: Mapped[str | None] = mapped_column(String(100))
     issued_on: Mapped[date]
     due_on: Mapped[date]
@@ -165,6 +202,8 @@ class InvoiceLine(Base):
     refunded_at: Mapped[datetime | None]
 
     invoice: Mapped[Invoice] = relationship(back_populates="lines", lazy="raise")
+    quote_line: Mapped[QuoteLine] = relationship(lazy="raise")
+    license: Mapped[License | None] = relationship(lazy="raise")
 
 
 class Payment(Base):
@@ -196,23 +235,3 @@ class IdempotentRequest(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     response: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class LicenseTransaction(Base):
-    """One event in a license's history: a sale, renewal, upgrade, co-term, refund or state change, with its
-    money and revenue split (append-only; the vendor ledger and reports are built on it)."""
-
-    __tablename__ = "license_transactions"
-
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    license_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("licenses.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(enum_column())
-    invoice_line_id: Mapped[int | None] = mapped_column(ForeignKey("invoice_lines.id", ondelete="RESTRICT"))
-    currency: Mapped[str | None] = mapped_column(String(3))
-    amount_minor: Mapped[int] = mapped_column(Integer, default=0)
-    vendor_share_rate: Mapped[Decimal | None] = mapped_column(Numeric(6, 4))
-    vendor_amount_minor: Mapped[int | None] = mapped_column(Integer)
-    operator_amount_minor: Mapped[int | None] = mapped_column(Integer)
-    description: Mapped[str] = mapped_column(Text, default="")
-    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,19 +1,18 @@
-"""ORM rows → API schemas for commerce (amounts from integer minor units to decimal strings)."""
+"""ORM rows → API schemas for commerce (amounts from integer minor units to decimal strings). Presenters read
+only what the repository loaded; they never query."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from typing import Literal
 
 from mercato import pricing
+from mercato.catalog.domain import tier_label
 from mercato.commerce import schemas
-from mercato.commerce.models import Invoice, InvoiceLine, Quote, QuoteLine
-from mercato.commerce.repository import CommerceRepository
-from mercato.commerce.service import tier_label
-from mercato.licenses.models import License, LicenseKey
+from mercato.commerce.models import Invoice, InvoiceLine, Quote, QuoteLine, QuoteStatus
+from mercato.licenses.models import License, LicenseKey, LicenseTransaction
 
 
 def _money(minor: int | None, currency: str) -> Decimal | None:
@@ -34,15 +33,11 @@ def _split(line: QuoteLine | InvoiceLine, currency: str) -> schemas.SplitOut | N
     )
 
 
-def _entitlements(session: Session, license_ids: set[object]) -> dict[object, str]:
-    if not license_ids:
-        return {}
-    rows = session.execute(select(License.id, License.entitlement_number).where(License.id.in_(license_ids)))
-    return {row.id: row.entitlement_number for row in rows}
+def _entitlement(line: QuoteLine | InvoiceLine) -> str | None:
+    return line.license.entitlement_number if line.license is not None else None
 
 
-def quote_out(quote: Quote, session: Session, today: date) -> schemas.QuoteOut:
-    entitlements = _entitlements(session, {line.license_id for line in quote.lines if line.license_id})
+def quote_out(quote: Quote, today: date) -> schemas.QuoteOut:
     return schemas.QuoteOut(
         id=quote.id,
         number=quote.number,
@@ -53,7 +48,7 @@ def quote_out(quote: Quote, session: Session, today: date) -> schemas.QuoteOut:
         currency=quote.currency,
         total=pricing.from_minor_units(quote.total_minor, quote.currency),
         status=quote.status,
-        expired=quote.status == "open" and today > quote.valid_until,
+        expired=quote.status == QuoteStatus.OPEN and today > quote.valid_until,
         po_number=quote.po_number,
         priced_on=quote.priced_on,
         valid_until=quote.valid_until,
@@ -62,7 +57,7 @@ def quote_out(quote: Quote, session: Session, today: date) -> schemas.QuoteOut:
                 position=line.position,
                 action=line.action,
                 product_key=line.product_key,
-                license=entitlements.get(line.license_id) if line.license_id else None,
+                license=_entitlement(line),
                 tier=tier_label(line.tier_users),
                 users=line.users,
                 license_type=line.license_type,
@@ -80,10 +75,6 @@ def quote_out(quote: Quote, session: Session, today: date) -> schemas.QuoteOut:
 
 def invoice_out(invoice: Invoice) -> schemas.InvoiceOut:
     currency = invoice.currency
-    session = Session.object_session(invoice)
-    assert session is not None
-    entitlements = _entitlements(session, {line.license_id for line in invoice.lines if line.license_id})
-    quoted = CommerceRepository(session).quote_lines_by_id(line.quote_line_id for line in invoice.lines)
     return schemas.InvoiceOut(
         id=invoice.id,
         number=invoice.number,
@@ -105,13 +96,13 @@ def invoice_out(invoice: Invoice) -> schemas.InvoiceOut:
             schemas.InvoiceLineOut(
                 position=line.position,
                 id=line.id,
-                product_key=quoted[line.quote_line_id].product_key,
-                action=quoted[line.quote_line_id].action,
-                period_start=quoted[line.quote_line_id].period_start,
-                period_end=quoted[line.quote_line_id].period_end,
+                product_key=line.quote_line.product_key,
+                action=line.quote_line.action,
+                period_start=line.quote_line.period_start,
+                period_end=line.quote_line.period_end,
                 description=line.description,
                 amount=pricing.from_minor_units(line.amount_minor, currency),
-                license=entitlements.get(line.license_id) if line.license_id else None,
+                license=_entitlement(line),
                 revenue_split=_split(line, currency),
                 refunded=line.refunded_at is not None,
             )
@@ -149,18 +140,18 @@ def license_out(license: License) -> schemas.LicenseOut:
     )
 
 
-def _key_state(key: LicenseKey) -> str:
+def _key_state(key: LicenseKey) -> Literal["current", "superseded", "revoked"]:
     if key.revoked_at is not None:
         return "revoked"
     return "superseded" if key.superseded_at is not None else "current"
 
 
 def license_detail_out(
-    license: License, repo: CommerceRepository, show_keys: bool
+    license: License,
+    keys: Sequence[LicenseKey],
+    history: Sequence[LicenseTransaction],
+    show_keys: bool,
 ) -> schemas.LicenseDetailOut:
-    keys = repo.session.scalars(
-        select(LicenseKey).where(LicenseKey.license_id == license.id).order_by(LicenseKey.issued_at)
-    ).all()
     return schemas.LicenseDetailOut(
         **license_out(license).model_dump(),
         keys=[
@@ -183,6 +174,6 @@ def license_detail_out(
                 description=t.description,
                 occurred_at=t.occurred_at,
             )
-            for t in repo.transactions_of(license.id)
+            for t in history
         ],
     )

@@ -1,26 +1,60 @@
-"""All SQL of quotes, orders, invoices, payments and license history."""
+"""All SQL of quotes, orders, invoices, payments and license history, including who may read what."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, func, select, true, update
+from sqlalchemy import ColumnElement, false, func, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
+from mercato.accounts.access import Principal
 from mercato.accounts.models import HostInstance, Organisation
+from mercato.catalog.models import App, Listing, Vendor
 from mercato.commerce.models import (
     IdempotentRequest,
     Invoice,
+    InvoiceLine,
     InvoiceSeries,
-    LicenseTransaction,
     Order,
     Quote,
     QuoteLine,
 )
-from mercato.licenses.models import License
+from mercato.keys.models import OPERATOR_ISSUER
+from mercato.licenses.models import License, LicenseEventKind, LicenseKey, LicenseState, LicenseTransaction
+from mercato.pricing import Channel, Hosting
+
+# What presenting an invoice reads: its lines with their quote lines and licenses, and its payments.
+_INVOICE_LOADS = (
+    selectinload(Invoice.lines).selectinload(InvoiceLine.quote_line),
+    selectinload(Invoice.lines).selectinload(InvoiceLine.license),
+    selectinload(Invoice.payments),
+)
+_QUOTE_LOADS = (selectinload(Quote.lines).selectinload(QuoteLine.license),)
+
+
+@dataclass(frozen=True)
+class LicenseFilters:
+    """What a license list may be narrowed to; ``None`` leaves a field open."""
+
+    product_key: str | None = None
+    hosting: Hosting | None = None
+    channel: Channel | None = None
+    status: LicenseState | None = None
+    host_instance_id: uuid.UUID | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        pairs = (
+            (License.product_key, self.product_key),
+            (License.hosting, self.hosting),
+            (License.channel, self.channel),
+            (License.status, self.status),
+            (License.host_instance_id, self.host_instance_id),
+        )
+        return [column == value for column, value in pairs if value is not None]
 
 
 class CommerceRepository:
@@ -30,6 +64,61 @@ class CommerceRepository:
     def add(self, *objects: object) -> None:
         self.session.add_all(objects)
         self.session.flush()
+
+    # -- who may read what ---------------------------------------------------------------------------------
+
+    def seller_issuers_of(self, principal: Principal) -> list[str]:
+        """The sellers of record a principal acts for: the marketplace for operator staff, and the direct
+        store of each vendor whose team it is in."""
+        sellers = [OPERATOR_ISSUER] if principal.operator else []
+        if principal.vendor_member_of:
+            slugs = self.session.scalars(select(Vendor.slug).where(Vendor.id.in_(principal.vendor_member_of)))
+            sellers += [f"vendor:{slug}" for slug in slugs]
+        return sellers
+
+    def acts_for_seller(self, principal: Principal, seller: str) -> bool:
+        """Operator staff for the marketplace, the vendor's own team (not operator staff) for its store."""
+        return seller in self.seller_issuers_of(principal)
+
+    def _readable_invoices(self, principal: Principal) -> ColumnElement[bool]:
+        if principal.operator:
+            return true()
+        sellers = self.seller_issuers_of(principal)
+        return or_(
+            Invoice.organisation_id.in_(principal.organisations) if principal.organisations else false(),
+            Invoice.seller.in_(sellers) if sellers else false(),
+        )
+
+    def can_read_invoice(self, principal: Principal, invoice: Invoice) -> bool:
+        return principal.can_read_organisation(invoice.organisation_id) or self.acts_for_seller(
+            principal, invoice.seller
+        )
+
+    @staticmethod
+    def _readable_licenses(principal: Principal) -> ColumnElement[bool]:
+        if principal.operator:
+            return true()
+        vendor_listings = (
+            select(Listing.id)
+            .join(App, App.id == Listing.app_id)
+            .where(App.vendor_id.in_(principal.vendor_member_of))
+        )
+        return or_(
+            License.organisation_id.in_(principal.organisations) if principal.organisations else false(),
+            License.listing_id.in_(vendor_listings) if principal.vendor_member_of else false(),
+        )
+
+    def readable_license(self, principal: Principal, entitlement_number: str) -> License | None:
+        return self.session.scalars(
+            select(License).where(
+                License.entitlement_number == entitlement_number, self._readable_licenses(principal)
+            )
+        ).first()
+
+    def vendor_of_license(self, license: License) -> uuid.UUID | None:
+        return self.session.scalar(
+            select(App.vendor_id).join(Listing, Listing.app_id == App.id).where(Listing.id == license.listing_id)
+        )
 
     # -- host instances and licenses -----------------------------------------------------------------------
 
@@ -44,22 +133,40 @@ class CommerceRepository:
             select(License).where(License.entitlement_number == entitlement_number)
         ).first()
 
-    def licenses_of_instance(self, host_instance_id: uuid.UUID) -> Sequence[License]:
+    def app_licenses_of_instance(self, host_instance_id: uuid.UUID) -> Sequence[License]:
+        """The instance's app licenses (not the host product's own), by app and age."""
         return self.session.scalars(
             select(License)
-            .where(License.host_instance_id == host_instance_id)
+            .join(Listing, Listing.id == License.listing_id)
+            .where(License.host_instance_id == host_instance_id, Listing.app_id.is_not(None))
             .order_by(License.product_key, License.created_at)
         ).all()
 
+    def evaluation_license(self, host_instance_id: uuid.UUID, product_key: str) -> License | None:
+        return self.session.scalars(
+            select(License)
+            .where(
+                License.host_instance_id == host_instance_id,
+                License.product_key == product_key,
+                License.evaluation.is_(True),
+            )
+            .order_by(License.created_at)
+        ).first()
+
     def licenses(
-        self, visible: ColumnElement[bool], filters: Iterable[ColumnElement[bool]], limit: int, offset: int
+        self, principal: Principal, filters: LicenseFilters, limit: int, offset: int
     ) -> tuple[Sequence[License], int]:
-        conditions = [visible, *filters]
+        conditions = [self._readable_licenses(principal), *filters.conditions()]
         total = self.session.scalar(select(func.count()).select_from(License).where(*conditions)) or 0
         rows = self.session.scalars(
             select(License).where(*conditions).order_by(License.created_at.desc()).limit(limit).offset(offset)
         ).all()
         return rows, total
+
+    def keys_of(self, license_id: uuid.UUID) -> Sequence[LicenseKey]:
+        return self.session.scalars(
+            select(LicenseKey).where(LicenseKey.license_id == license_id).order_by(LicenseKey.issued_at)
+        ).all()
 
     def transactions_of(self, license_id: uuid.UUID) -> Sequence[LicenseTransaction]:
         return self.session.scalars(
@@ -68,24 +175,43 @@ class CommerceRepository:
             .order_by(LicenseTransaction.occurred_at, LicenseTransaction.id)
         ).all()
 
+    def count_history(self, license_id: uuid.UUID, kind: LicenseEventKind) -> int:
+        return (
+            self.session.scalar(
+                select(func.count())
+                .select_from(LicenseTransaction)
+                .where(LicenseTransaction.license_id == license_id, LicenseTransaction.kind == kind)
+            )
+            or 0
+        )
+
+    def history_entry_of_line(self, license_id: uuid.UUID, invoice_line_id: int) -> LicenseTransaction | None:
+        return self.session.scalars(
+            select(LicenseTransaction)
+            .where(
+                LicenseTransaction.license_id == license_id,
+                LicenseTransaction.invoice_line_id == invoice_line_id,
+            )
+            .order_by(LicenseTransaction.id)
+        ).first()
+
     # -- quotes --------------------------------------------------------------------------------------------
 
     def quote(self, quote_id: uuid.UUID, *, for_update: bool = False) -> Quote | None:
-        query = select(Quote).options(selectinload(Quote.lines)).where(Quote.id == quote_id)
+        query = select(Quote).options(*_QUOTE_LOADS).where(Quote.id == quote_id)
         if for_update:
             # PostgreSQL: concurrent accepts of one quote queue here. SQLite transactions already hold the
             # write lock (BEGIN IMMEDIATE), so the clause is not needed there.
             query = query.with_for_update(of=Quote)
         return self.session.scalars(query).first()
 
-    def quotes(
-        self, organisation_ids: frozenset[uuid.UUID] | None, limit: int, offset: int
-    ) -> tuple[Sequence[Quote], int]:
-        visible = true() if organisation_ids is None else Quote.organisation_id.in_(organisation_ids)
+    def readable_quotes(self, principal: Principal, limit: int, offset: int) -> tuple[Sequence[Quote], int]:
+        """The principal's organisations' quotes (operator staff: every quote), newest first."""
+        visible = true() if principal.operator else Quote.organisation_id.in_(principal.organisations)
         total = self.session.scalar(select(func.count()).select_from(Quote).where(visible)) or 0
         rows = self.session.scalars(
             select(Quote)
-            .options(selectinload(Quote.lines))
+            .options(*_QUOTE_LOADS)
             .where(visible)
             .order_by(Quote.created_at.desc())
             .limit(limit)
@@ -97,6 +223,14 @@ class CommerceRepository:
         rows = self.session.scalars(select(QuoteLine).where(QuoteLine.id.in_(list(ids)))).all()
         return {row.id: row for row in rows}
 
+    def quote_of_invoice(self, invoice: Invoice) -> Quote:
+        quote = self.session.scalars(
+            select(Quote).options(*_QUOTE_LOADS).join(Order, Order.quote_id == Quote.id).where(
+                Order.id == invoice.order_id
+            )
+        ).one()
+        return quote
+
     def quote_number_exists(self, number: str) -> bool:
         return self.session.scalar(select(Quote.id).where(Quote.number == number)) is not None
 
@@ -107,28 +241,22 @@ class CommerceRepository:
 
     def invoice_of_order(self, order_id: uuid.UUID) -> Invoice | None:
         return self.session.scalars(
-            select(Invoice)
-            .options(selectinload(Invoice.lines), selectinload(Invoice.payments))
-            .where(Invoice.order_id == order_id)
+            select(Invoice).options(*_INVOICE_LOADS).where(Invoice.order_id == order_id)
         ).first()
 
     def invoice(self, invoice_id: uuid.UUID, *, for_update: bool = False) -> Invoice | None:
-        query = (
-            select(Invoice)
-            .options(selectinload(Invoice.lines), selectinload(Invoice.payments))
-            .where(Invoice.id == invoice_id)
-        )
+        query = select(Invoice).options(*_INVOICE_LOADS).where(Invoice.id == invoice_id)
         if for_update:
             query = query.with_for_update(of=Invoice)
         return self.session.scalars(query).first()
 
-    def invoices(
-        self, visible: ColumnElement[bool], limit: int, offset: int
-    ) -> tuple[Sequence[Invoice], int]:
+    def readable_invoices(self, principal: Principal, limit: int, offset: int) -> tuple[Sequence[Invoice], int]:
+        """Invoices of the principal's organisations and the direct-store invoices of its vendors."""
+        visible = self._readable_invoices(principal)
         total = self.session.scalar(select(func.count()).select_from(Invoice).where(visible)) or 0
         rows = self.session.scalars(
             select(Invoice)
-            .options(selectinload(Invoice.lines), selectinload(Invoice.payments))
+            .options(*_INVOICE_LOADS)
             .where(visible)
             .order_by(Invoice.created_at.desc())
             .limit(limit)

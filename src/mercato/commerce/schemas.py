@@ -9,8 +9,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mercato.commerce.models import InvoiceStatus, LineAction, QuoteStatus
+from mercato.licenses.models import LicenseEventKind, LicenseState
 from mercato.preview.schemas import TierText
-from mercato.pricing import Channel, LicenseType
+from mercato.pricing import Channel, Hosting, LicenseType
 
 Entitlement = Annotated[str, Field(max_length=32, pattern=r"^SEN-\S+$", examples=["SEN-5643777687"])]
 
@@ -78,12 +80,12 @@ class SplitOut(BaseModel):
 
 class QuoteLineOut(BaseModel):
     position: int
-    action: str
+    action: LineAction
     product_key: str
     license: str | None = Field(description="Entitlement number of the license the line changes.")
     tier: str
     users: int | None
-    license_type: str
+    license_type: LicenseType
     period_start: date
     period_end: date
     amount: Decimal
@@ -97,13 +99,11 @@ class QuoteOut(BaseModel):
     number: str
     organisation_id: uuid.UUID
     host_instance_id: uuid.UUID
-    channel: str
+    channel: Channel
     seller: str = Field(description="Seller of record: 'operator', or 'vendor:<slug>' on a direct store.")
     currency: str
     total: Decimal
-    status: str = Field(
-        description="open, accepted or cancelled; see `expired` for open quotes past validity."
-    )
+    status: QuoteStatus = Field(description="See `expired` for open quotes past validity.")
     expired: bool
     po_number: str | None
     priced_on: date
@@ -115,7 +115,7 @@ class InvoiceLineOut(BaseModel):
     position: int
     id: int
     product_key: str
-    action: str = Field(description="new, renewal, upgrade, co_term, evaluation or cloud_subscription.")
+    action: LineAction
     period_start: date
     period_end: date
     description: str
@@ -145,7 +145,7 @@ class InvoiceOut(BaseModel):
     amount_refunded: Decimal = Field(
         description="The refunded lines' amounts (their licenses are cancelled)."
     )
-    status: str = Field(description="open, paid or cancelled.")
+    status: InvoiceStatus
     po_number: str | None
     issued_on: date
     due_on: date
@@ -178,7 +178,7 @@ class RefundIn(Strict):
 
 
 class TransactionOut(BaseModel):
-    kind: str
+    kind: LicenseEventKind
     amount: Decimal
     currency: str | None
     vendor_amount: Decimal | None
@@ -191,7 +191,7 @@ class KeyOut(BaseModel):
     serial: str
     kid: str
     issued_at: datetime
-    state: str
+    state: Literal["current", "superseded", "revoked"]
     key: str | None = Field(
         description="The key to paste; shown to the organisation's admins and operator staff."
     )
@@ -200,16 +200,16 @@ class KeyOut(BaseModel):
 class LicenseOut(BaseModel):
     entitlement_number: str
     product_key: str
-    hosting: str
-    channel: str
+    hosting: Hosting
+    channel: Channel
     issuer: str
-    license_type: str
+    license_type: LicenseType
     tier: str
     host_binding: str
     evaluation: bool
     maintenance_end: date | None
     term_end: date | None
-    status: str
+    status: LicenseState
     organisation_id: uuid.UUID | None
     host_instance_id: uuid.UUID | None
 

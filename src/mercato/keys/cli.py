@@ -30,8 +30,8 @@ IssuerOption = Annotated[
 @app.command()
 def rotate(issuer: IssuerOption) -> None:
     """Make a new signing key. The previous one keeps verifying the keys it signed until you retire it."""
-    with unit_of_work() as (session, settings):
-        service = KeyService(session, settings.secret_key)
+    with unit_of_work() as (session, services):
+        service = KeyService(session, services.secret_key, services.clock)
         row = service.rotate(service.resolve_issuer(issuer))
         err_console.print(f"New signing key of {row.issuer}: [bold]{row.kid}[/bold]")
         typer.echo(row.kid)
@@ -40,8 +40,8 @@ def rotate(issuer: IssuerOption) -> None:
 @app.command("list")
 def list_keys(issuer: IssuerOption) -> None:
     """Show the issuer's keys and their states (signing, verifying, retired)."""
-    with unit_of_work() as (session, settings):
-        service = KeyService(session, settings.secret_key)
+    with unit_of_work() as (session, services):
+        service = KeyService(session, services.secret_key, services.clock)
         table = Table("kid", "state", "created", "rotated", "retired")
         for row in service.ring(service.resolve_issuer(issuer)):
             table.add_row(
@@ -57,8 +57,8 @@ def list_keys(issuer: IssuerOption) -> None:
 @app.command()
 def retire(kid: Annotated[str, typer.Argument(help="The key id to stop trusting.")]) -> None:
     """Stop trusting a rotated-out key: license keys it signed will fail with UNKNOWN_KEY."""
-    with unit_of_work() as (session, settings):
-        row = KeyService(session, settings.secret_key).retire(kid)
+    with unit_of_work() as (session, services):
+        row = KeyService(session, services.secret_key, services.clock).retire(kid)
         err_console.print(f"Retired {row.kid} of {row.issuer}.")
 
 
@@ -68,8 +68,8 @@ def export(
     key_format: Annotated[KeyFormat, typer.Option("--format", help="jwks or pem")] = KeyFormat.JWKS,
 ) -> None:
     """Print the issuer's trusted public keys, to embed in an app that verifies keys offline."""
-    with unit_of_work() as (session, settings):
-        service = KeyService(session, settings.secret_key)
+    with unit_of_work() as (session, services):
+        service = KeyService(session, services.secret_key, services.clock)
         resolved = service.resolve_issuer(issuer)
         if not service.trusted_keys([resolved]):
             service.rotate(resolved)  # the first export of a new issuer creates its ring

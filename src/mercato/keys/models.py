@@ -9,7 +9,8 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mercato.database import Base, enum_column, new_id, utcnow
+from mercato.clock import utcnow
+from mercato.database import Base, enum_column, new_id
 
 OPERATOR_ISSUER = "operator"
 
@@ -31,7 +32,7 @@ class SigningKey(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     issuer: Mapped[str] = mapped_column(String(100), index=True)
     kid: Mapped[str] = mapped_column(String(64), unique=True)
-    state: Mapped[str] = mapped_column(enum_column(16))
+    state: Mapped[KeyState] = mapped_column(enum_column(KeyState, 16))
     public_key: Mapped[str] = mapped_column(
         String(64), doc="Raw Ed25519 public key, base64url without padding"
     )

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlalchemy.orm import Session
 
 from mercato.catalog.repository import CatalogRepository
-from mercato.database import utcnow
+from mercato.clock import Clock, SystemClock
 from mercato.keys.models import OPERATOR_ISSUER, KeyState, SigningKey, vendor_issuer
 from mercato.keys.repository import KeyRepository
 from mercato.keys.sealing import open_private_key, seal_private_key
@@ -51,10 +51,11 @@ def load_trusted_keys(text: str) -> dict[str, Ed25519PublicKey]:
 
 
 class KeyService:
-    def __init__(self, session: Session, secret: str) -> None:
+    def __init__(self, session: Session, secret: str, clock: Clock | None = None) -> None:
         self.keys = KeyRepository(session)
         self.catalog = CatalogRepository(session)
         self.secret = secret
+        self.clock = clock or SystemClock()
 
     def resolve_issuer(self, name: str) -> str:
         """'operator', a vendor slug or 'vendor:<slug>' → the canonical issuer name; unknown vendors refused."""
@@ -85,7 +86,7 @@ class KeyService:
 
     def rotate(self, issuer: str) -> SigningKey:
         """Make a new signing key; the previous one keeps verifying what it signed."""
-        now = utcnow()
+        now = self.clock.now()
         current = self.keys.signing_key(issuer)
         if current is not None:
             current.state = KeyState.VERIFYING
@@ -102,13 +103,13 @@ class KeyService:
                 f"Key {kid} is the signing key of {row.issuer}. Rotate first, then retire the old key."
             )
         row.state = KeyState.RETIRED
-        row.retired_at = utcnow()
+        row.retired_at = self.clock.now()
         self.keys.session.flush()
         return row
 
     def signer(self, issuer: str) -> tuple[str, Ed25519PrivateKey]:
         """The kid and private key that sign new license keys of this issuer (a ring is made on first use)."""
-        row = self.keys.signing_key(issuer) or self._create(issuer, utcnow())
+        row = self.keys.signing_key(issuer) or self._create(issuer, self.clock.now())
         return row.kid, open_private_key(row.sealed_private_key, self.secret, issuer, row.kid)
 
     def trusted_keys(self, issuers: Iterable[str] | None = None) -> dict[str, Ed25519PublicKey]:

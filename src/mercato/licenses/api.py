@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -60,7 +59,7 @@ async def validate_license(request: Request) -> Response:
         host_license_type=body.host_license_type,
         app_users=body.app_users,
         build_date=body.build_date,
-        today=body.today or date.today(),
+        today=body.today or request.app.state.services.clock.today(),
     )
     # Deliberately on the event loop: at most one indexed read on an autocommit connection, which costs less
     # than the thread-pool hops a sync endpoint would add (docs/performance.md has the figures).

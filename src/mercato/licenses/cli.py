@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 from contextlib import nullcontext
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from mercato.cli_support import USAGE_ERROR, err_console, unit_of_work
+from mercato.cli_support import USAGE_ERROR, command_services, err_console, parse_date, unit_of_work
+from mercato.clock import SystemClock
 from mercato.keys.service import KeyService, load_trusted_keys
 from mercato.licenses.service import IssueRequest, LicenseService
 from mercato.licenses.validation import StaticTrustedKeys, TrustedKeys, ValidationService
@@ -24,6 +24,7 @@ from mercato.licensing import (
     Verdict,
     check,
 )
+from mercato.settings import get_settings
 
 app = typer.Typer(help="License keys: issue, check, re-issue and revoke.", no_args_is_help=True)
 
@@ -36,15 +37,6 @@ def parse_tier(text: str) -> int | None:
     if value.isdigit() and int(value) > 0:
         return int(value)
     raise typer.BadParameter(f'{text!r} is not a tier: give a number of users or "unlimited"')
-
-
-def parse_date(text: str | None) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(f"{text!r} is not a date: use YYYY-MM-DD") from None
 
 
 AppOption = Annotated[str, typer.Option("--app", help="App key, e.g. com.example.mockups.wiki")]
@@ -76,15 +68,13 @@ def issue(
         tier=parse_tier(tier),
         license_type=license_type.value,
         host_binding=server_id,
-        today=parse_date(today) or date.today(),
         maintenance_end=parse_date(maintenance_end),
         term_end=parse_date(term_end),
         evaluation=evaluation,
     )
-    with unit_of_work() as (session, settings):
-        issued = LicenseService(session, settings.secret_key, settings.superseded_key_grace_days).issue(
-            request
-        )
+    services = command_services(get_settings(), parse_date(today))
+    with unit_of_work(services) as (session, services):
+        issued = LicenseService(session, services).issue(request)
         license = issued.license
         err_console.print(
             f"Issued {license.entitlement_number}: {license.product_key} ({license.hosting}, {license.channel}, "
@@ -145,7 +135,7 @@ def check_key(
             host_license_type=host_license_type,
             app_users=app_users,
             build_date=parse_date(build_date),
-            today=parse_date(today) or date.today(),
+            today=parse_date(today) or SystemClock().today(),
         )
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
@@ -158,8 +148,8 @@ def check_key(
             raise typer.Exit(USAGE_ERROR) from error
         verdict = check(key, keys, host)
     else:
-        with unit_of_work() as (session, settings):
-            service = KeyService(session, settings.secret_key)
+        with unit_of_work() as (session, services):
+            service = KeyService(session, services.secret_key, services.clock)
             trusted_keys = StaticTrustedKeys(TrustedKeys(service.trusted_keys(), service.issuer_of_kids()))
             result = ValidationService(lambda: nullcontext(session.connection()), trusted_keys).validate(
                 key, host
@@ -173,10 +163,8 @@ def check_key(
 @app.command()
 def reissue(entitlement: Annotated[str, typer.Argument(help="SEN-… of the license.")]) -> None:
     """Print a new key for the license's current terms; its earlier keys are superseded (with grace)."""
-    with unit_of_work() as (session, settings):
-        issued = LicenseService(session, settings.secret_key, settings.superseded_key_grace_days).reissue(
-            entitlement
-        )
+    with unit_of_work() as (session, services):
+        issued = LicenseService(session, services).reissue(entitlement)
         typer.echo(issued.token)
 
 
@@ -195,8 +183,8 @@ def revoke(
     """Revoke one key, or a whole license (operator or vendor action)."""
     if (serial is None) == (entitlement is None):
         raise typer.BadParameter("give exactly one of --serial or --entitlement")
-    with unit_of_work() as (session, settings):
-        service = LicenseService(session, settings.secret_key)
+    with unit_of_work() as (session, services):
+        service = LicenseService(session, services)
         if serial is not None:
             service.revoke_key(serial, reason)
             err_console.print(f"Revoked key {serial}.")

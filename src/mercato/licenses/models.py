@@ -1,15 +1,54 @@
-"""License records. A license keeps its identity (and entitlement number) for life; each change of its terms
-issues a new key, and every key ever issued stays recorded against it."""
+"""License records, their keys and their history. A license keeps its identity (and entitlement number) for
+life; each change of its terms issues a new key, every key ever issued stays recorded against it, and every
+change is one entry in its history, written by ``mercato.licenses.events`` alone."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mercato.database import Base, enum_column, new_id, utcnow
+from mercato.clock import utcnow
+from mercato.database import Base, enum_column, new_id
+from mercato.pricing import Channel, Hosting, LicenseType
+
+
+class LicenseState(StrEnum):
+    ACTIVE = "active"
+    EXPIRED = "expired"  # an evaluation or a term ended, or a cloud subscription went unpaid too long
+    SUSPENDED = "suspended"  # a cloud subscription unpaid past its grace period
+    CANCELLED = "cancelled"  # refunded or revoked
+    SUPERSEDED = "superseded"
+
+    @property
+    def is_closed(self) -> bool:
+        """Closed licenses get no new keys and are not renewed, upgraded or co-termed."""
+        return self in (LicenseState.CANCELLED, LicenseState.SUPERSEDED)
+
+
+class LicenseEventKind(StrEnum):
+    """What happened to a license: the ``kind`` of its history entries and of the events subscribers see.
+    The values of sales are the quote line actions that made them."""
+
+    NEW = "new"
+    EVALUATION = "evaluation"
+    CLOUD_SUBSCRIPTION = "cloud_subscription"
+    RENEWAL = "renewal"
+    UPGRADE = "upgrade"
+    CO_TERM = "co_term"
+    REFUND = "refund"
+    SUSPENSION = "suspended"
+    EXPIRY = "expired"
+    UNLICENSED = "unlicensed"
+    MAINTENANCE_LAPSED = "maintenance_lapsed"
+    REISSUE = "reissue"
+    REVOCATION = "revocation"
+    CANCELLATION = "cancellation"
 
 
 class License(Base):
@@ -34,23 +73,29 @@ class License(Base):
         ForeignKey("host_instances.id", ondelete="RESTRICT"), index=True
     )
     product_key: Mapped[str] = mapped_column(String(200), index=True)
-    hosting: Mapped[str] = mapped_column(enum_column())
-    channel: Mapped[str] = mapped_column(enum_column())
+    hosting: Mapped[Hosting] = mapped_column(enum_column(Hosting))
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel))
     issuer: Mapped[str] = mapped_column(String(100))
-    license_type: Mapped[str] = mapped_column(enum_column())
+    license_type: Mapped[LicenseType] = mapped_column(enum_column(LicenseType))
     tier_users: Mapped[int] = mapped_column(Integer, doc="-1 is unlimited")
     host_binding: Mapped[str] = mapped_column(String(200), doc="Server id, or the cloud site")
     evaluation: Mapped[bool] = mapped_column(default=False)
     maintenance_start: Mapped[date | None]
     maintenance_end: Mapped[date | None]
     term_end: Mapped[date | None]
-    status: Mapped[str] = mapped_column(enum_column(), default="active")
+    status: Mapped[LicenseState] = mapped_column(enum_column(LicenseState), default=LicenseState.ACTIVE)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     keys: Mapped[list[LicenseKey]] = relationship(
         back_populates="license", lazy="raise", order_by="LicenseKey.issued_at"
     )
+
+    @property
+    def paid_until(self) -> date:
+        """The end of what was paid for: maintenance for server licenses, the term for the others."""
+        end = self.maintenance_end if self.hosting == Hosting.SERVER else self.term_end
+        return end or self.maintenance_end or self.term_end or date.min
 
 
 class LicenseKey(Base):
@@ -71,3 +116,23 @@ class LicenseKey(Base):
     superseded_grace_until: Mapped[datetime | None]
 
     license: Mapped[License] = relationship(back_populates="keys", lazy="raise")
+
+
+class LicenseTransaction(Base):
+    """One entry in a license's history: a sale, renewal, upgrade, co-term, refund or state change, with its
+    money and revenue split. Append-only; written only by ``mercato.licenses.events.LicenseEvents``."""
+
+    __tablename__ = "license_transactions"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    license_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("licenses.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[LicenseEventKind] = mapped_column(enum_column(LicenseEventKind))
+    invoice_line_id: Mapped[int | None] = mapped_column(ForeignKey("invoice_lines.id", ondelete="RESTRICT"))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    amount_minor: Mapped[int] = mapped_column(Integer, default=0)
+    vendor_share_rate: Mapped[Decimal | None] = mapped_column(Numeric(6, 4))
+    vendor_amount_minor: Mapped[int | None] = mapped_column(Integer)
+    operator_amount_minor: Mapped[int | None] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,9 +1,9 @@
-"""Issuing, re-issuing and revoking license keys, for support staff and (later) for paid orders.
+"""Issuing, re-issuing and revoking license keys, for support staff and for paid orders.
 
 The rules of who may sign what live here: the seller of record signs (the operator on the marketplace, the
 app's vendor on its direct store), a channel the listing does not sell is refused, and a tier must be one the
 listing sells. Every key is recorded against its license, so the validate API can tell revoked and superseded
-keys apart from current ones.
+keys apart from current ones. Support's own changes (issue, reissue, revoke) are license events like a sale's.
 """
 
 from __future__ import annotations
@@ -19,16 +19,22 @@ from mercato import pricing
 from mercato.catalog.domain import pricing_listing, tier_of
 from mercato.catalog.models import UNLIMITED_USERS, Listing
 from mercato.catalog.repository import CatalogRepository
-from mercato.database import utcnow
 from mercato.keys.models import OPERATOR_ISSUER, vendor_issuer
 from mercato.keys.service import KeyService
-from mercato.licenses.models import License, LicenseKey
+from mercato.licenses.events import LicenseEvent, LicenseEvents
+from mercato.licenses.models import License, LicenseEventKind, LicenseKey, LicenseState
 from mercato.licenses.repository import LicenseRepository
 from mercato.licensing import LicensePayload, sign_license
+from mercato.pricing import Channel, Hosting, LicenseType
 from mercato.problems import Conflict, InvalidInput, NotFound
+from mercato.services import Services
 
 EVALUATION_DAYS = 30
-LICENSE_TYPES = ("commercial", "academic", "starter", "community", "open_source", "evaluation", "developer")
+
+
+class LicenseClosed(Conflict):
+    type = "license-closed"
+    title = "The license is closed"
 
 
 @dataclass(frozen=True)
@@ -39,7 +45,6 @@ class IssueRequest:
     tier: int | None  # None: unlimited
     license_type: str
     host_binding: str
-    today: date
     maintenance_end: date | None = None
     term_end: date | None = None
     evaluation: bool = False
@@ -60,11 +65,13 @@ def _tier_users(tier: int | None) -> int:
 
 
 class LicenseService:
-    def __init__(self, session: Session, secret: str, superseded_grace_days: int = 30) -> None:
+    def __init__(self, session: Session, services: Services) -> None:
         self.catalog = CatalogRepository(session)
         self.licenses = LicenseRepository(session)
-        self.keys = KeyService(session, secret)
-        self.superseded_grace = timedelta(days=superseded_grace_days)
+        self.keys = KeyService(session, services.secret_key, services.clock)
+        self.events = LicenseEvents(session, services.license_subscribers)
+        self.clock = services.clock
+        self.superseded_grace = services.superseded_key_grace
 
     # -- issuing -------------------------------------------------------------------------------------------
 
@@ -78,10 +85,9 @@ class LicenseService:
             )
         evaluation = request.evaluation or request.license_type == "evaluation"
         license_type = "evaluation" if evaluation else request.license_type
-        if license_type not in LICENSE_TYPES:
-            raise InvalidInput(
-                f"{license_type!r} is not a license type. Use one of: {', '.join(LICENSE_TYPES)}."
-            )
+        if license_type not in LicenseType.__members__.values():
+            types = ", ".join(LicenseType)
+            raise InvalidInput(f"{license_type!r} is not a license type. Use one of: {types}.")
         if request.channel not in ("marketplace", "direct"):
             raise InvalidInput(f"{request.channel!r} is not a channel. Use 'marketplace' or 'direct'.")
         # The pricing core owns the rules of what a listing sells: the same checks and errors as a quote.
@@ -97,49 +103,62 @@ class LicenseService:
                     app_name=offer.name, tier=str(wanted), sold_tiers=[str(t) for t in table.tiers]
                 )
         issuer = OPERATOR_ISSUER if channel is pricing.Channel.MARKETPLACE else self._vendor_issuer(listing)
-        maintenance_end, term_end = self._terms(listing, request, evaluation)
+        today = self.clock.today()
+        maintenance_end, term_end = self._terms(listing, request, evaluation, today)
         license = License(
             entitlement_number=self._new_entitlement_number(),
             listing_id=listing.id,
             product_key=listing.product_key,
             hosting=listing.hosting,
-            channel=request.channel,
+            channel=Channel(request.channel),
             issuer=issuer,
-            license_type=license_type,
+            license_type=LicenseType(license_type),
             tier_users=_tier_users(request.tier),
             host_binding=request.host_binding.strip(),
             evaluation=evaluation,
-            maintenance_start=request.today,
+            maintenance_start=today,
             maintenance_end=maintenance_end,
             term_end=term_end,
-            status="active",
+            status=LicenseState.ACTIVE,
         )
         self.licenses.add(license)
-        return IssuedKey(license, self._sign(license))
+        issued = IssuedKey(license, self._sign(license))
+        self._record(LicenseEventKind.NEW, license, "Issued by support staff.", key=issued.key)
+        return issued
 
     def reissue(self, entitlement_number: str) -> IssuedKey:
         """A new key for the license's current terms; earlier current keys are superseded (with grace)."""
         license = self._license(entitlement_number)
-        if license.status in ("cancelled", "superseded"):
-            raise Conflict(f"License {entitlement_number} is {license.status}; it gets no new keys.")
-        return self.rekey(license)
+        if license.status.is_closed:
+            raise LicenseClosed(f"License {entitlement_number} is {license.status}; it gets no new keys.")
+        issued = self.rekey(license)
+        self._record(
+            LicenseEventKind.REISSUE,
+            license,
+            "A new key for the same terms; earlier keys are superseded.",
+            key=issued.key,
+            replaced_earlier_keys=True,
+        )
+        return issued
 
     def create(self, license: License) -> IssuedKey:
-        """Record a license whose terms the caller has set (an order's fulfilment) and sign its first key."""
+        """Record a license whose terms the caller has set (an order's fulfilment) and sign its first key. The
+        caller records the event that made it."""
         license.entitlement_number = license.entitlement_number or self._new_entitlement_number()
         self.licenses.add(license)
         return IssuedKey(license, self._sign(license))
 
     def rekey(self, license: License) -> IssuedKey:
         """Sign a key for the license's terms as they are now; its earlier keys are superseded with grace."""
-        now = utcnow()
+        now = self.clock.now()
         for old in self.licenses.current_keys(license.id):
             old.superseded_at = now
             old.superseded_grace_until = now + self.superseded_grace
         return IssuedKey(license, self._sign(license, now))
 
     def revoke_all_keys(self, license: License, reason: str) -> None:
-        now = utcnow()
+        """Revoke every key of the license (a refund or a cancellation records the event)."""
+        now = self.clock.now()
         for key in self.licenses.keys_of(license.id):
             if key.revoked_at is None:
                 key.revoked_at = now
@@ -152,21 +171,22 @@ class LicenseService:
         if key is None:
             raise NotFound(f"No key with serial {serial!r} was issued by this deployment.")
         if key.revoked_at is None:
-            key.revoked_at = utcnow()
+            key.revoked_at = self.clock.now()
             key.revoked_reason = reason
-            self.licenses.session.flush()
+            self._record(
+                LicenseEventKind.REVOCATION,
+                key.license,
+                f"Key {serial} revoked: {reason}",
+                details={"serial": serial},
+            )
         return key
 
     def revoke_license(self, entitlement_number: str, reason: str) -> License:
         """Revoke every key of the license and cancel it."""
         license = self._license(entitlement_number)
-        now = utcnow()
-        for key in license.keys:
-            if key.revoked_at is None:
-                key.revoked_at = now
-                key.revoked_reason = reason
-        license.status = "cancelled"
-        self.licenses.session.flush()
+        self.revoke_all_keys(license, reason)
+        license.status = LicenseState.CANCELLED
+        self._record(LicenseEventKind.CANCELLATION, license, f"Cancelled and every key revoked: {reason}")
         return license
 
     # -- helpers -------------------------------------------------------------------------------------------
@@ -183,14 +203,38 @@ class LicenseService:
         assert vendor is not None
         return vendor_issuer(vendor.slug)
 
+    def _record(
+        self,
+        kind: LicenseEventKind,
+        license: License,
+        description: str,
+        *,
+        key: LicenseKey | None = None,
+        replaced_earlier_keys: bool = False,
+        details: dict[str, str] | None = None,
+    ) -> None:
+        self.events.record(
+            LicenseEvent(
+                kind,
+                license,
+                self.clock.now(),
+                description,
+                key=key,
+                replaced_earlier_keys=replaced_earlier_keys,
+                details=details or {},
+            )
+        )
+
     @staticmethod
-    def _terms(listing: Listing, request: IssueRequest, evaluation: bool) -> tuple[date | None, date | None]:
+    def _terms(
+        listing: Listing, request: IssueRequest, evaluation: bool, today: date
+    ) -> tuple[date | None, date | None]:
         """The maintenance end and term end the key will carry."""
         if evaluation:
             # Evaluations: free, 30 days, the highest tier (unless support staff choose otherwise).
-            term_end = request.term_end or request.today + timedelta(days=EVALUATION_DAYS)
+            term_end = request.term_end or today + timedelta(days=EVALUATION_DAYS)
             return term_end, term_end
-        if listing.hosting == "server":
+        if listing.hosting == Hosting.SERVER:
             if request.maintenance_end is None:
                 raise InvalidInput("A server license needs a maintenance end date (--maintenance-end).")
             return request.maintenance_end, request.term_end
@@ -207,17 +251,17 @@ class LicenseService:
                 return number
 
     def _sign(self, license: License, now: datetime | None = None) -> LicenseKey:
-        now = now or utcnow()
+        now = now or self.clock.now()
         kid, private_key = self.keys.signer(license.issuer)
         serial = uuid.uuid4().hex
         payload = LicensePayload(
             license_id=str(license.id),
             entitlement_number=license.entitlement_number,
             app_key=license.product_key,
-            hosting=license.hosting,  # type: ignore[arg-type]
-            channel=license.channel,  # type: ignore[arg-type]
+            hosting=license.hosting.value,  # type: ignore[arg-type]
+            channel=license.channel.value,  # type: ignore[arg-type]
             issuer=license.issuer,
-            license_type=license.license_type,  # type: ignore[arg-type]
+            license_type=license.license_type.value,  # type: ignore[arg-type]
             tier=None if license.tier_users == UNLIMITED_USERS else license.tier_users,
             host_binding=license.host_binding,
             maintenance_end=license.maintenance_end,

@@ -33,7 +33,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from mercato.database import ReadConnections, utcnow
+from mercato.clock import utcnow
+from mercato.database import ReadConnections
 from mercato.keys.service import KeyService
 from mercato.licenses.repository import KeyStanding, key_standing
 from mercato.licensing import FixAction, HostContext, LicensePayload, LicenseStatus, Verdict, check, evaluate

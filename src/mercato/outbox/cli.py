@@ -18,7 +18,8 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
 from mercato.cli_support import err_console
-from mercato.database import make_engine, make_session_factory, utcnow
+from mercato.clock import utcnow
+from mercato.database import make_engine, make_session_factory
 from mercato.outbox.repository import OutboxRepository
 from mercato.outbox.worker import (
     DeliveryReport,

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import JSON, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mercato.database import Base, new_id, utcnow
+from mercato.clock import utcnow
+from mercato.database import Base, new_id
 
 
 class OutboxMessage(Base):

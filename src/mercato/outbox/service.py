@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from mercato.mail.templates import RenderedEmail
 from mercato.outbox.emails import EMAIL_TOPIC, EmailAttachment, email_payload
 from mercato.outbox.models import OutboxMessage
 from mercato.outbox.repository import OutboxRepository
@@ -44,3 +45,8 @@ def enqueue_email(
     for a malformed e-mail (no recipient, a multi-line subject, invalid base64).
     """
     return enqueue(session, EMAIL_TOPIC, email_payload(to, subject, text, html, attachments), available_at)
+
+
+def enqueue_rendered_email(session: Session, to: Sequence[str], email: RenderedEmail) -> OutboxMessage:
+    """Queue an e-mail rendered from a named template (``mercato.mail.templates``)."""
+    return enqueue_email(session, to, email.subject, email.text, email.html)

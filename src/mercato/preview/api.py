@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
-
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from mercato.preview.schemas import PreviewRequest, PreviewResponse
 from mercato.preview.service import PreviewService
@@ -15,7 +13,7 @@ router = APIRouter(tags=["pricing"], route_class=UnitOfWorkRoute)
 
 
 @router.post("/pricing/preview", response_model=PreviewResponse, summary="Price items without buying")
-def preview_prices(request: PreviewRequest, session: SessionDep) -> PreviewResponse:
+def preview_prices(body: PreviewRequest, request: Request, session: SessionDep) -> PreviewResponse:
     """Price a list of proposed items (new purchases, renewals, upgrades, co-terms, evaluations, cloud
     subscriptions and user changes) for one host instance and one channel, as of `date` (default today).
 
@@ -26,4 +24,4 @@ def preview_prices(request: PreviewRequest, session: SessionDep) -> PreviewRespo
     the direct channel, a co-term that would shorten maintenance, ...) answers 422 with a problem document
     that says which item failed, why, and what to choose instead.
     """
-    return PreviewService(session).preview(request, date.today())
+    return PreviewService(session).preview(body, request.app.state.services.clock.today())

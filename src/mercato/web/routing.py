@@ -12,17 +12,28 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
 
+def _sessions_of(arguments: Iterable[Any]) -> list[Session]:
+    """The request's sessions among an endpoint's arguments: a session itself, or a repository holding one."""
+    found: dict[int, Session] = {}
+    for value in arguments:
+        # A repository's own attribute, not a property: a Request's ``session`` is the cookie session.
+        session = value if isinstance(value, Session) else getattr(value, "__dict__", {}).get("session")
+        if isinstance(session, Session):
+            found[id(session)] = session
+    return list(found.values())
+
+
 def _ending_unit_of_work(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(endpoint)
     def run(*args: Any, **kwargs: Any) -> Any:
-        sessions = [value for value in kwargs.values() if isinstance(value, Session)]
+        sessions = _sessions_of(kwargs.values())
         try:
             result = endpoint(*args, **kwargs)
         except BaseException:

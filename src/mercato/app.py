@@ -1,4 +1,5 @@
-"""The FastAPI application factory: wires settings, the database and every feature's router."""
+"""The FastAPI application factory: wires settings, the database, the services every rule is handed, and
+every feature's router. It sits on top of everything; nothing imports it but the command that serves it."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from mercato.licenses.api import router as licenses_router
 from mercato.licenses.validation import StandingCache, TrustedKeyCache
 from mercato.outbox.worker import BackgroundWorker
 from mercato.preview.api import router as preview_router
+from mercato.services import Services
 from mercato.settings import Settings, get_settings
 from mercato.web.problems import install_problem_handlers
 
@@ -53,6 +55,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
+    app.state.services = Services.from_settings(settings, app.state.clock)
     app.state.engine = engine
     app.state.session_factory = session_factory or make_session_factory(engine)
     # Given a session factory (an outer unit of work, as in tests), hot-path reads must see what it sees.

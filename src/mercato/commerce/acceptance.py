@@ -1,0 +1,112 @@
+"""Accepting a quote: one order and one invoice however often, and however concurrently, it is accepted.
+
+The quote's row is locked first (PostgreSQL ``FOR UPDATE``; SQLite transactions hold the write lock from their
+first statement), so concurrent accepts queue and all but the first find it accepted. With an
+``Idempotency-Key`` a retry gets the very answer the first request got, stored with the acceptance in the same
+transaction; a key reused for another quote is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mercato.accounts.access import Principal
+from mercato.commerce.errors import (
+    IdempotencyKeyReused,
+    NotABuyer,
+    QuoteCancelled,
+    QuoteExpired,
+    QuoteNotFound,
+)
+from mercato.commerce.invoicing import Invoicing
+from mercato.commerce.models import IdempotentRequest, Invoice, Order, Quote, QuoteStatus
+from mercato.commerce.repository import CommerceRepository
+from mercato.services import Services
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    order: Order
+    invoice: Invoice
+    created: bool
+
+
+@dataclass(frozen=True)
+class AcceptAnswer:
+    """What the caller answers: the status code and body, first-time or replayed."""
+
+    status_code: int
+    body: dict[str, Any]
+
+
+class Accepting:
+    def __init__(self, repo: CommerceRepository, services: Services) -> None:
+        self.repo = repo
+        self.services = services
+        self.clock = services.clock
+
+    def quote_for(self, principal: Principal, quote_id: uuid.UUID, *, for_update: bool = False) -> Quote:
+        quote = self.repo.quote(quote_id, for_update=for_update)
+        if quote is None or not principal.can_read_organisation(quote.organisation_id):
+            raise QuoteNotFound(f"There is no quote {quote_id} that you can see.")
+        return quote
+
+    def accept(
+        self,
+        principal: Principal,
+        quote_id: uuid.UUID,
+        idempotency_key: str | None,
+        present: Callable[[Acceptance], dict[str, Any]],
+    ) -> AcceptAnswer:
+        """Accept the quote, or replay the answer an earlier request with the same key got. ``present`` turns
+        the acceptance into the response body that is stored for replays."""
+        quote = self.quote_for(principal, quote_id, for_update=True)  # locked: concurrent retries queue here
+        scope = f"{principal.user_id}:accept-quote"
+        request_hash = hashlib.sha256(str(quote_id).encode()).hexdigest()
+        if idempotency_key is not None:
+            remembered = self.repo.idempotent_request(scope, idempotency_key)
+            if remembered is not None:
+                if remembered.request_hash != request_hash:
+                    raise IdempotencyKeyReused(
+                        f"The Idempotency-Key {idempotency_key!r} was already used to accept another quote. "
+                        "Use a new key for each quote."
+                    )
+                return AcceptAnswer(remembered.status_code, remembered.response)
+        acceptance = self._accept(principal, quote)
+        answer = AcceptAnswer(201 if acceptance.created else 200, present(acceptance))
+        if idempotency_key is not None:
+            self.repo.add(
+                IdempotentRequest(
+                    scope=scope,
+                    key=idempotency_key,
+                    request_hash=request_hash,
+                    status_code=answer.status_code,
+                    response=answer.body,
+                )
+            )
+        return answer
+
+    def _accept(self, principal: Principal, quote: Quote) -> Acceptance:
+        """Turn a locked quote into one order and one invoice; accepting it again returns the same ones. An
+        invoice of nothing to pay (evaluations, free license types) is settled at once."""
+        if not principal.can_buy_for(quote.organisation_id):
+            raise NotABuyer("Only the organisation's admins (or operator staff) can accept its quotes.")
+        if quote.status == QuoteStatus.ACCEPTED:
+            order = self.repo.order_of_quote(quote.id)
+            assert order is not None
+            invoice = self.repo.invoice_of_order(order.id)
+            assert invoice is not None
+            return Acceptance(order, invoice, created=False)
+        if quote.status == QuoteStatus.CANCELLED:
+            raise QuoteCancelled(f"Quote {quote.number} was cancelled; ask for a new quote.")
+        if self.clock.today() > quote.valid_until:
+            raise QuoteExpired(
+                f"Quote {quote.number} was valid until {quote.valid_until}. Ask for a new quote: prices may have "
+                "changed since."
+            )
+        order, invoice = Invoicing(self.repo, self.services).issue(quote)
+        return Acceptance(order, invoice, created=True)

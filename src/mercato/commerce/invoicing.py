@@ -1,0 +1,159 @@
+"""Invoices and payments: an accepted quote becomes one order and one invoice from the seller of record,
+numbered in the seller's gapless series; money recorded against it settles it, and a settled invoice is
+fulfilled in the same transaction."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
+from mercato import pricing
+from mercato.accounts.access import Principal
+from mercato.commerce import schemas
+from mercato.commerce.emails import queue_invoice_email
+from mercato.commerce.errors import (
+    AmountNotInCurrency,
+    InvoiceAlreadyPaid,
+    InvoiceCancelled,
+    InvoiceNotFound,
+    NotTheSeller,
+    Overpayment,
+    PaymentInFuture,
+)
+from mercato.commerce.fulfilment import Fulfilment
+from mercato.commerce.models import Invoice, InvoiceLine, InvoiceStatus, Order, Quote, QuoteStatus
+from mercato.commerce.repository import CommerceRepository
+from mercato.keys.models import OPERATOR_ISSUER
+from mercato.services import Services
+
+PAYMENT_TERMS_DAYS = 30
+
+
+class Invoicing:
+    def __init__(self, repo: CommerceRepository, services: Services) -> None:
+        self.repo = repo
+        self.session = repo.session
+        self.services = services
+        self.clock = services.clock
+
+    # -- visibility ----------------------------------------------------------------------------------------
+
+    def invoice_for(
+        self, principal: Principal, invoice_id: uuid.UUID, *, for_update: bool = False
+    ) -> Invoice:
+        invoice = self.repo.invoice(invoice_id, for_update=for_update)
+        if invoice is None or not self.repo.can_read_invoice(principal, invoice):
+            raise InvoiceNotFound(f"There is no invoice {invoice_id} that you can see.")
+        return invoice
+
+    def seller_invoice_for(self, principal: Principal, invoice_id: uuid.UUID, action: str) -> Invoice:
+        """The invoice, locked, for an action only its seller takes (record a payment, refund)."""
+        invoice = self.invoice_for(principal, invoice_id, for_update=True)
+        if not self.repo.acts_for_seller(principal, invoice.seller):
+            raise NotTheSeller(f"Only the seller ({invoice.seller}) {action} invoice {invoice.number}.")
+        return invoice
+
+    # -- issuing -------------------------------------------------------------------------------------------
+
+    def issue(self, quote: Quote) -> tuple[Order, Invoice]:
+        """The order and invoice of an accepted quote, numbered in the seller's series and e-mailed to the
+        organisation; an invoice of nothing to pay is settled at once."""
+        today, now = self.clock.today(), self.clock.now()
+        order = Order(quote_id=quote.id, organisation_id=quote.organisation_id, seller=quote.seller)
+        self.repo.add(order)
+        # The whole vendor slug: two vendors must never print the same invoice number.
+        prefix = "MKT" if quote.seller == OPERATOR_ISSUER else quote.seller.removeprefix("vendor:").upper()
+        number = self.repo.take_invoice_number(quote.seller, prefix)
+        invoice = Invoice(
+            number=f"{prefix}-{today:%Y}-{number:06d}",
+            seller=quote.seller,
+            order_id=order.id,
+            organisation_id=quote.organisation_id,
+            currency=quote.currency,
+            total_minor=quote.total_minor,
+            amount_paid_minor=0,
+            status=InvoiceStatus.OPEN,
+            po_number=quote.po_number,
+            issued_on=today,
+            due_on=today + timedelta(days=PAYMENT_TERMS_DAYS),
+            payments=[],
+            lines=[
+                InvoiceLine(
+                    position=line.position,
+                    quote_line=line,
+                    license=line.license,
+                    description=f"{line.product_key}: {line.explanation}",
+                    amount_minor=line.amount_minor,
+                    vendor_id=line.vendor_id,
+                    vendor_share_rate=line.vendor_share_rate,
+                    vendor_amount_minor=line.vendor_amount_minor,
+                    operator_amount_minor=line.operator_amount_minor,
+                )
+                for line in quote.lines
+            ],
+        )
+        self.repo.add(invoice)
+        quote.status = QuoteStatus.ACCEPTED
+        quote.accepted_at = now
+        queue_invoice_email(self.session, invoice)
+        if invoice.total_minor == 0:
+            self._settle(invoice, quote)
+        self.session.flush()
+        return order, invoice
+
+    # -- payments ------------------------------------------------------------------------------------------
+
+    def record_payment(
+        self, principal: Principal, invoice_id: uuid.UUID, payment: schemas.PaymentIn
+    ) -> Invoice:
+        """Record money received against an invoice; paid in full, its licenses and keys are issued at once."""
+        today = self.clock.today()
+        invoice = self.seller_invoice_for(principal, invoice_id, "records payments of")
+        if invoice.status == InvoiceStatus.CANCELLED:
+            raise InvoiceCancelled(f"Invoice {invoice.number} was cancelled; it cannot be paid.")
+        if invoice.status == InvoiceStatus.PAID:
+            raise InvoiceAlreadyPaid(f"Invoice {invoice.number} is already paid in full.")
+        try:
+            amount_minor = pricing.to_minor_units(payment.amount, invoice.currency)
+        except ValueError:
+            raise AmountNotInCurrency(
+                f"{payment.amount} is not an amount of {invoice.currency}: too many decimals."
+            ) from None
+        due = invoice.total_minor - invoice.amount_paid_minor
+        if amount_minor > due:
+            due_text = pricing.format_money(self._money(due, invoice), invoice.currency)
+            paid_text = pricing.format_money(payment.amount, invoice.currency)
+            raise Overpayment(
+                f"Invoice {invoice.number} has {due_text} due; {paid_text} is more. Record at most the amount due.",
+                amount_due=str(self._money(due, invoice)),
+            )
+        if payment.received_on is not None and payment.received_on > today:
+            raise PaymentInFuture(
+                f"A payment cannot be received in the future ({payment.received_on}; today is {today})."
+            )
+        record = self.services.payments.record(
+            invoice,
+            payment.provider,
+            amount_minor,
+            payment.reference,
+            payment.received_on or today,
+            principal.user_id,
+        )
+        invoice.payments.append(record)
+        invoice.amount_paid_minor += amount_minor
+        if invoice.amount_paid_minor == invoice.total_minor:
+            quote = self.repo.quote_of_invoice(invoice)
+            self._settle(invoice, quote)
+        self.session.flush()
+        return invoice
+
+    @staticmethod
+    def _money(minor: int, invoice: Invoice) -> Decimal:
+        return pricing.from_minor_units(minor, invoice.currency)
+
+    def _settle(self, invoice: Invoice, quote: Quote) -> None:
+        """Paid in full: issue or change every license of the invoice and sign its keys, in this transaction."""
+        invoice.status = InvoiceStatus.PAID
+        invoice.paid_at = self.clock.now()
+        Fulfilment(self.repo, self.services).fulfil(invoice, quote)
