@@ -18,7 +18,9 @@ from support.world import World
 
 
 def run(session_factory: sessionmaker[Session], day: date) -> BillingReport:
-    services = Services(secret_key=SECRET, clock=FixedClock(datetime(day.year, day.month, day.day, 12, tzinfo=UTC)))
+    services = Services(
+        secret_key=SECRET, clock=FixedClock(datetime(day.year, day.month, day.day, 12, tzinfo=UTC))
+    )
     report = BillingReport()
     with session_factory() as session, session.begin():
         billing = BillingRun(session, services)

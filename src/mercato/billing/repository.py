@@ -64,4 +64,7 @@ class BillingRepository:
         ).all()
         end = maintenance_end.isoformat()
         # Entries written before lapses carried their date in ``details`` name it in the description.
-        return any((lapse.details or {}).get("maintenance_end") == end or end in lapse.description for lapse in lapses)
+        return any(
+            (lapse.details or {}).get("maintenance_end") == end or end in lapse.description
+            for lapse in lapses
+        )

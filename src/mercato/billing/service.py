@@ -73,7 +73,9 @@ class BillingRun:
         billing_date = site.next_billing_date
         renewing = self.repo.cloud_subscriptions_renewing(site.id, billing_date)
         if renewing:
-            report.renewal_invoices.append(self._renewal_invoice(site, renewing, billing_date, site.billing_cycle))
+            report.renewal_invoices.append(
+                self._renewal_invoice(site, renewing, billing_date, site.billing_cycle)
+            )
         site.next_billing_date = pricing.add_months(billing_date, pricing.cycle_months(site.billing_cycle))
         self.session.flush()
         return report
@@ -123,11 +125,20 @@ class BillingRun:
 
     def _sweep(self, license: License, report: BillingReport) -> None:
         today = self.clock.today()
-        if license.evaluation or (license.hosting == pricing.Hosting.DATACENTER and license.term_end is not None):
-            if license.term_end is not None and license.term_end < today and license.status == LicenseState.ACTIVE:
+        if license.evaluation or (
+            license.hosting == pricing.Hosting.DATACENTER and license.term_end is not None
+        ):
+            if (
+                license.term_end is not None
+                and license.term_end < today
+                and license.status == LicenseState.ACTIVE
+            ):
                 what = "evaluation" if license.evaluation else "Data Center term"
                 self._change(
-                    license, LicenseState.EXPIRED, LicenseEventKind.EXPIRY, f"The {what} ended on {license.term_end}."
+                    license,
+                    LicenseState.EXPIRED,
+                    LicenseEventKind.EXPIRY,
+                    f"The {what} ended on {license.term_end}.",
                 )
                 report.expired.append(license.entitlement_number)
             return
@@ -165,11 +176,17 @@ class BillingRun:
             )
             report.maintenance_lapsed.append(license.entitlement_number)
 
-    def _change(self, license: License, status: LicenseState, kind: LicenseEventKind, description: str) -> None:
+    def _change(
+        self, license: License, status: LicenseState, kind: LicenseEventKind, description: str
+    ) -> None:
         license.status = status
         self._record(license, kind, description)
 
     def _record(
-        self, license: License, kind: LicenseEventKind, description: str, details: dict[str, str] | None = None
+        self,
+        license: License,
+        kind: LicenseEventKind,
+        description: str,
+        details: dict[str, str] | None = None,
     ) -> None:
         self.events.record(LicenseEvent(kind, license, self.clock.now(), description, details=details or {}))

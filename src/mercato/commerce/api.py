@@ -109,7 +109,9 @@ def list_quotes(
     summary="Get a quote",
     responses=errors.problem_responses(*_COMMON, errors.QuoteNotFound),
 )
-def get_quote(quote_id: uuid.UUID, principal: Reader, repo: RepoDep, services: ServicesDep) -> schemas.QuoteOut:
+def get_quote(
+    quote_id: uuid.UUID, principal: Reader, repo: RepoDep, services: ServicesDep
+) -> schemas.QuoteOut:
     """One quote with its lines."""
     quote = Accepting(repo, services).quote_for(principal, quote_id)
     return presenters.quote_out(quote, _today(services))
@@ -170,7 +172,9 @@ def _accepted_body(acceptance: Acceptance) -> dict[str, Any]:
     summary="List invoices",
     responses=errors.problem_responses(*_COMMON),
 )
-def list_invoices(principal: Reader, repo: RepoDep, limit: Limit = 50, offset: Offset = 0) -> schemas.InvoicePage:
+def list_invoices(
+    principal: Reader, repo: RepoDep, limit: Limit = 50, offset: Offset = 0
+) -> schemas.InvoicePage:
     """Invoices of your organisations, and the direct-store invoices of your vendors, newest first."""
     invoices, total = repo.readable_invoices(principal, limit, offset)
     return schemas.InvoicePage(
@@ -294,4 +298,3 @@ def get_license(entitlement_number: str, principal: Reader, repo: RepoDep) -> sc
     return presenters.license_detail_out(
         license, repo.keys_of(license.id), repo.transactions_of(license.id), show_keys
     )
-

@@ -99,13 +99,18 @@ class Quoting:
         items, licenses = self._preview_items(instance, request)
         priced = PreviewService(self.session).price_items(
             preview.PreviewRequest(
-                channel=request.channel, date=today, host=self._host_in(instance, host_product.key), items=items
+                channel=request.channel,
+                date=today,
+                host=self._host_in(instance, host_product.key),
+                items=items,
             ),
             today,
         )
         currencies = {item.line.currency for item in priced}
         if len(currencies) != 1:
-            raise MixedCurrencies("A quote is in one currency; these items are priced in " + ", ".join(currencies))
+            raise MixedCurrencies(
+                "A quote is in one currency; these items are priced in " + ", ".join(currencies)
+            )
         currency = currencies.pop()
         lines = [
             quote_line(position, LineAction(item_in.action), item.listing, item.line, item.split, license)
@@ -225,7 +230,9 @@ class Quoting:
                 license_type=item.license_type,
             )
         if item.tier is None:
-            raise TierRequired(f"Item {index + 1}: a {instance.hosting} purchase needs a `tier`.", **at_item(index))
+            raise TierRequired(
+                f"Item {index + 1}: a {instance.hosting} purchase needs a `tier`.", **at_item(index)
+            )
         return preview.NewItem(
             action="new", product_key=item.product_key, tier=item.tier, license_type=item.license_type
         )

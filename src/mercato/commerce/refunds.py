@@ -32,7 +32,9 @@ class Refunds:
         self.services = services
         self.clock = services.clock
 
-    def refund_line(self, principal: Principal, invoice_id: uuid.UUID, line_id: int, reason: str) -> InvoiceLine:
+    def refund_line(
+        self, principal: Principal, invoice_id: uuid.UUID, line_id: int, reason: str
+    ) -> InvoiceLine:
         invoice = Invoicing(self.repo, self.services).seller_invoice_for(principal, invoice_id, "refunds")
         line = next((candidate for candidate in invoice.lines if candidate.id == line_id), None)
         if line is None:

@@ -117,7 +117,9 @@ class CommerceRepository:
 
     def vendor_of_license(self, license: License) -> uuid.UUID | None:
         return self.session.scalar(
-            select(App.vendor_id).join(Listing, Listing.app_id == App.id).where(Listing.id == license.listing_id)
+            select(App.vendor_id)
+            .join(Listing, Listing.app_id == App.id)
+            .where(Listing.id == license.listing_id)
         )
 
     # -- host instances and licenses -----------------------------------------------------------------------
@@ -225,9 +227,10 @@ class CommerceRepository:
 
     def quote_of_invoice(self, invoice: Invoice) -> Quote:
         quote = self.session.scalars(
-            select(Quote).options(*_QUOTE_LOADS).join(Order, Order.quote_id == Quote.id).where(
-                Order.id == invoice.order_id
-            )
+            select(Quote)
+            .options(*_QUOTE_LOADS)
+            .join(Order, Order.quote_id == Quote.id)
+            .where(Order.id == invoice.order_id)
         ).one()
         return quote
 
@@ -250,7 +253,9 @@ class CommerceRepository:
             query = query.with_for_update(of=Invoice)
         return self.session.scalars(query).first()
 
-    def readable_invoices(self, principal: Principal, limit: int, offset: int) -> tuple[Sequence[Invoice], int]:
+    def readable_invoices(
+        self, principal: Principal, limit: int, offset: int
+    ) -> tuple[Sequence[Invoice], int]:
         """Invoices of the principal's organisations and the direct-store invoices of its vendors."""
         visible = self._readable_invoices(principal)
         total = self.session.scalar(select(func.count()).select_from(Invoice).where(visible)) or 0

@@ -77,7 +77,9 @@ DEFAULT_SUBSCRIBERS: tuple[LicenseSubscriber, ...] = (queue_key_emails,)
 
 
 class LicenseEvents:
-    def __init__(self, session: Session, subscribers: Sequence[LicenseSubscriber] = DEFAULT_SUBSCRIBERS) -> None:
+    def __init__(
+        self, session: Session, subscribers: Sequence[LicenseSubscriber] = DEFAULT_SUBSCRIBERS
+    ) -> None:
         self.session = session
         self.subscribers = tuple(subscribers)
 

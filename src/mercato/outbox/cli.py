@@ -7,7 +7,6 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from types import FrameType
 from typing import Annotated
 
@@ -113,7 +112,7 @@ def worker(
                     batch_size=batch_size,
                     poll_seconds=poll_seconds,
                     on_batch=lambda report: err_console.print(
-                        f"[dim]{datetime.now():%H:%M:%S}[/dim] {_describe(report)}"
+                        f"[dim]{utcnow():%H:%M:%S}[/dim] {_describe(report)}"
                     ),
                 )
         err_console.print(f"Outbox: {_describe(total)}.")

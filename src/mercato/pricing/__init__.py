@@ -36,6 +36,15 @@ from mercato.pricing.money import (
     sum_money,
     to_minor_units,
 )
+from mercato.pricing.offers import (
+    DEFAULT_TERMS,
+    ChannelPolicy,
+    CommerceTerms,
+    HostContext,
+    Listing,
+    PricedItems,
+    PricedLine,
+)
 from mercato.pricing.periods import add_months
 from mercato.pricing.purchases import price_evaluation, price_new_purchase, price_upgrade
 from mercato.pricing.revenue import (
@@ -47,25 +56,16 @@ from mercato.pricing.revenue import (
     split_revenue,
 )
 from mercato.pricing.rules import check_channel, check_tier_for_host, latest_maintenance_end
+from mercato.pricing.tables import CloudBracket, CloudPriceTable, TierPriceTable
 from mercato.pricing.types import (
     DEFAULT_SERVER_TIERS,
-    DEFAULT_TERMS,
     BillingCycle,
     Channel,
-    ChannelPolicy,
-    CloudBracket,
-    CloudPriceTable,
-    CommerceTerms,
-    HostContext,
     Hosting,
     LicenseType,
     LineKind,
-    Listing,
-    PricedItems,
-    PricedLine,
     SellerOfRecord,
     Tier,
-    TierPriceTable,
 )
 
 __all__ = [

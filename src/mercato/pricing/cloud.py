@@ -8,6 +8,7 @@ from fractions import Fraction
 
 from mercato.pricing.errors import ChannelNotAllowed, InvalidUserCount, TierMismatch, TierNotSold
 from mercato.pricing.money import format_money, format_percent, round_money
+from mercato.pricing.offers import DEFAULT_TERMS, CommerceTerms, HostContext, Listing, PricedLine
 from mercato.pricing.periods import add_months, days_between
 from mercato.pricing.rules import (
     check_channel,
@@ -21,22 +22,8 @@ from mercato.pricing.rules import (
     priced_line,
     tier_suggestion,
 )
-from mercato.pricing.types import (
-    CLOUD_ANNUAL_MONTHS_CHARGED,
-    CLOUD_FLAT_USERS,
-    DEFAULT_TERMS,
-    BillingCycle,
-    Channel,
-    CloudPriceTable,
-    CommerceTerms,
-    HostContext,
-    Hosting,
-    LicenseType,
-    LineKind,
-    Listing,
-    PricedLine,
-    Tier,
-)
+from mercato.pricing.tables import CLOUD_ANNUAL_MONTHS_CHARGED, CLOUD_FLAT_USERS, CloudPriceTable
+from mercato.pricing.types import BillingCycle, Channel, Hosting, LicenseType, LineKind, Tier
 
 
 def cycle_months(cycle: BillingCycle) -> int:

@@ -12,6 +12,7 @@ from mercato.pricing.errors import (
     InvalidRenewalYears,
 )
 from mercato.pricing.money import format_money, format_percent, round_money
+from mercato.pricing.offers import DEFAULT_TERMS, CommerceTerms, Listing, PricedLine
 from mercato.pricing.periods import add_months, days_between
 from mercato.pricing.purchases import TIERED_HOSTINGS
 from mercato.pricing.rules import (
@@ -25,17 +26,7 @@ from mercato.pricing.rules import (
     tier_basis,
     tier_table,
 )
-from mercato.pricing.types import (
-    DEFAULT_TERMS,
-    Channel,
-    CommerceTerms,
-    Hosting,
-    LicenseType,
-    LineKind,
-    Listing,
-    PricedLine,
-    Tier,
-)
+from mercato.pricing.types import Channel, Hosting, LicenseType, LineKind, Tier
 
 
 def price_renewal(

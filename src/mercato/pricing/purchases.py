@@ -7,6 +7,7 @@ from fractions import Fraction
 
 from mercato.pricing.errors import HostContextRequired, NotAnUpgrade, RenewalRequiredFirst
 from mercato.pricing.money import format_fraction, format_money, format_percent, round_money
+from mercato.pricing.offers import DEFAULT_TERMS, CommerceTerms, HostContext, Listing, PricedLine
 from mercato.pricing.periods import add_months, days_between
 from mercato.pricing.rules import (
     check_channel,
@@ -21,18 +22,7 @@ from mercato.pricing.rules import (
     tier_basis,
     tier_table,
 )
-from mercato.pricing.types import (
-    DEFAULT_TERMS,
-    Channel,
-    CommerceTerms,
-    HostContext,
-    Hosting,
-    LicenseType,
-    LineKind,
-    Listing,
-    PricedLine,
-    Tier,
-)
+from mercato.pricing.types import Channel, Hosting, LicenseType, LineKind, Tier
 
 TIERED_HOSTINGS = (Hosting.SERVER, Hosting.DATACENTER)
 

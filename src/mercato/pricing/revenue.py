@@ -9,7 +9,8 @@ from fractions import Fraction
 
 from mercato.pricing.errors import InvalidPriceTable, InvalidRefund, RevenueShareNotConfigured
 from mercato.pricing.money import format_money, format_percent, is_whole_minor_units, round_money
-from mercato.pricing.types import Channel, Hosting, PricedLine
+from mercato.pricing.offers import PricedLine
+from mercato.pricing.types import Channel, Hosting
 
 
 @dataclass(frozen=True)

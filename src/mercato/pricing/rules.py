@@ -20,21 +20,10 @@ from mercato.pricing.errors import (
     TierSuggestion,
 )
 from mercato.pricing.money import format_money, format_percent, round_money
+from mercato.pricing.offers import DEFAULT_TERMS, CommerceTerms, HostContext, Listing, PricedLine
 from mercato.pricing.periods import add_months
-from mercato.pricing.types import (
-    DEFAULT_TERMS,
-    Channel,
-    CloudPriceTable,
-    CommerceTerms,
-    HostContext,
-    Hosting,
-    LicenseType,
-    LineKind,
-    Listing,
-    PricedLine,
-    Tier,
-    TierPriceTable,
-)
+from mercato.pricing.tables import CloudPriceTable, TierPriceTable
+from mercato.pricing.types import Channel, Hosting, LicenseType, LineKind, Tier
 
 FREE_LICENSE_TYPES = frozenset({LicenseType.COMMUNITY, LicenseType.OPEN_SOURCE, LicenseType.DEVELOPER})
 
