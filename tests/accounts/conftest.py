@@ -10,9 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mercato.accounts.access import Principal
+from mercato.accounts.api_tokens import TokenService
 from mercato.accounts.demo import load_demo_accounts
+from mercato.accounts.host_instances import HostInstanceService
 from mercato.accounts.models import Membership
-from mercato.accounts.service import AccountService, HostInstanceService, TokenService
+from mercato.accounts.service import AccountService
 
 TOKENS = {
     "operator": "mct_demo_operator",

@@ -9,7 +9,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.conftest import Demo
-from mercato.accounts.service import AccountService, TokenService
+from mercato.accounts.api_tokens import TokenService
+from mercato.accounts.service import AccountService
 from support.access import Endpoint, assert_access, check_access
 
 EVERYONE = {"operator", "acme_admin", "acme_billing", "globex_admin", "mockups_vendor"}

@@ -6,9 +6,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from accounts.conftest import TOKENS, Demo
+from mercato.accounts.api_tokens import TokenService
 from mercato.accounts.demo import load_demo_accounts
 from mercato.accounts.models import ApiToken, HostInstance, Membership, Organisation, User
-from mercato.accounts.service import TokenService
 
 COUNTED = (User, Membership, Organisation, HostInstance, ApiToken)
 

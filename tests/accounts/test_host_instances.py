@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy.orm import Session
 
 from accounts.conftest import Demo
+from mercato.accounts.host_instances import HostInstanceService, HostInstanceTerms
 from mercato.accounts.models import Organisation
-from mercato.accounts.service import AccountService, HostInstanceService, HostInstanceTerms
+from mercato.accounts.service import AccountService
 from mercato.problems import Conflict, InvalidInput
 
 SERVER = HostInstanceTerms(name="Staging wiki", user_tier=25, host_maintenance_end=date(2027, 1, 31))

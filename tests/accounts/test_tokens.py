@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.conftest import Demo, principal
 from mercato.accounts.access import Forbidden, Principal
+from mercato.accounts.api_tokens import TokenService, normalise_scopes, token_state
 from mercato.accounts.models import ApiToken, User
-from mercato.accounts.service import AccountService, TokenService, normalise_scopes, token_state
+from mercato.accounts.service import AccountService
 from mercato.clock import utcnow
 from mercato.problems import InvalidInput, NotFound
 

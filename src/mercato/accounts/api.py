@@ -7,13 +7,42 @@ no role in answers 404 exactly as a missing one does; an action on one it may se
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
+from mercato.accounts import presenters
+from mercato.accounts.access import Forbidden, NotAuthenticated
+from mercato.accounts.api_tokens import TokenService
 from mercato.accounts.dependencies import Reader, Writer
-from mercato.accounts.models import ApiToken, Organisation, User
-from mercato.accounts.repository import Member, RegisteredHost
+from mercato.accounts.errors import (
+    FieldEmpty,
+    FieldTooLong,
+    HostingNotSold,
+    HostInstanceNotFound,
+    HostTermsInvalid,
+    InactiveUser,
+    InvalidEmail,
+    InvalidServerId,
+    InvalidSlug,
+    NotAnAdmin,
+    OperatorOnly,
+    OrganisationNotFound,
+    RoleAlreadyHeld,
+    RoleHeldElsewhere,
+    ScopeBeyondCredential,
+    ServerIdTaken,
+    SlugTaken,
+    TokenLifetimeInvalid,
+    TokenNotFound,
+    UnknownCountry,
+    UnknownHosting,
+    UnknownHostProduct,
+    UnknownLicenseType,
+    UnknownRole,
+    UnknownScope,
+)
+from mercato.accounts.host_instances import HostInstanceService, HostInstanceTerms, terms_of
 from mercato.accounts.schemas import (
     HostInstanceChangesIn,
     HostInstanceIn,
@@ -21,7 +50,6 @@ from mercato.accounts.schemas import (
     HostInstancePage,
     HostInstanceTermsIn,
     MemberIn,
-    MemberOut,
     MemberPage,
     MembershipOut,
     MeOut,
@@ -32,21 +60,13 @@ from mercato.accounts.schemas import (
     OrganisationPage,
     OrganisationRef,
     TokenIn,
-    TokenOut,
     TokenPage,
-    UserOut,
     VendorRef,
 )
-from mercato.accounts.service import (
-    AccountService,
-    HostInstanceService,
-    HostInstanceTerms,
-    TokenService,
-    terms_of,
-    token_state,
-)
+from mercato.accounts.service import AccountService
 from mercato.pricing.types import Hosting
 from mercato.web.dependencies import SessionDep
+from mercato.web.responses import problem_responses
 from mercato.web.routing import UnitOfWorkRoute
 
 router = APIRouter(tags=["accounts"], route_class=UnitOfWorkRoute)
@@ -57,65 +77,34 @@ OrganisationPath = Annotated[
 ]
 InstancePath = Annotated[str, Path(max_length=100, description="The host instance's id.")]
 TokenPath = Annotated[str, Path(max_length=100, description="The token's id (not the token itself).")]
-_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No token, or one that is unknown, revoked or expired."},
-    403: {"description": "The token lacks the scope, or the caller's role does not allow the action."},
-    404: {"description": "No such object, or none the caller may see."},
-    422: {"description": "Invalid input; `detail` says which field and why."},
-}
-
-
-def _user_out(user: User) -> UserOut:
-    return UserOut(
-        id=user.id,
-        email=user.email,
-        name=user.name,
-        active=user.active,
-        has_password=bool(user.password_hash),
-    )
-
-
-def _token_out(token: ApiToken) -> TokenOut:
-    return TokenOut(
-        id=token.id,
-        name=token.name,
-        prefix=token.prefix,
-        scopes=list(token.scopes),
-        state=token_state(token),
-        created_at=token.created_at,
-        expires_at=token.expires_at,
-        last_used_at=token.last_used_at,
-        revoked_at=token.revoked_at,
-    )
-
-
-def _organisation_out(organisation: Organisation) -> OrganisationOut:
-    return OrganisationOut.model_validate(organisation, from_attributes=True)
-
-
-def _member_out(member: Member) -> MemberOut:
-    return MemberOut(
-        user=_user_out(member.user), role=member.membership.role, since=member.membership.created_at
-    )
-
-
-def _host_out(registered: RegisteredHost) -> HostInstanceOut:
-    instance = registered.instance
-    return HostInstanceOut(
-        id=instance.id,
-        organisation_id=instance.organisation_id,
-        host_product=registered.host_product_key,
-        hosting=instance.hosting,
-        server_id=instance.server_id,
-        name=instance.name,
-        host_license_type=instance.host_license_type,
-        user_tier=instance.user_tier,
-        host_maintenance_end=instance.host_maintenance_end,
-        cloud_users=instance.cloud_users,
-        billing_cycle=instance.billing_cycle,
-        next_billing_date=instance.next_billing_date,
-        created_at=instance.created_at,
-    )
+_SIGNED_IN = (NotAuthenticated, Forbidden)
+_TOKEN_RULES = (
+    UnknownScope,
+    InactiveUser,
+    TokenLifetimeInvalid,
+    ScopeBeyondCredential,
+    FieldEmpty,
+    FieldTooLong,
+)
+_ORGANISATION_RULES = (
+    OperatorOnly,
+    InvalidSlug,
+    SlugTaken,
+    UnknownCountry,
+    InvalidEmail,
+    FieldEmpty,
+    FieldTooLong,
+)
+_MEMBER_RULES = (
+    OrganisationNotFound,
+    NotAnAdmin,
+    UnknownRole,
+    RoleHeldElsewhere,
+    InvalidEmail,
+    RoleAlreadyHeld,
+)
+_HOST_RULES = (HostTermsInvalid, UnknownLicenseType, FieldTooLong)
+_REGISTER_RULES = (UnknownHostProduct, UnknownHosting, HostingNotSold, InvalidServerId, ServerIdTaken)
 
 
 def _terms(base: HostInstanceTerms, body: HostInstanceTermsIn, fields: set[str]) -> HostInstanceTerms:
@@ -132,7 +121,7 @@ def _terms(base: HostInstanceTerms, body: HostInstanceTermsIn, fields: set[str])
 # Who am I
 
 
-@router.get("/me", response_model=MeOut, summary="Who am I", responses={401: _PROBLEMS[401]})
+@router.get("/me", response_model=MeOut, summary="Who am I", responses=problem_responses(NotAuthenticated))
 def who_am_i(principal: Reader, session: SessionDep) -> MeOut:
     """The user behind the token, their roles (customer admin or billing contact of an organisation, member of
     a vendor's team, operator staff) and the scopes of the token used. Handy to check a token works."""
@@ -153,7 +142,7 @@ def who_am_i(principal: Reader, session: SessionDep) -> MeOut:
         for target in service.memberships_of(user.id)
     ]
     return MeOut(
-        user=_user_out(user),
+        user=presenters.user_out(user),
         operator=principal.operator,
         scopes=sorted(principal.scopes),
         memberships=memberships,
@@ -163,7 +152,12 @@ def who_am_i(principal: Reader, session: SessionDep) -> MeOut:
 # API tokens
 
 
-@router.get("/tokens", response_model=TokenPage, summary="List my API tokens", responses=_PROBLEMS)
+@router.get(
+    "/tokens",
+    response_model=TokenPage,
+    summary="List my API tokens",
+    responses=problem_responses(*_SIGNED_IN),
+)
 def list_tokens(
     principal: Reader,
     session: SessionDep,
@@ -176,7 +170,7 @@ def list_tokens(
     tokens, total = TokenService(session).tokens_of(
         principal.user_id, include_revoked=include_revoked, limit=limit, offset=offset
     )
-    return TokenPage(items=[_token_out(t) for t in tokens], total=total, limit=limit, offset=offset)
+    return TokenPage(items=[presenters.token_out(t) for t in tokens], total=total, limit=limit, offset=offset)
 
 
 @router.post(
@@ -184,7 +178,7 @@ def list_tokens(
     response_model=NewTokenOut,
     status_code=status.HTTP_201_CREATED,
     summary="Create an API token",
-    responses=_PROBLEMS,
+    responses=problem_responses(*_SIGNED_IN, *_TOKEN_RULES),
 )
 def create_token(body: TokenIn, principal: Writer, session: SessionDep) -> NewTokenOut:
     """A new token for yourself, read-only unless you ask for `write`. The response is the only time the
@@ -192,7 +186,7 @@ def create_token(body: TokenIn, principal: Writer, session: SessionDep) -> NewTo
     created = TokenService(session).create_for(
         principal, scopes=body.scopes, name=body.name, expires_in_days=body.expires_in_days
     )
-    return NewTokenOut(**_token_out(created.record).model_dump(), token=created.token)
+    return NewTokenOut(**presenters.token_out(created.record).model_dump(), token=created.token)
 
 
 @router.delete(
@@ -200,7 +194,7 @@ def create_token(body: TokenIn, principal: Writer, session: SessionDep) -> NewTo
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     summary="Revoke one of my API tokens",
-    responses=_PROBLEMS,
+    responses=problem_responses(*_SIGNED_IN, TokenNotFound),
 )
 def revoke_token(token_id: TokenPath, principal: Writer, session: SessionDep) -> Response:
     """Revoke one of your tokens for good: requests with it answer 401 from now on. Revoking a revoked token
@@ -213,7 +207,10 @@ def revoke_token(token_id: TokenPath, principal: Writer, session: SessionDep) ->
 
 
 @router.get(
-    "/organisations", response_model=OrganisationPage, summary="List organisations", responses=_PROBLEMS
+    "/organisations",
+    response_model=OrganisationPage,
+    summary="List organisations",
+    responses=problem_responses(*_SIGNED_IN),
 )
 def list_organisations(
     principal: Reader,
@@ -227,7 +224,7 @@ def list_organisations(
         principal, text=q, limit=limit, offset=offset
     )
     return OrganisationPage(
-        items=[_organisation_out(o) for o in organisations], total=total, limit=limit, offset=offset
+        items=[presenters.organisation_out(o) for o in organisations], total=total, limit=limit, offset=offset
     )
 
 
@@ -236,7 +233,7 @@ def list_organisations(
     response_model=OrganisationOut,
     status_code=status.HTTP_201_CREATED,
     summary="Create a customer organisation",
-    responses={**_PROBLEMS, 409: {"description": "The slug is taken."}},
+    responses=problem_responses(*_SIGNED_IN, *_ORGANISATION_RULES),
 )
 def create_organisation(body: OrganisationIn, principal: Writer, session: SessionDep) -> OrganisationOut:
     """A new customer organisation (operator staff only). Add its people with
@@ -244,20 +241,20 @@ def create_organisation(body: OrganisationIn, principal: Writer, session: Sessio
     organisation = AccountService(session).create_organisation_for(
         principal, body.slug, body.name, body.billing_email, body.country
     )
-    return _organisation_out(organisation)
+    return presenters.organisation_out(organisation)
 
 
 @router.get(
     "/organisations/{organisation}",
     response_model=OrganisationOut,
     summary="Get one organisation",
-    responses=_PROBLEMS,
+    responses=problem_responses(*_SIGNED_IN, OrganisationNotFound),
 )
 def get_organisation(
     organisation: OrganisationPath, principal: Reader, session: SessionDep
 ) -> OrganisationOut:
     """One organisation, by id or slug (`/organisations/acme`)."""
-    return _organisation_out(AccountService(session).organisation_for(principal, organisation))
+    return presenters.organisation_out(AccountService(session).organisation_for(principal, organisation))
 
 
 # Members
@@ -267,7 +264,7 @@ def get_organisation(
     "/organisations/{organisation}/members",
     response_model=MemberPage,
     summary="List an organisation's members",
-    responses=_PROBLEMS,
+    responses=problem_responses(*_SIGNED_IN, OrganisationNotFound, NotAnAdmin),
 )
 def list_members(
     organisation: OrganisationPath,
@@ -281,7 +278,9 @@ def list_members(
     _, members, total = AccountService(session).members_for(
         principal, organisation, limit=limit, offset=offset
     )
-    return MemberPage(items=[_member_out(m) for m in members], total=total, limit=limit, offset=offset)
+    return MemberPage(
+        items=[presenters.member_out(m) for m in members], total=total, limit=limit, offset=offset
+    )
 
 
 @router.post(
@@ -289,7 +288,7 @@ def list_members(
     response_model=NewMemberOut,
     status_code=status.HTTP_201_CREATED,
     summary="Add a member to an organisation",
-    responses={**_PROBLEMS, 409: {"description": "The person already has this role here."}},
+    responses=problem_responses(*_SIGNED_IN, *_MEMBER_RULES),
 )
 def add_member(
     organisation: OrganisationPath, body: MemberIn, principal: Writer, session: SessionDep
@@ -300,7 +299,7 @@ def add_member(
     member, created = AccountService(session).add_member_for(
         principal, organisation, body.email, body.role, body.name
     )
-    return NewMemberOut(**_member_out(member).model_dump(), user_created=created)
+    return NewMemberOut(**presenters.member_out(member).model_dump(), user_created=created)
 
 
 # Host instances
@@ -310,7 +309,7 @@ def add_member(
     "/organisations/{organisation}/host-instances",
     response_model=HostInstancePage,
     summary="List an organisation's host instances",
-    responses=_PROBLEMS,
+    responses=problem_responses(*_SIGNED_IN, OrganisationNotFound),
 )
 def list_host_instances(
     organisation: OrganisationPath,
@@ -333,7 +332,9 @@ def list_host_instances(
         limit=limit,
         offset=offset,
     )
-    return HostInstancePage(items=[_host_out(i) for i in instances], total=total, limit=limit, offset=offset)
+    return HostInstancePage(
+        items=[presenters.host_out(i) for i in instances], total=total, limit=limit, offset=offset
+    )
 
 
 @router.post(
@@ -341,7 +342,9 @@ def list_host_instances(
     response_model=HostInstanceOut,
     status_code=status.HTTP_201_CREATED,
     summary="Register a host instance",
-    responses={**_PROBLEMS, 409: {"description": "This server id or site is already registered."}},
+    responses=problem_responses(
+        *_SIGNED_IN, OrganisationNotFound, NotAnAdmin, *_REGISTER_RULES, *_HOST_RULES
+    ),
 )
 def register_host_instance(
     organisation: OrganisationPath, body: HostInstanceIn, principal: Writer, session: SessionDep
@@ -358,25 +361,25 @@ def register_host_instance(
         body.server_id,
         _terms(HostInstanceTerms(), body, body.model_fields_set),
     )
-    return _host_out(registered)
+    return presenters.host_out(registered)
 
 
 @router.get(
     "/host-instances/{instance_id}",
     response_model=HostInstanceOut,
     summary="Get one host instance",
-    responses=_PROBLEMS,
+    responses=problem_responses(*_SIGNED_IN, HostInstanceNotFound),
 )
 def get_host_instance(instance_id: InstancePath, principal: Reader, session: SessionDep) -> HostInstanceOut:
     """One host instance, for the members of its organisation and operator staff."""
-    return _host_out(HostInstanceService(session).instance_for(principal, instance_id))
+    return presenters.host_out(HostInstanceService(session).instance_for(principal, instance_id))
 
 
 @router.patch(
     "/host-instances/{instance_id}",
     response_model=HostInstanceOut,
     summary="Change a host instance",
-    responses=_PROBLEMS,
+    responses=problem_responses(*_SIGNED_IN, HostInstanceNotFound, NotAnAdmin, *_HOST_RULES),
 )
 def change_host_instance(
     instance_id: InstancePath, body: HostInstanceChangesIn, principal: Writer, session: SessionDep
@@ -388,4 +391,4 @@ def change_host_instance(
     service = HostInstanceService(session)
     registered = service.instance_for(principal, instance_id)
     terms = _terms(terms_of(registered.instance), body, body.model_fields_set)
-    return _host_out(service.change_for(principal, instance_id, terms))
+    return presenters.host_out(service.change_for(principal, instance_id, terms))

@@ -12,9 +12,10 @@ import typer
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from mercato.accounts.api_tokens import TokenService, token_state
 from mercato.accounts.demo import load_demo_accounts
 from mercato.accounts.models import Role
-from mercato.accounts.service import AccountService, TokenService, token_state
+from mercato.accounts.service import AccountService
 from mercato.cli_support import err_console, unit_of_work
 
 users = typer.Typer(

@@ -13,8 +13,9 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
+from mercato.accounts.host_instances import HostInstanceService, HostInstanceTerms
 from mercato.accounts.models import ApiToken, Organisation, Role, User
-from mercato.accounts.service import AccountService, HostInstanceService, HostInstanceTerms
+from mercato.accounts.service import AccountService
 from mercato.accounts.tokens import hash_token
 
 # Longer than the usual display prefix (``mct_`` + 8) so that the demo tokens' prefixes stay unique.

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from mercato.accounts.access import NotAuthenticated
-from mercato.accounts.models import User
 from mercato.accounts.sessions import (
     CSRF_HEADER,
     SESSION_COOKIE,
     SESSION_LIFETIME,
-    current_session,
     end_session,
+    signed_in,
     start_session,
 )
 from mercato.web.dependencies import SessionDep
@@ -40,7 +37,7 @@ class SessionOut(BaseModel):
 
 
 @router.post("/session", status_code=201, response_model=SessionOut, summary="Sign in")
-def sign_in(body: SignIn, request: Request, response: Response, session: SessionDep) -> Any:
+def sign_in(body: SignIn, request: Request, response: Response, session: SessionDep) -> SessionOut:
     """Sign in with e-mail and password. The answer sets an HttpOnly session cookie and gives the CSRF token
     that every change made with the cookie must carry in the `X-CSRF-Token` header."""
     started = start_session(session, body.email, body.password, request.app.state.clock.now())
@@ -59,15 +56,9 @@ def sign_in(body: SignIn, request: Request, response: Response, session: Session
 
 
 @router.get("/session", response_model=SessionOut, summary="The current session")
-def get_session_info(request: Request, session: SessionDep) -> Any:
+def get_session_info(request: Request, session: SessionDep) -> SessionOut:
     """Who is signed in, and the CSRF token (for a page that was reloaded)."""
-    cookie = request.cookies.get(SESSION_COOKIE)
-    record = current_session(session, cookie) if cookie else None
-    now = request.app.state.clock.now()
-    if record is None or record.ended_at is not None or record.expires_at <= now:
-        raise NotAuthenticated("You are not signed in.")
-    user = session.get(User, record.user_id)
-    assert user is not None
+    record, user = signed_in(session, request.cookies.get(SESSION_COOKIE), request.app.state.clock.now())
     return SessionOut(email=user.email, csrf_token=record.csrf_token, expires_at=record.expires_at)
 
 

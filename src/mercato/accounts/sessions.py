@@ -85,3 +85,13 @@ def current_session(session: Session, cookie_token: str) -> WebSession | None:
     return session.scalars(
         select(WebSession).where(WebSession.token_hash == hash_token(cookie_token))
     ).first()
+
+
+def signed_in(session: Session, cookie_token: str | None, now: datetime) -> tuple[WebSession, User]:
+    """The live session a cookie stands for, and its user; ``NotAuthenticated`` when there is none."""
+    record = current_session(session, cookie_token) if cookie_token else None
+    if record is None or record.ended_at is not None or record.expires_at <= now:
+        raise NotAuthenticated("You are not signed in.")
+    user = session.get(User, record.user_id)
+    assert user is not None
+    return record, user

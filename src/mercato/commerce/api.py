@@ -22,6 +22,7 @@ from mercato.commerce.repository import CommerceRepository, LicenseFilters
 from mercato.licenses.models import LicenseState
 from mercato.services import Services
 from mercato.web.dependencies import SessionDep
+from mercato.web.responses import pricing_rules, problem_responses
 from mercato.web.routing import UnitOfWorkRoute
 
 router = APIRouter(tags=["commerce"], route_class=UnitOfWorkRoute)
@@ -56,7 +57,7 @@ _COMMON = (NotAuthenticated, Forbidden)
     status_code=201,
     response_model=schemas.QuoteOut,
     summary="Ask for a quote",
-    responses=errors.problem_responses(
+    responses=problem_responses(
         *_COMMON,
         errors.HostInstanceNotFound,
         errors.NotABuyer,
@@ -68,7 +69,7 @@ _COMMON = (NotAuthenticated, Forbidden)
         errors.NothingToCoTerm,
         errors.MixedCurrencies,
         errors.EvaluationLimitReached,
-        *errors.pricing_rules(),
+        *pricing_rules(),
     ),
 )
 def create_quote(
@@ -90,7 +91,7 @@ def create_quote(
     "/quotes",
     response_model=schemas.QuotePage,
     summary="List quotes",
-    responses=errors.problem_responses(*_COMMON),
+    responses=problem_responses(*_COMMON),
 )
 def list_quotes(
     principal: Reader, repo: RepoDep, services: ServicesDep, limit: Limit = 50, offset: Offset = 0
@@ -107,7 +108,7 @@ def list_quotes(
     "/quotes/{quote_id}",
     response_model=schemas.QuoteOut,
     summary="Get a quote",
-    responses=errors.problem_responses(*_COMMON, errors.QuoteNotFound),
+    responses=problem_responses(*_COMMON, errors.QuoteNotFound),
 )
 def get_quote(
     quote_id: uuid.UUID, principal: Reader, repo: RepoDep, services: ServicesDep
@@ -124,7 +125,7 @@ def get_quote(
     summary="Accept a quote",
     responses={
         200: {"description": "The quote was accepted before: the same order and invoice."},
-        **errors.problem_responses(
+        **problem_responses(
             *_COMMON,
             errors.QuoteNotFound,
             errors.NotABuyer,
@@ -142,7 +143,7 @@ def accept_quote(
     repo: RepoDep,
     services: ServicesDep,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
-) -> dict[str, Any]:
+) -> schemas.AcceptedQuote:
     """Accept an open quote at the quoted prices: one order and one invoice from the seller of record (the
     operator on the marketplace, the vendor on its direct store, with its own invoice numbers).
 
@@ -153,7 +154,7 @@ def accept_quote(
     """
     answer = Accepting(repo, services).accept(principal, quote_id, idempotency_key, _accepted_body)
     response.status_code = answer.status_code
-    return answer.body
+    return schemas.AcceptedQuote.model_validate(answer.body)
 
 
 def _accepted_body(acceptance: Acceptance) -> dict[str, Any]:
@@ -170,7 +171,7 @@ def _accepted_body(acceptance: Acceptance) -> dict[str, Any]:
     "/invoices",
     response_model=schemas.InvoicePage,
     summary="List invoices",
-    responses=errors.problem_responses(*_COMMON),
+    responses=problem_responses(*_COMMON),
 )
 def list_invoices(
     principal: Reader, repo: RepoDep, limit: Limit = 50, offset: Offset = 0
@@ -186,7 +187,7 @@ def list_invoices(
     "/invoices/{invoice_id}",
     response_model=schemas.InvoiceOut,
     summary="Get an invoice",
-    responses=errors.problem_responses(*_COMMON, errors.InvoiceNotFound),
+    responses=problem_responses(*_COMMON, errors.InvoiceNotFound),
 )
 def get_invoice(
     invoice_id: uuid.UUID, principal: Reader, repo: RepoDep, services: ServicesDep
@@ -199,7 +200,7 @@ def get_invoice(
     "/invoices/{invoice_id}/payments",
     response_model=schemas.InvoiceOut,
     summary="Record a payment",
-    responses=errors.problem_responses(
+    responses=problem_responses(
         *_COMMON,
         errors.InvoiceNotFound,
         errors.NotTheSeller,
@@ -225,7 +226,7 @@ def record_payment(
     "/invoices/{invoice_id}/lines/{line_id}/refund",
     response_model=schemas.InvoiceOut,
     summary="Refund a new purchase",
-    responses=errors.problem_responses(
+    responses=problem_responses(
         *_COMMON,
         errors.InvoiceNotFound,
         errors.InvoiceLineNotFound,
@@ -254,7 +255,7 @@ def refund_line(
     "/licenses",
     response_model=schemas.LicensePage,
     summary="List licenses",
-    responses=errors.problem_responses(*_COMMON),
+    responses=problem_responses(*_COMMON),
 )
 def list_licenses(
     principal: Reader,
@@ -279,7 +280,7 @@ def list_licenses(
     "/licenses/{entitlement_number}",
     response_model=schemas.LicenseDetailOut,
     summary="Get a license",
-    responses=errors.problem_responses(*_COMMON, errors.LicenseNotFound),
+    responses=problem_responses(*_COMMON, errors.LicenseNotFound),
 )
 def get_license(entitlement_number: str, principal: Reader, repo: RepoDep) -> schemas.LicenseDetailOut:
     """One license with its keys and its full history (every transaction). The keys themselves are shown to
