@@ -288,14 +288,9 @@ def get_license(entitlement_number: str, principal: Reader, repo: RepoDep) -> sc
     license = repo.readable_license(principal, entitlement_number)
     if license is None:
         raise errors.LicenseNotFound(f"There is no license {entitlement_number} that you can see.")
-    show_keys = (
-        principal.operator
-        or (license.organisation_id is not None and license.organisation_id in principal.customer_admin_of)
-        or (
-            license.channel == pricing.Channel.DIRECT
-            and repo.vendor_of_license(license) in principal.vendor_member_of
-        )
-    )
     return presenters.license_detail_out(
-        license, repo.keys_of(license.id), repo.transactions_of(license.id), show_keys
+        license,
+        repo.keys_of(license.id),
+        repo.transactions_of(license.id),
+        repo.may_see_keys(principal, license),
     )

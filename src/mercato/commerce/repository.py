@@ -115,12 +115,21 @@ class CommerceRepository:
             )
         ).first()
 
-    def vendor_of_license(self, license: License) -> uuid.UUID | None:
-        return self.session.scalar(
+    def may_see_keys(self, principal: Principal, license: License) -> bool:
+        """The keys themselves are shown to the organisation's admins and operator staff, and to the vendor for
+        its direct licenses (billing contacts and marketplace vendors see that keys exist, not the keys)."""
+        if principal.operator:
+            return True
+        if license.organisation_id is not None and license.organisation_id in principal.customer_admin_of:
+            return True
+        if license.channel != Channel.DIRECT or not principal.vendor_member_of:
+            return False
+        vendor_id = self.session.scalar(
             select(App.vendor_id)
             .join(Listing, Listing.app_id == App.id)
             .where(Listing.id == license.listing_id)
         )
+        return vendor_id in principal.vendor_member_of
 
     # -- host instances and licenses -----------------------------------------------------------------------
 
