@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mercato import __version__
 from mercato.accounts.api import router as accounts_router
 from mercato.accounts.session_api import router as session_router
+from mercato.accounts.throttle import SignInThrottle
 from mercato.catalog.api import router as catalog_router
 from mercato.clock import Clock, SystemClock
 from mercato.commerce.api import router as commerce_router
@@ -21,6 +22,7 @@ from mercato.preview.api import router as preview_router
 from mercato.services import Services
 from mercato.settings import Settings, get_settings
 from mercato.web.problems import install_problem_handlers
+from mercato.web.security import SecurityHeaders
 
 API_DESCRIPTION = """
 Mercato's REST API: the catalog of host products and apps, prices, and (as the project grows) quotes, orders,
@@ -64,7 +66,11 @@ def create_app(
     )
     app.state.trusted_keys = TrustedKeyCache(app.state.read_connection, settings.secret_key)
     app.state.key_standings = StandingCache(settings.validation_cache_seconds)
+    app.state.sign_in_throttle = SignInThrottle(
+        settings.rate_limit_storage, settings.sign_in_limit_per_account, settings.sign_in_limit_per_address
+    )
     install_problem_handlers(app)
+    app.add_middleware(SecurityHeaders)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness check")
     async def healthz() -> dict[str, str]:

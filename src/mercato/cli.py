@@ -81,4 +81,8 @@ def serve(
         port=bind_port,
         workers=workers,
         log_level="info",
+        # Client addresses (sign-in throttling) and the https scheme (Secure cookies, HSTS) are taken from
+        # X-Forwarded-* headers only when the request comes from a proxy the operator named.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
     )

@@ -21,6 +21,11 @@ class Problem(Exception):
         self.detail = detail
         self.extensions = extensions
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer carries besides the document (e.g. ``Retry-After``)."""
+        return {}
+
 
 class NotFound(Problem):
     status = 404

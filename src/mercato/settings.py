@@ -34,6 +34,24 @@ class Settings(BaseSettings):
         "suspended) before reading it again. 0 reads the database on every request.",
     )
 
+    # Sign-in throttling and the HTTP edge. See docs/security.md.
+    sign_in_limit_per_account: str = Field(
+        default="5/minute", description="Failed sign-ins allowed per account (a `limits` rate, e.g. 5/minute)."
+    )
+    sign_in_limit_per_address: str = Field(
+        default="20/minute", description="Failed sign-ins allowed per client address."
+    )
+    rate_limit_storage: str = Field(
+        default="memory://",
+        description="Where throttling counts live: memory:// (each server process) or redis://host:6379 "
+        "(shared by every process).",
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Addresses of the reverse proxies whose X-Forwarded-For/-Proto headers are believed "
+        "(comma-separated, or * for any). Empty: none, the connection's own address and scheme count.",
+    )
+
     # E-mail (SMTP). See docs/email-and-jobs.md.
     smtp_host: str = Field(default="localhost", description="SMTP server that relays Mercato's e-mail.")
     smtp_port: int = Field(default=25, description="SMTP port: usually 25 (none), 587 (starttls), 465 (ssl).")

@@ -124,11 +124,11 @@ def test_other_organisations_are_not_found_and_billing_contacts_may_not_manage(
 def test_adding_a_member_creates_an_unknown_user_without_password(session: Session, demo: Demo) -> None:
     service = AccountService(session)
     admin = principal(session, "admin@acme.example")
-    member, created = service.add_member_for(admin, "acme", "Hal@Acme.example", "customer_admin")
-    assert created and member.user.email == "hal@acme.example" and member.user.name == "hal"
+    _, member = service.add_member_for(admin, "acme", "Hal@Acme.example", "customer_admin")
+    assert member.user.email == "hal@acme.example" and member.user.name == "hal"
     assert member.user.password_hash is None
-    again, created_again = service.add_member_for(admin, "acme", "hal@acme.example", "billing_contact")
-    assert not created_again and again.user is member.user
+    _, again = service.add_member_for(admin, "acme", "hal@acme.example", "billing_contact")
+    assert again.user is member.user  # the same person, not a second account
     with pytest.raises(InvalidInput, match="customer_admin or billing_contact"):
         service.add_member_for(admin, "acme", "ivy@acme.example", "operator_admin")
 

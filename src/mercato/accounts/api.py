@@ -49,11 +49,11 @@ from mercato.accounts.schemas import (
     HostInstanceOut,
     HostInstancePage,
     HostInstanceTermsIn,
+    MemberAddedOut,
     MemberIn,
     MemberPage,
     MembershipOut,
     MeOut,
-    NewMemberOut,
     NewTokenOut,
     OrganisationIn,
     OrganisationOut,
@@ -285,21 +285,27 @@ def list_members(
 
 @router.post(
     "/organisations/{organisation}/members",
-    response_model=NewMemberOut,
+    response_model=MemberAddedOut,
     status_code=status.HTTP_201_CREATED,
     summary="Add a member to an organisation",
     responses=problem_responses(*_SIGNED_IN, *_MEMBER_RULES),
 )
 def add_member(
     organisation: OrganisationPath, body: MemberIn, principal: Writer, session: SessionDep
-) -> NewMemberOut:
+) -> MemberAddedOut:
     """Give someone a role in the organisation by e-mail: `customer_admin` (buys, renews, manages hosts and
     members) or `billing_contact` (sees and pays invoices). An e-mail new to Mercato gets a password-less
-    account. Customer admins of the organisation and operator staff may do this."""
-    member, created = AccountService(session).add_member_for(
+    account; the answer is the same whether or not the address had one. Customer admins of the organisation
+    and operator staff may do this."""
+    added_to, member = AccountService(session).add_member_for(
         principal, organisation, body.email, body.role, body.name
     )
-    return NewMemberOut(**presenters.member_out(member).model_dump(), user_created=created)
+    return MemberAddedOut(
+        email=member.user.email,
+        role=member.membership.role,
+        organisation=added_to.slug,
+        since=member.membership.created_at,
+    )
 
 
 # Host instances

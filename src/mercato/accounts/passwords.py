@@ -6,6 +6,9 @@ until they set one.
 
 from __future__ import annotations
 
+import secrets
+from functools import cache
+
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
@@ -35,13 +38,22 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
-    """Whether ``password`` matches; False for a password-less account or a hash that is not argon2."""
-    if password_hash is None or len(password) > MAX_LENGTH:
+    """Whether ``password`` matches; False for a password-less account or a hash that is not argon2.
+
+    A missing hash (an unknown e-mail, a password-less account) is checked against a stand-in hash all the
+    same, so the answer takes as long as a wrong password's and its timing does not tell who has an account.
+    """
+    if len(password) > MAX_LENGTH:
         return False
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher.verify(password_hash or _stand_in_hash(), password) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+
+
+@cache
+def _stand_in_hash() -> str:
+    return _hasher.hash(secrets.token_urlsafe(32))
 
 
 def needs_rehash(password_hash: str) -> bool:

@@ -150,10 +150,14 @@ class MemberOut(BaseModel):
     since: datetime
 
 
-class NewMemberOut(MemberOut):
-    user_created: bool = Field(
-        description="True when the e-mail was new: a password-less account was made for it."
-    )
+class MemberAddedOut(BaseModel):
+    """The same answer whether or not the address already had an account: adding a member must not tell an
+    admin who else uses Mercato."""
+
+    email: str
+    role: str = Field(description="customer_admin or billing_contact.")
+    organisation: str = Field(description="The organisation's slug.")
+    since: datetime
 
 
 class MemberPage(PageOut):

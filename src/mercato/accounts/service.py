@@ -144,9 +144,11 @@ class AccountService:
         try:
             address = normalise_email(email)
         except InvalidInput:
-            return None
-        user = self.repository.user_by_email(address)
-        if user is None or not user.active or not verify_password(user.password_hash, password):
+            address = ""
+        user = self.repository.user_by_email(address) if address else None
+        # Verified even without a user (against a stand-in): an unknown e-mail takes a wrong password's time.
+        matches = verify_password(user.password_hash if user else None, password)
+        if user is None or not user.active or not matches:
             return None
         if user.password_hash is not None and needs_rehash(user.password_hash):
             self.set_password(user, password)
@@ -306,15 +308,15 @@ class AccountService:
 
     def add_member_for(
         self, principal: Principal, reference: str | uuid.UUID, email: str, role: str, name: str | None = None
-    ) -> tuple[Member, bool]:
+    ) -> tuple[Organisation, Member]:
         """Give the person with this e-mail a customer role in the organisation, creating a password-less user
-        if the address is new. Returns the membership and whether the user was created."""
+        if the address is new. Whether it was new is not said: that would tell an admin who uses Mercato."""
         organisation = self.administered_by(principal, reference, "add members")
         customer_role = _role(role)
         if customer_role not in CUSTOMER_ROLES:
             raise UnknownRole(
                 f"An organisation's members are customer_admin or billing_contact, not {customer_role.value}."
             )
-        user, created = self.find_or_create_user(email, name)
+        user, _ = self.find_or_create_user(email, name)
         membership = self.grant(user, customer_role, organisation=organisation)
-        return Member(membership, user), created
+        return organisation, Member(membership, user)

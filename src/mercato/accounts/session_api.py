@@ -7,6 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from mercato.accounts.access import NotAuthenticated
 from mercato.accounts.sessions import (
     CSRF_HEADER,
     SESSION_COOKIE,
@@ -15,7 +16,9 @@ from mercato.accounts.sessions import (
     signed_in,
     start_session,
 )
+from mercato.accounts.throttle import SignInThrottle, TooManySignIns
 from mercato.web.dependencies import SessionDep
+from mercato.web.responses import problem_responses
 from mercato.web.routing import UnitOfWorkRoute
 
 router = APIRouter(tags=["accounts"], route_class=UnitOfWorkRoute)
@@ -36,11 +39,27 @@ class SessionOut(BaseModel):
     expires_at: datetime
 
 
-@router.post("/session", status_code=201, response_model=SessionOut, summary="Sign in")
+@router.post(
+    "/session",
+    status_code=201,
+    response_model=SessionOut,
+    summary="Sign in",
+    responses=problem_responses(NotAuthenticated, TooManySignIns),
+)
 def sign_in(body: SignIn, request: Request, response: Response, session: SessionDep) -> SessionOut:
     """Sign in with e-mail and password. The answer sets an HttpOnly session cookie and gives the CSRF token
-    that every change made with the cookie must carry in the `X-CSRF-Token` header."""
-    started = start_session(session, body.email, body.password, request.app.state.clock.now())
+    that every change made with the cookie must carry in the `X-CSRF-Token` header.
+
+    Failed sign-ins are throttled per account and per client address (429 with `Retry-After`); an unknown
+    e-mail and a wrong password get the same answer in the same time."""
+    throttle: SignInThrottle = request.app.state.sign_in_throttle
+    address = request.client.host if request.client else "unknown"
+    throttle.check(body.email, address)
+    try:
+        started = start_session(session, body.email, body.password, request.app.state.clock.now())
+    except NotAuthenticated:
+        throttle.failed(body.email, address)
+        raise
     response.set_cookie(
         SESSION_COOKIE,
         started.cookie_token,

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from mercato.keys.service import KeyService
@@ -79,9 +80,23 @@ async def validate_license(request: Request) -> Response:
     return Response(answer.model_dump_json(), media_type="application/json")
 
 
-@router.get("/issuers/{issuer}/jwks", summary="Public keys of an issuer (JWKS)")
-def issuer_jwks(issuer: str, request: Request, session: SessionDep) -> dict[str, Any]:
+JWKS_MAX_AGE_SECONDS = 300
+
+
+@router.get(
+    "/issuers/{issuer}/jwks",
+    summary="Public keys of an issuer (JWKS)",
+    response_class=JSONResponse,
+    responses={200: {"content": {"application/jwk-set+json": {}}, "description": "The issuer's JWKS."}},
+)
+def issuer_jwks(issuer: str, request: Request, session: SessionDep) -> JSONResponse:
     """The public keys that verify the license keys of `issuer` (`operator`, or a vendor's slug), as a JSON
-    Web Key Set. Apps embed these to verify keys offline; retired keys are not listed."""
+    Web Key Set (`application/jwk-set+json`). Apps embed these to verify keys offline; retired keys are not
+    listed. Caches may keep the answer for five minutes (`Cache-Control: public, max-age=300`): an app that
+    caches the set learns a rotation's new key, or a key's retirement, within five minutes."""
     service = KeyService(session, request.app.state.settings.secret_key)
-    return service.export_jwks(service.resolve_issuer(issuer))
+    return JSONResponse(
+        service.export_jwks(service.resolve_issuer(issuer)),
+        media_type="application/jwk-set+json",
+        headers={"Cache-Control": f"public, max-age={JWKS_MAX_AGE_SECONDS}"},
+    )

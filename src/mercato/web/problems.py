@@ -71,6 +71,7 @@ def _problem_handler(request: Request, exc: Exception) -> JSONResponse:
     )
     if exc.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="mercato"'
+    response.headers.update(exc.headers)
     return response
 
 
