@@ -250,6 +250,20 @@ FORGERIES: list[tuple[str, str, dict[str, Any], list[str], tuple[str, str, str]]
         ),
     ),
     (
+        "unknown-key/key-of-another-app-naming-another-seller-than-its-signer",
+        sign_license(dataclasses.replace(DIRECT, app_key=OTHER_APP), OTHER_VENDOR_KEY, OTHER_VENDOR_KID),
+        {},
+        [],
+        (
+            "UNKNOWN_KEY",
+            "CONTACT_SELLER",
+            "This key says it was sold by the vendor (example-labs), but it was signed with the signing key "
+            "other-labs-2025 of the vendor (other-labs): only the vendor (example-labs) signs the licenses it "
+            "sells, so this key is not genuine. Contact the vendor (example-labs) for a genuine key of your "
+            "license.",
+        ),
+    ),
+    (
         "unknown-key/direct-key-of-an-app-no-vendor-sells-directly",
         sign_license(DIRECT, VENDOR_KEY, VENDOR_KID),
         {"app_vendor": None},
