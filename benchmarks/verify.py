@@ -30,6 +30,7 @@ from mercato.licensing import (
     LicensePayload,
     LicenseStatus,
     LicenseType,
+    TrustedKey,
     check,
     sign_license,
 )
@@ -72,7 +73,10 @@ def main() -> int:
     )
     key = sign_license(payload, private_key, "operator-2025-01")
     public_key = private_key.public_key()
-    trusted = {"operator-2025-01": public_key, "operator-2024-01": Ed25519PrivateKey.generate().public_key()}
+    trusted = {
+        "operator-2025-01": TrustedKey("operator", public_key),
+        "operator-2024-01": TrustedKey("operator", Ed25519PrivateKey.generate().public_key()),
+    }
     host = HostContext(
         app_key="com.example.mockups.wiki",
         hosting=Hosting.SERVER,
@@ -83,6 +87,7 @@ def main() -> int:
         build_date=date(2026, 1, 15),
         today=date(2026, 6, 1),
         host_name="the wiki",
+        app_vendor="example-labs",
     )
     verdict = check(key, trusted, host)
     assert verdict.status is LicenseStatus.VALID, verdict

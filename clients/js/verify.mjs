@@ -33,8 +33,14 @@ export const Action = Object.freeze({
 });
 
 export const MAX_KEY_LENGTH = 4096;
-/** Removed anywhere in a pasted key (the Python verifier removes the same set). */
-export const PASTE_NOISE = ' \t\n\r\f\v\u00a0\u202f\u2028\u2029\u200b\ufeff';
+/**
+ * Removed anywhere in a pasted key (the Python verifier removes the same set): every Unicode white space
+ * character, and the invisible characters e-mail clients and editors insert (soft hyphen, Mongolian vowel
+ * separator, zero-width space, non-joiner and joiner, word joiner, byte-order mark).
+ */
+export const PASTE_NOISE = '\t\n\v\f\r \u0085\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006'
+  + '\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000'
+  + '\u00ad\u180e\u200b\u200c\u200d\u2060\ufeff';
 
 const TOKEN_TYPE = 'mercato-license+jwt';
 const FORMAT_VERSION = 1;
@@ -56,6 +62,7 @@ const HOSTING_PLACES = {
 const TOKEN = /^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/;
 const KID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 const VENDOR_SLUG = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+const ISSUER = /^(?:operator|vendor:[A-Za-z0-9][A-Za-z0-9._-]{0,99})$/;
 const ISO_DATE = /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/;
 // Python's str.isprintable() without the space: no Other (C*) and no Separator (Z*) characters.
 const IDENTIFIER = /^[^\p{C}\p{Z}]+$/u;
@@ -84,8 +91,10 @@ class Malformed extends Error {
 }
 
 /**
- * Read a JWK Set into a Map of kid → KeyObject. Throws on any key it cannot trust: a trust list with a
- * wrong entry is a configuration error, not a license problem.
+ * Read a JWK Set into a Map of kid → {issuer, key}: each trusted public key (a KeyObject) with the one issuer
+ * whose license keys it may sign, from the JWK's `iss` ('operator' or 'vendor:<slug>'). Throws on any key it
+ * cannot trust, a key without its issuer included: a trust list with a wrong entry is a configuration error,
+ * not a license problem.
  */
 export function trustedKeysFromJwks(jwks) {
   if (!isObject(jwks) || !Array.isArray(jwks.keys)) throw new TypeError("a JWK Set is an object with a 'keys' list");
@@ -98,11 +107,18 @@ export function trustedKeysFromJwks(jwks) {
       throw new TypeError(`the JWK ${kid} is not for EdDSA signatures`);
     }
     if ('d' in jwk) throw new TypeError(`the JWK ${kid} holds a private key; trust lists hold public keys only`);
+    // Without its issuer a key could sign for anyone: a vendor's key would pass for the marketplace's.
+    if (typeof jwk.iss !== 'string' || !ISSUER.test(jwk.iss)) {
+      throw new TypeError(`the JWK ${kid} does not name its issuer: add "iss": "operator" or "vendor:<slug>"`);
+    }
     if (typeof jwk.x !== 'string' || b64urlDecode(jwk.x).length !== 32) {
       throw new TypeError(`the JWK ${kid} does not hold a 32-byte Ed25519 public key`);
     }
     if (trusted.has(kid)) throw new TypeError(`the kid ${kid} appears twice in the JWK Set`);
-    trusted.set(kid, createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: jwk.x }, format: 'jwk' }));
+    trusted.set(kid, {
+      issuer: jwk.iss,
+      key: createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: jwk.x }, format: 'jwk' }),
+    });
   }
   return trusted;
 }
@@ -114,9 +130,12 @@ const parsedJwks = new WeakMap();
  * Check a pasted license key offline.
  *
  * @param {string} key        the key as pasted (whitespace and line breaks are ignored)
- * @param {object|Map} jwks   the trusted public keys: a JWK Set, or the Map of trustedKeysFromJwks()
+ * @param {object|Map} jwks   the trusted public keys, each with its issuer: a JWK Set whose keys carry
+ *                            `iss`, or the Map of trustedKeysFromJwks()
  * @param {object} host       {app_key, hosting, server_id, host_tier, host_license_type, app_users,
- *                             build_date, today, host_name?}; dates as "YYYY-MM-DD", null tier = unlimited
+ *                             build_date, today, host_name?, app_vendor?}; dates as "YYYY-MM-DD", null tier =
+ *                             unlimited; app_vendor: the slug of the vendor that sells the app directly
+ *                             (null, the default: nobody does, and direct keys of the app are refused)
  * @param {Iterable<string>} revoked  revoked license ids and/or key serials
  * @returns {{status: string, action: string, message: string, payload: object|null}}
  *          payload (the license's fields) only when the key's signature verified
@@ -135,8 +154,8 @@ export function check(key, jwks, host, revoked = []) {
     if (error instanceof Malformed) return verdict(Status.MALFORMED, error.message, error.action);
     throw error;
   }
-  const publicKey = trusted.get(token.kid);
-  if (publicKey === undefined) {
+  const trustedKey = trusted.get(token.kid);
+  if (trustedKey === undefined) {
     return verdict(Status.UNKNOWN_KEY,
       `This key was signed with the signing key ${token.kid}, which this app does not trust (it may have been `
       + 'retired). Get the current key of your license from your licenses page; if it gives the same '
@@ -144,7 +163,7 @@ export function check(key, jwks, host, revoked = []) {
   }
   let genuine = false;
   try {
-    genuine = verifySignature(null, token.signingInput, publicKey, token.signature);
+    genuine = verifySignature(null, token.signingInput, trustedKey.key, token.signature);
   } catch {
     genuine = false;
   }
@@ -153,13 +172,37 @@ export function check(key, jwks, host, revoked = []) {
       "This key's signature does not match its content: the key was changed after it was issued, or it is "
       + `not genuine. ${REPASTE}`, Action.GET_NEW_KEY);
   }
-  return evaluate(token.claims, context, revoked);
+  return bindIssuer(token.kid, trustedKey.issuer, token.claims, context) ?? evaluate(token.claims, context, revoked);
 }
+
+/** UNKNOWN_KEY when the key's signer may not sell this license, as in the Python verifier; else null. */
+function bindIssuer(kid, signer, claims, host) {
+  const seller = sellerOf(claims.iss);
+  // The signer is the seller of record the key names (claims tie marketplace keys to the operator).
+  if (signer !== claims.iss) {
+    return verdict(Status.UNKNOWN_KEY, `This key says it was sold by ${seller}, but it was signed with the `
+      + `signing key ${kid} of ${sellerOf(signer)}: only ${seller} signs the licenses it sells, so this key is `
+      + `not genuine. Contact ${seller} for a genuine key of your license.`, Action.CONTACT_SELLER);
+  }
+  // For a key of this app, only the app's own vendor sells it directly (a key of another app fails
+  // APP_MISMATCH: the app knows its own vendor, not the vendors of other apps).
+  const directSeller = host.app_vendor === null ? null : `vendor:${host.app_vendor}`;
+  if (claims.channel === 'direct' && claims.app === host.app_key && claims.iss !== directSeller) {
+    const rightful = directSeller === null ? 'the marketplace' : sellerOf(directSeller);
+    const sellers = directSeller === null ? 'no vendor sells' : `only ${rightful} sells`;
+    return verdict(Status.UNKNOWN_KEY, `This key says it is a direct license of ${claims.app} from ${seller}, `
+      + `but ${sellers} ${claims.app} directly, so this key is not genuine. Contact ${rightful} for a genuine `
+      + 'key of your license.', Action.CONTACT_SELLER);
+  }
+  return null;
+}
+
+const sellerOf = (issuer) => (issuer === 'operator' ? 'the marketplace' : `the vendor (${issuer.slice(7)})`);
 
 function evaluate(claims, host, revoked) {
   const payload = toDict(claims);
   const result = (status, message, action) => verdict(status, message, action, payload);
-  const seller = claims.iss === 'operator' ? 'the marketplace' : `the vendor (${claims.iss.slice(7)})`;
+  const seller = sellerOf(claims.iss);
   if (claims.app !== host.app_key) {
     return result(Status.APP_MISMATCH, `This key is for the app ${claims.app}, not for ${host.app_key}. `
       + `Paste the key issued for ${host.app_key}, from your licenses page.`, Action.GET_NEW_KEY);
@@ -330,7 +373,7 @@ function b64urlDecode(text) {
 function hostContext(host) {
   const fail = (message) => { throw new TypeError(`host: ${message}`); };
   if (!isObject(host)) fail('the host context is an object');
-  const context = { host_name: 'the host', ...host };
+  const context = { host_name: 'the host', app_vendor: null, ...host };
   if (typeof context.app_key !== 'string' || context.app_key === '') fail('app_key must be a non-empty string');
   if (!HOSTINGS.has(context.hosting)) fail(`unknown hosting ${context.hosting}`);
   if (typeof context.server_id !== 'string' || stripNoise(context.server_id) === '') {
@@ -346,6 +389,9 @@ function hostContext(host) {
   if (context.build_date !== null && !isClaimDate(context.build_date)) fail('build_date must be YYYY-MM-DD or null');
   if (context.today === null || !isClaimDate(context.today)) fail('today must be YYYY-MM-DD');
   if (typeof context.host_name !== 'string' || context.host_name === '') fail('host_name must be a non-empty string');
+  if (context.app_vendor !== null && !(typeof context.app_vendor === 'string' && VENDOR_SLUG.test(context.app_vendor))) {
+    fail("app_vendor must be a vendor's slug such as 'example-labs' or null");
+  }
   return context;
 }
 

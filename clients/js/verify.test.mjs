@@ -66,4 +66,24 @@ test('an invalid host context or trust list is a programming error and throws', 
   assert.throws(() => check(key, vectors.trusted_jwks, { ...host, today: '15/06/2025' }), TypeError);
   const withPrivateKey = { keys: [{ ...vectors.trusted_jwks.keys[0], d: 'AAAA' }] };
   assert.throws(() => check(key, withPrivateKey, host), TypeError);
+  assert.throws(() => check(key, vectors.trusted_jwks, { ...host, app_vendor: 'vendor:example-labs' }), TypeError);
+});
+
+test('a trusted key that does not name its issuer is refused: it could sign for anyone', () => {
+  for (const iss of [undefined, '', 'Operator', 'vendor:', 'example-labs', 7]) {
+    const { iss: _, ...jwk } = vectors.trusted_jwks.keys[0];
+    const keys = [iss === undefined ? jwk : { ...jwk, iss }];
+    assert.throws(() => trustedKeysFromJwks({ keys }), /issuer/);
+  }
+});
+
+test('the forgeries of the vectors are signed by trusted keys, and refused only for who signed them', () => {
+  const trusted = trustedKeysFromJwks(vectors.trusted_jwks);
+  const forgeries = vectors.cases.filter((vector) => vector.expected.action === Action.CONTACT_SELLER
+    && vector.expected.status === Status.UNKNOWN_KEY);
+  assert.ok(forgeries.length >= 2);
+  for (const vector of forgeries) {
+    const kid = JSON.parse(Buffer.from(vector.key.split('.')[0], 'base64url')).kid;
+    assert.ok(trusted.has(kid), vector.name);
+  }
 });

@@ -3,6 +3,10 @@
 Every verifier of Mercato license keys (Python, JavaScript, and any a vendor writes) replays these cases and
 must reach the same status and action; the Python and JavaScript verifiers also match message and payload.
 
+Most expected verdicts are what the Python verifier answers today (the cases pin it down). The forgeries of
+``FORGERIES`` are different: their expected verdicts are written here by hand, so a verifier that accepts them
+(the Python one included) fails its replay instead of rewriting the answer.
+
 Deterministic: signing keys come from fixed seeds, dates are fixed, and Ed25519 signatures are
 deterministic, so running this twice gives the same file byte for byte.
 
@@ -32,6 +36,7 @@ from mercato.licensing import (
     Hosting,
     LicensePayload,
     LicenseType,
+    TrustedKey,
     check,
     jwks,
     public_key_to_jwk,
@@ -49,12 +54,28 @@ def signing_key(name: str) -> Ed25519PrivateKey:
     )
 
 
+# The operator's keys sign marketplace keys; each vendor's keys sign that vendor's direct keys. The vectors
+# trust two vendors, as the license server does: the app's own vendor (example-labs) and another one.
 OLD_KID, NEW_KID, RETIRED_KID = "test-2024", "test-2025", "test-2023"
+VENDOR_KID, OTHER_VENDOR_KID = "example-labs-2025", "other-labs-2025"
 OLD_KEY, NEW_KEY, RETIRED_KEY = signing_key(OLD_KID), signing_key(NEW_KID), signing_key(RETIRED_KID)
+VENDOR_KEY, OTHER_VENDOR_KEY = signing_key(VENDOR_KID), signing_key(OTHER_VENDOR_KID)
 ATTACKER_KEY = signing_key("attacker")
-TRUSTED = {OLD_KID: OLD_KEY.public_key(), NEW_KID: NEW_KEY.public_key()}
+VENDOR, OTHER_VENDOR = "example-labs", "other-labs"
+TRUSTED = {
+    OLD_KID: TrustedKey("operator", OLD_KEY.public_key()),
+    NEW_KID: TrustedKey("operator", NEW_KEY.public_key()),
+    VENDOR_KID: TrustedKey(f"vendor:{VENDOR}", VENDOR_KEY.public_key()),
+    OTHER_VENDOR_KID: TrustedKey(f"vendor:{OTHER_VENDOR}", OTHER_VENDOR_KEY.public_key()),
+}
+SIGNERS = {
+    "operator": (NEW_KEY, NEW_KID),
+    f"vendor:{VENDOR}": (VENDOR_KEY, VENDOR_KID),
+    f"vendor:{OTHER_VENDOR}": (OTHER_VENDOR_KEY, OTHER_VENDOR_KID),
+}
 
 APP = "com.example.mockups.wiki"
+OTHER_APP = "com.example.diagrams.wiki"
 SERVER_ID = "BX7D-3KQ2-9ZLM-WP4T"
 TODAY = date(2025, 6, 15)
 
@@ -79,7 +100,7 @@ DIRECT = dataclasses.replace(
     license_id="lic_01JB2C9R7X5W1N3P",
     entitlement_number="SEN-D10442871",
     channel=Channel.DIRECT,
-    issuer="vendor:example-labs",
+    issuer=f"vendor:{VENDOR}",
     tier=10,
     key_serial="key_01JB2C9R7X5W1N3PA2",
 )
@@ -127,6 +148,7 @@ HOST: dict[str, Any] = {
     "build_date": "2025-02-01",
     "today": TODAY.isoformat(),
     "host_name": "the wiki",
+    "app_vendor": VENDOR,
 }
 
 
@@ -160,13 +182,101 @@ def claims(payload: LicensePayload = MARKETPLACE, **changes: Any) -> dict[str, A
 
 
 def signed(payload: LicensePayload, **changes: Any) -> str:
-    return sign_license(dataclasses.replace(payload, **changes) if changes else payload, NEW_KEY, NEW_KID)
+    """The key of ``payload`` (with changes), signed by the current key of the issuer it names."""
+    payload = dataclasses.replace(payload, **changes) if changes else payload
+    private_key, kid = SIGNERS[payload.issuer]
+    return sign_license(payload, private_key, kid)
 
 
 def pasted_from_email(key: str) -> str:
     """The key as an e-mail client may deliver it: wrapped at 76 characters, indented, with odd spaces."""
     lines = [key[start : start + 76] for start in range(0, len(key), 76)]
     return "\ufeff  " + "\r\n\u00a0 ".join(lines) + "\u200b\n"
+
+
+def pasted_with_invisible_characters(key: str) -> str:
+    """The key with the invisible characters word processors and chat tools add: word joiner, zero-width
+    joiner and non-joiner, soft hyphen, and typographic spaces."""
+    invisible = ["\u2060", "\u200d", "\u00ad", "\u200c", "\u3000", "\u2003", "\u205f", "\u1680"]
+    pieces = [key[start : start + 80] for start in range(0, len(key), 80)]
+    return "".join(piece + invisible[index % len(invisible)] for index, piece in enumerate(pieces))
+
+
+# The forgeries the issuer binding refuses, each with the verdict written by hand: name, key, host changes,
+# revoked, expected (status, action, message). Their keys are signed by trusted keys: only who signed
+# them gives them away.
+FORGERIES: list[tuple[str, str, dict[str, Any], list[str], tuple[str, str, str]]] = [
+    (
+        "unknown-key/direct-key-of-the-app-signed-by-another-vendor",
+        sign_license(
+            dataclasses.replace(DIRECT, issuer=f"vendor:{OTHER_VENDOR}", tier=None),
+            OTHER_VENDOR_KEY,
+            OTHER_VENDOR_KID,
+        ),
+        {},
+        [],
+        (
+            "UNKNOWN_KEY",
+            "CONTACT_SELLER",
+            "This key says it is a direct license of com.example.mockups.wiki from the vendor (other-labs), but "
+            "only the vendor (example-labs) sells com.example.mockups.wiki directly, so this key is not genuine. "
+            "Contact the vendor (example-labs) for a genuine key of your license.",
+        ),
+    ),
+    (
+        "unknown-key/marketplace-key-signed-by-the-apps-own-vendor",
+        sign_license(dataclasses.replace(MARKETPLACE, tier=None), VENDOR_KEY, VENDOR_KID),
+        {"host_tier": None},
+        [],
+        (
+            "UNKNOWN_KEY",
+            "CONTACT_SELLER",
+            "This key says it was sold by the marketplace, but it was signed with the signing key "
+            "example-labs-2025 of the vendor (example-labs): only the marketplace signs the licenses it sells, "
+            "so this key is not genuine. Contact the marketplace for a genuine key of your license.",
+        ),
+    ),
+    (
+        "unknown-key/direct-key-of-the-vendor-signed-by-the-operator",
+        sign_license(DIRECT, NEW_KEY, NEW_KID),
+        {},
+        [],
+        (
+            "UNKNOWN_KEY",
+            "CONTACT_SELLER",
+            "This key says it was sold by the vendor (example-labs), but it was signed with the signing key "
+            "test-2025 of the marketplace: only the vendor (example-labs) signs the licenses it sells, so this "
+            "key is not genuine. Contact the vendor (example-labs) for a genuine key of your license.",
+        ),
+    ),
+    (
+        "unknown-key/key-of-another-app-naming-another-seller-than-its-signer",
+        sign_license(dataclasses.replace(DIRECT, app_key=OTHER_APP), OTHER_VENDOR_KEY, OTHER_VENDOR_KID),
+        {},
+        [],
+        (
+            "UNKNOWN_KEY",
+            "CONTACT_SELLER",
+            "This key says it was sold by the vendor (example-labs), but it was signed with the signing key "
+            "other-labs-2025 of the vendor (other-labs): only the vendor (example-labs) signs the licenses it "
+            "sells, so this key is not genuine. Contact the vendor (example-labs) for a genuine key of your "
+            "license.",
+        ),
+    ),
+    (
+        "unknown-key/direct-key-of-an-app-no-vendor-sells-directly",
+        sign_license(DIRECT, VENDOR_KEY, VENDOR_KID),
+        {"app_vendor": None},
+        [],
+        (
+            "UNKNOWN_KEY",
+            "CONTACT_SELLER",
+            "This key says it is a direct license of com.example.mockups.wiki from the vendor (example-labs), "
+            "but no vendor sells com.example.mockups.wiki directly, so this key is not genuine. Contact the "
+            "marketplace for a genuine key of your license.",
+        ),
+    ),
+]
 
 
 def cases() -> list[dict[str, Any]]:
@@ -176,7 +286,7 @@ def cases() -> list[dict[str, Any]]:
     public_raw = NEW_KEY.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     hs256_input = f"{b64(json.dumps(header(alg='HS256')).encode())}.{payload_segment}"
     hs256 = f"{hs256_input}.{b64(hmac.new(public_raw, hs256_input.encode(), 'sha256').digest())}"
-    attacker_jwk = public_key_to_jwk(NEW_KID, ATTACKER_KEY.public_key())
+    attacker_jwk = public_key_to_jwk(NEW_KID, ATTACKER_KEY.public_key(), "operator")
     forged_payload = b64(canonical_json(claims(tier="unlimited")))
     # The last signature character carries 2 bits and 4 unused ones: "A" and "B" decode alike.
     last = signature_segment[-1]
@@ -239,6 +349,7 @@ def cases() -> list[dict[str, Any]]:
             [],
         ),
         ("valid/pasted-from-an-email", pasted_from_email(good), {}, []),
+        ("valid/pasted-with-invisible-characters", pasted_with_invisible_characters(other), {}, []),
         (
             "valid/server-id-compared-trimmed-and-case-insensitive",
             good,
@@ -339,11 +450,17 @@ def cases() -> list[dict[str, Any]]:
             {},
             [],
         ),
-        ("app-mismatch/marketplace", good, {"app_key": "com.example.diagrams.wiki"}, []),
+        ("app-mismatch/marketplace", good, {"app_key": OTHER_APP}, []),
         (
             "app-mismatch/direct-beats-host-mismatch",
             other,
-            {"app_key": "com.example.diagrams.wiki", "server_id": "OTHER-SERVER"},
+            {"app_key": OTHER_APP, "server_id": "OTHER-SERVER"},
+            [],
+        ),
+        (
+            "app-mismatch/genuine-direct-key-of-another-vendors-app",
+            signed(DIRECT, app_key=OTHER_APP, issuer=f"vendor:{OTHER_VENDOR}"),
+            {},
             [],
         ),
         ("host-mismatch/marketplace-server", good, {"server_id": "A1B2-C3D4-E5F6-G7H8"}, []),
@@ -440,6 +557,18 @@ def cases() -> list[dict[str, Any]]:
                 "expected": {**expected, "payload": payload or None},
             }
         )
+    for name, key, host_changes, revoked, (status, action, message) in FORGERIES:
+        # Written by hand, never computed: not genuine, so no payload.
+        expected = {"status": status, "message": message, "action": action, "payload": None}
+        result.append(
+            {
+                "name": name,
+                "key": key,
+                "host": {**HOST, **host_changes},
+                "revoked": revoked,
+                "expected": expected,
+            }
+        )
     return result
 
 
@@ -455,6 +584,7 @@ def host_context(host: dict[str, Any]) -> HostContext:
         build_date=None if host["build_date"] is None else date.fromisoformat(host["build_date"]),
         today=date.fromisoformat(host["today"]),
         host_name=host["host_name"],
+        app_vendor=host["app_vendor"],
     )
 
 

@@ -3,22 +3,32 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from mercato.database import make_engine, make_session_factory, transaction
+from mercato.keys.service import KeyService
+from mercato.licensing import sign_license
+from mercato.licensing.claims import payload_from_claims
+from mercato.licensing.keys import b64url_decode
 
 MERCATO = Path(sys.executable).with_name("mercato")
 APP = ["--app", "com.example.mockups.wiki", "--hosting", "server"]
 HOST = [*APP, "--server-id", "SRV-1", "--host-license-type", "commercial", "--today", "2026-11-26"]
+CLI_SECRET = "cli-test-secret"
 
 
 def mercato(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MERCATO_")}
-    env["MERCATO_SECRET_KEY"] = "cli-test-secret"
+    env["MERCATO_SECRET_KEY"] = CLI_SECRET
     return subprocess.run(
         [str(MERCATO), *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=60
     )
@@ -195,3 +205,142 @@ def test_rule_violations_are_sentences_not_tracebacks(workdir: Path) -> None:
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "marketplace" in result.stderr
+
+
+# Issuer binding, keys never issued, keys as people paste them ----------------------------------------------
+
+
+def issue_key(workdir: Path, channel: str, tier: str = "100") -> str:
+    result = mercato(
+        workdir,
+        "license",
+        "issue",
+        *APP,
+        "--channel",
+        channel,
+        "--tier",
+        tier,
+        "--type",
+        "commercial",
+        "--server-id",
+        "SRV-1",
+        "--maintenance-end",
+        "2027-11-26",
+        "--today",
+        "2026-11-26",
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def deployment_signer(workdir: Path, issuer: str) -> tuple[str, Ed25519PrivateKey]:
+    """The signing key of an issuer of the CLI's deployment, as that issuer (or whoever stole it) holds it."""
+    engine = make_engine(f"sqlite:///{workdir / 'mercato.db'}")
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            return KeyService(session, CLI_SECRET).signer(issuer)
+    finally:
+        engine.dispose()
+
+
+def resigned(key: str, signer: tuple[str, Ed25519PrivateKey], **changes: Any) -> str:
+    """A genuine key's payload with changes, signed by ``signer``: what a forger makes of a copied key."""
+    payload = payload_from_claims(json.loads(b64url_decode(key.split(".")[1])))
+    kid, private_key = signer
+    return sign_license(dataclasses.replace(payload, **changes), private_key, kid)
+
+
+def export(workdir: Path, *issuers: str) -> Path:
+    """One JWK Set of the issuers' public keys, as an app ships it."""
+    keys: list[Any] = []
+    for issuer in issuers:
+        exported = mercato(workdir, "keys", "export", "--issuer", issuer, "--format", "jwks")
+        assert exported.returncode == 0, exported.stderr
+        keys += json.loads(exported.stdout)["keys"]
+    path = workdir / f"{'+'.join(issuers)}.jwks.json"
+    path.write_text(json.dumps({"keys": keys}))
+    return path
+
+
+def test_check_refuses_a_direct_key_of_the_app_signed_by_another_vendor(workdir: Path) -> None:
+    genuine = issue_key(workdir, "direct", tier="10")
+    forged = resigned(genuine, deployment_signer(workdir, "vendor:diagramly"), issuer="vendor:diagramly")
+    result = mercato(workdir, "license", "check", forged, *HOST, "--host-tier", "100", "--json")
+    assert result.returncode == 1, result.stdout + result.stderr
+    verdict = json.loads(result.stdout)
+    assert (verdict["status"], verdict["action"]) == ("UNKNOWN_KEY", "CONTACT_SELLER")
+    assert "only the vendor (example-mockups) sells com.example.mockups.wiki directly" in verdict["message"]
+
+
+def test_check_refuses_a_key_the_deployment_never_issued(workdir: Path) -> None:
+    genuine = issue_key(workdir, "marketplace")
+    made_up = resigned(genuine, deployment_signer(workdir, "operator"), key_serial="never-issued-0002")
+    result = mercato(workdir, "license", "check", made_up, *HOST, "--host-tier", "100", "--json")
+    assert result.returncode == 1, result.stdout + result.stderr
+    verdict = json.loads(result.stdout)
+    assert (verdict["status"], verdict["action"]) == ("UNKNOWN_KEY", "CONTACT_SELLER")
+    assert "never issued it" in verdict["message"]
+    assert verdict["server"]["known"] is False
+
+
+def test_check_accepts_a_genuine_key_pasted_with_a_byte_order_mark_and_line_breaks(workdir: Path) -> None:
+    key = issue_key(workdir, "marketplace")
+    pasted = "\ufeff" + "\r\n".join(key[i : i + 76] for i in range(0, len(key), 76)) + "\u200b\n"
+    result = mercato(workdir, "license", "check", pasted, *HOST, "--host-tier", "100", "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["server"]["known"] is True
+
+
+def test_offline_check_trusts_each_exported_key_only_for_its_issuer(workdir: Path) -> None:
+    marketplace, direct = issue_key(workdir, "marketplace"), issue_key(workdir, "direct", tier="10")
+    app_keys = export(workdir, "operator", "example-mockups")
+    offline = [*HOST, "--host-tier", "100", "--trusted", str(app_keys), "--json"]
+    assert mercato(workdir, "license", "check", marketplace, *offline).returncode == 0
+    assert mercato(workdir, "license", "check", direct, *offline).returncode == 0
+    # The app's own vendor signs a marketplace key for its app: a trusted key, but not the marketplace's.
+    own = resigned(marketplace, deployment_signer(workdir, "vendor:example-mockups"), tier=None)
+    result = mercato(workdir, "license", "check", own, *offline)
+    assert result.returncode == 1, result.stdout + result.stderr
+    verdict = json.loads(result.stdout)
+    assert (verdict["status"], verdict["action"]) == ("UNKNOWN_KEY", "CONTACT_SELLER")
+    assert "only the marketplace signs the licenses it sells" in verdict["message"]
+
+
+def test_offline_check_with_several_vendors_keys_needs_the_apps_vendor(workdir: Path) -> None:
+    direct = issue_key(workdir, "direct", tier="10")
+    forged = resigned(direct, deployment_signer(workdir, "vendor:diagramly"), issuer="vendor:diagramly")
+    several = export(workdir, "operator", "example-mockups", "diagramly")
+    offline = [*HOST, "--host-tier", "100", "--trusted", str(several)]
+    ambiguous = mercato(workdir, "license", "check", direct, *offline)
+    assert ambiguous.returncode == 2
+    assert "--app-vendor" in ambiguous.stderr
+    told = [*offline, "--app-vendor", "example-mockups", "--json"]
+    assert mercato(workdir, "license", "check", direct, *told).returncode == 0
+    refused = mercato(workdir, "license", "check", forged, *told)
+    assert refused.returncode == 1
+    assert json.loads(refused.stdout)["status"] == "UNKNOWN_KEY"
+    online_only = mercato(
+        workdir, "license", "check", direct, *HOST, "--host-tier", "100", "--app-vendor", "x"
+    )
+    assert online_only.returncode == 2
+
+
+def test_offline_check_refuses_a_trusted_key_file_that_names_no_issuers(workdir: Path) -> None:
+    document = json.loads(export(workdir, "operator").read_text())
+    for jwk in document["keys"]:
+        del jwk["iss"]
+    (workdir / "anonymous.jwks.json").write_text(json.dumps(document))
+    key = issue_key(workdir, "marketplace")
+    result = mercato(
+        workdir,
+        "license",
+        "check",
+        key,
+        *HOST,
+        "--host-tier",
+        "100",
+        "--trusted",
+        str(workdir / "anonymous.jwks.json"),
+    )
+    assert result.returncode == 2
+    assert "issuer" in result.stderr

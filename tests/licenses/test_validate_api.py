@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
@@ -11,10 +13,28 @@ from sqlalchemy.orm import Session, sessionmaker
 from mercato.keys.service import KeyService
 from mercato.licenses.repository import LicenseRepository
 from mercato.licenses.service import IssuedKey, LicenseService
-from mercato.licensing import LicensePayload, sign_license
-from support.licenses import SECRET, SERVER_ID, host, license_services
+from mercato.licensing import (
+    HostContext,
+    LicensePayload,
+    check,
+    sign_license,
+    trusted_keys_from_jwks,
+)
+from mercato.licensing.claims import payload_from_claims
+from mercato.licensing.keys import b64url_decode
+from support.licenses import SECRET, SERVER_ID, TODAY, host, license_services
 
 VALIDATE = "/api/v1/licenses/validate"
+OFFLINE_HOST = HostContext(
+    app_key="com.example.mockups.wiki",
+    hosting="server",  # type: ignore[arg-type]
+    server_id=SERVER_ID,
+    host_tier=100,
+    host_license_type="commercial",  # type: ignore[arg-type]
+    app_users=None,
+    build_date=None,
+    today=TODAY,
+)
 
 
 def test_a_fresh_marketplace_key_is_valid(client: TestClient, issue: Callable[..., IssuedKey]) -> None:
@@ -182,3 +202,93 @@ def test_blank_server_id_or_app_key_is_a_422_problem_not_a_500(client: TestClien
     for body in (host(key="x", server_id="   "), host(key="x", server_id=""), host(key="x", app_key=" ")):
         response = client.post(VALIDATE, json=body)
         assert response.status_code == 422, body
+
+
+# Issuer binding and keys the server never issued ----------------------------------------------------------
+
+
+def payload_of(token: str) -> LicensePayload:
+    """What a key says (read without checking it, as a forger reads a genuine key to copy it)."""
+    return payload_from_claims(json.loads(b64url_decode(token.split(".")[1])))
+
+
+def test_a_direct_key_of_one_vendors_app_signed_by_another_vendor_is_not_valid(
+    client: TestClient, issue: Callable[..., IssuedKey], session_factory: sessionmaker[Session]
+) -> None:
+    genuine = issue(channel="direct", tier=10)
+    with session_factory() as session, session.begin():
+        kid, other_vendors_key = KeyService(session, SECRET).signer("vendor:diagramly")
+    # Vendor B copies vendor A's key, serial included, names itself the seller and signs it.
+    forged = sign_license(
+        dataclasses.replace(payload_of(genuine.token), issuer="vendor:diagramly", tier=None),
+        other_vendors_key,
+        kid,
+    )
+    verdict = client.post(VALIDATE, json=host(key=forged, app_users=500)).json()
+    assert (verdict["status"], verdict["action"]) == ("UNKNOWN_KEY", "CONTACT_SELLER")
+    assert verdict["license"] is None
+    assert verdict["message"] == (
+        "This key says it is a direct license of com.example.mockups.wiki from the vendor (diagramly), but "
+        "only the vendor (example-mockups) sells com.example.mockups.wiki directly, so this key is not "
+        "genuine. Contact the vendor (example-mockups) for a genuine key of your license."
+    )
+    assert client.post(VALIDATE, json=host(key=genuine.token, app_users=10)).json()["status"] == "VALID"
+
+
+def test_a_key_this_server_never_issued_is_not_valid_even_with_its_own_signature(
+    client: TestClient, issue: Callable[..., IssuedKey], session_factory: sessionmaker[Session]
+) -> None:
+    genuine = issue()
+    with session_factory() as session:
+        kid, operator_key = KeyService(session, SECRET).signer("operator")
+    # Whoever holds a copy of the signing key (a thief, another installation) makes a key of their own.
+    made_up = sign_license(
+        dataclasses.replace(payload_of(genuine.token), key_serial="never-issued-0001", tier=None),
+        operator_key,
+        kid,
+    )
+    verdict = client.post(VALIDATE, json=host(key=made_up)).json()
+    assert (verdict["status"], verdict["action"]) == ("UNKNOWN_KEY", "CONTACT_SELLER")
+    assert verdict["license"] is None
+    assert verdict["server"]["known"] is False
+    assert verdict["message"] == (
+        "This key (serial never-issued-0001) carries the signature of the marketplace, but the license server "
+        "never issued it, so it is not genuine: it was made with a stolen signing key or comes from another "
+        "installation. Contact the marketplace for a genuine key of your license."
+    )
+    # Even where the offline rules would have failed it for another reason: genuineness comes first.
+    elsewhere = client.post(VALIDATE, json=host(key=made_up, server_id="OTHER-SERVER")).json()
+    assert elsewhere["status"] == "UNKNOWN_KEY"
+
+
+def test_a_genuine_key_pasted_from_an_email_with_a_byte_order_mark_is_valid(
+    client: TestClient, issue: Callable[..., IssuedKey]
+) -> None:
+    token = issue().token
+    lines = [token[i : i + 76] for i in range(0, len(token), 76)]
+    pasted = "\ufeff" + "\r\n".join(lines[:3]) + "\u200b\u2060\n\u00a0" + "\n".join(lines[3:]) + "\u200d\n"
+    verdict = client.post(VALIDATE, json=host(key=pasted)).json()
+    assert verdict["status"] == "VALID", verdict["message"]
+    assert verdict["server"]["known"] is True
+
+
+def test_published_jwks_binds_each_key_to_its_issuer_for_offline_verifiers(
+    client: TestClient, issue: Callable[..., IssuedKey], session_factory: sessionmaker[Session]
+) -> None:
+    marketplace, direct = issue(), issue(channel="direct", tier=10)
+    operator = client.get("/api/v1/issuers/operator/jwks").json()
+    vendor = client.get("/api/v1/issuers/example-mockups/jwks").json()
+    assert {jwk["iss"] for jwk in operator["keys"]} == {"operator"}
+    assert {jwk["iss"] for jwk in vendor["keys"]} == {"vendor:example-mockups"}
+    # An app ships both sets: its vendor's keys then verify its direct keys, and nothing else.
+    trusted = trusted_keys_from_jwks({"keys": operator["keys"] + vendor["keys"]})
+    app = dataclasses.replace(OFFLINE_HOST, app_vendor="example-mockups")
+    assert check(marketplace.token, trusted, app).valid
+    assert check(direct.token, trusted, dataclasses.replace(app, app_users=10)).valid
+    with session_factory() as session:
+        kid, vendor_key = KeyService(session, SECRET).signer("vendor:example-mockups")
+    own_marketplace_key = sign_license(
+        dataclasses.replace(payload_of(marketplace.token), tier=None), vendor_key, kid
+    )
+    verdict = check(own_marketplace_key, trusted, app)
+    assert (verdict.status.value, verdict.action.value) == ("UNKNOWN_KEY", "CONTACT_SELLER")

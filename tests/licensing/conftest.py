@@ -14,7 +14,15 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from mercato.licensing import Channel, HostContext, Hosting, LicensePayload, LicenseType, sign_license
+from mercato.licensing import (
+    Channel,
+    HostContext,
+    Hosting,
+    LicensePayload,
+    LicenseType,
+    TrustedKey,
+    sign_license,
+)
 
 TODAY = date(2025, 6, 15)
 
@@ -23,9 +31,25 @@ def seeded_key(name: str) -> Ed25519PrivateKey:
     return Ed25519PrivateKey.from_private_bytes(hashlib.sha256(f"mercato tests: {name}".encode()).digest())
 
 
-SIGNING_KEYS = {"operator-2024": seeded_key("operator-2024"), "operator-2025": seeded_key("operator-2025")}
+SIGNING_KEYS = {
+    "operator-2024": seeded_key("operator-2024"),
+    "operator-2025": seeded_key("operator-2025"),
+    "example-labs-2025": seeded_key("example-labs-2025"),
+    "other-labs-2025": seeded_key("other-labs-2025"),
+}
+ISSUERS = {
+    "operator-2024": "operator",
+    "operator-2025": "operator",
+    "example-labs-2025": "vendor:example-labs",
+    "other-labs-2025": "vendor:other-labs",
+}
 CURRENT_KID = "operator-2025"
-TRUSTED = {kid: private_key.public_key() for kid, private_key in SIGNING_KEYS.items()}
+"""Signs marketplace keys; direct keys of the typical app are signed by its vendor's ``example-labs-2025``."""
+VENDOR_KID = "example-labs-2025"
+# Trusted as the license server trusts them: the operator's keys and two vendors' keys.
+TRUSTED = {
+    kid: TrustedKey(ISSUERS[kid], private_key.public_key()) for kid, private_key in SIGNING_KEYS.items()
+}
 
 BASE_PAYLOADS = {
     Channel.MARKETPLACE: LicensePayload(
@@ -64,6 +88,7 @@ BASE_HOST = HostContext(
     build_date=date(2025, 2, 1),
     today=TODAY,
     host_name="the wiki",
+    app_vendor="example-labs",
 )
 
 MakePayload = Callable[..., LicensePayload]
@@ -112,9 +137,11 @@ def make_host() -> MakeHost:
 
 @pytest.fixture(scope="session")
 def sign() -> Sign:
-    """Sign a payload with the current (or the named) trusted signing key."""
+    """Sign a payload with the current key of its issuer (or with the named trusted signing key)."""
 
-    def build(payload: LicensePayload, kid: str = CURRENT_KID) -> str:
+    def build(payload: LicensePayload, kid: str | None = None) -> str:
+        if kid is None:
+            kid = CURRENT_KID if payload.issuer == "operator" else VENDOR_KID
         return sign_license(payload, SIGNING_KEYS[kid], kid)
 
     return build

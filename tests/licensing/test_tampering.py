@@ -74,6 +74,7 @@ def keys(make_payload, make_evaluation, sign) -> list[tuple[str, HostContext]]:
         app_users=None,
         build_date=None,
         today=date(2025, 6, 15),
+        app_vendor="example-labs",
     )
     shapes = [
         (make_payload(), host),
@@ -185,6 +186,7 @@ def test_thousands_of_generated_keys_with_random_damage_are_refused(make_payload
         app_users=None,
         build_date=None,
         today=date(2025, 6, 15),
+        app_vendor="example-labs",
     )
     for number in range(1000):
         channel = generator.choice(list(Channel))
@@ -199,7 +201,8 @@ def test_thousands_of_generated_keys_with_random_damage_are_refused(make_payload
             ),
             issued_at=datetime(2025, 1, 1, tzinfo=UTC) + timedelta(seconds=generator.getrandbits(24)),
         )
-        key = sign(payload, kid=generator.choice(["operator-2024", "operator-2025"]))
+        kids = ["operator-2024", "operator-2025"] if channel is Channel.MARKETPLACE else ["example-labs-2025"]
+        key = sign(payload, kid=generator.choice(kids))
         verdict = check(key, trusted, host)
         assert verdict.valid and verdict.payload == payload
         for _ in range(3):
@@ -281,12 +284,12 @@ def test_alg_none_is_refused(make_payload, make_host, trusted):
 
 
 def test_hs256_with_the_public_key_as_secret_is_refused(make_payload, make_host, trusted):
-    public_key = trusted["operator-2025"]
+    public_key = trusted["operator-2025"].public_key
     secrets = [
         public_key.public_bytes(Encoding.Raw, PublicFormat.Raw),
         public_key_to_pem(public_key).encode(),
-        public_key_to_jwk("operator-2025", public_key)["x"].encode(),
-        json.dumps(public_key_to_jwk("operator-2025", public_key)).encode(),
+        public_key_to_jwk("operator-2025", public_key, "operator")["x"].encode(),
+        json.dumps(public_key_to_jwk("operator-2025", public_key, "operator")).encode(),
     ]
     for alg, secret in itertools.product(("HS256", "HS512", "hs256"), secrets):
         key = forged(
@@ -338,7 +341,7 @@ def test_headers_that_are_not_license_headers_are_malformed(header, make_payload
 @pytest.mark.parametrize(
     "extra",
     [
-        {"jwk": public_key_to_jwk("operator-2025", SIGNER.public_key())},
+        {"jwk": public_key_to_jwk("operator-2025", SIGNER.public_key(), "operator")},
         {"jku": "https://attacker.example/jwks.json"},
         {"x5u": "https://attacker.example/cert.pem"},
         {},

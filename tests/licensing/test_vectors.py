@@ -41,6 +41,30 @@ def test_vectors_file_is_up_to_date():
     assert generator.render() == current, "run .venv/bin/python clients/vectors/generate.py"
 
 
+FORGERIES = (
+    "unknown-key/direct-key-of-the-app-signed-by-another-vendor",
+    "unknown-key/marketplace-key-signed-by-the-apps-own-vendor",
+)
+
+
+def test_vectors_hold_the_two_forgeries_with_verdicts_written_by_hand():
+    """Vendor B signs a direct key of vendor A's app; a vendor signs a marketplace key of its own app. Both
+    are signed by trusted keys, and both must be refused by every verifier."""
+    cases = {case["name"]: case for case in VECTORS["cases"]}
+    trusted = trusted_keys_from_jwks(VECTORS["trusted_jwks"])
+    for name in FORGERIES:
+        expected = cases[name]["expected"]
+        assert (expected["status"], expected["action"], expected["payload"]) == (
+            "UNKNOWN_KEY",
+            "CONTACT_SELLER",
+            None,
+        )
+        kid = json.loads(base64.urlsafe_b64decode(cases[name]["key"].split(".")[0] + "=="))["kid"]
+        assert kid in trusted
+    generator = load_generator()
+    assert [forgery[0] for forgery in generator.FORGERIES][:2] == list(FORGERIES)
+
+
 def test_vectors_cover_every_status_and_action():
     assert {case["expected"]["status"] for case in VECTORS["cases"]} == {
         status.value for status in LicenseStatus
@@ -95,37 +119,65 @@ JAVA_MAIN = """
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.PublicKey;
 import java.util.Base64;
+import java.util.HashMap;
 import java.util.Map;
 
 public final class Main {
-    // args: kid, JWK of that kid, a file of keys (base64 of their UTF-8 text, one a line).
+    // args: a file of trusted keys (kid TAB JWK, one a line), a file of cases (base64 of the key's UTF-8
+    // text TAB the app key TAB the app's vendor, empty for none; one a line).
     public static void main(String[] args) throws Exception {
-        Map<String, PublicKey> trusted = Map.of(args[0], LicenseKeys.publicKeyFromJwk(args[1]));
-        for (String line : Files.readAllLines(Path.of(args[2]))) {
-            String key = new String(Base64.getDecoder().decode(line), StandardCharsets.UTF_8);
-            System.out.println(LicenseKeys.verifiedPayload(key, trusted) == null ? "REFUSED" : "GENUINE");
+        Map<String, LicenseKeys.TrustedKey> trusted = new HashMap<>();
+        for (String line : Files.readAllLines(Path.of(args[0]))) {
+            String[] fields = line.split("\t", 2);
+            trusted.put(fields[0], LicenseKeys.trustedKeyFromJwk(fields[1]));
+        }
+        for (String line : Files.readAllLines(Path.of(args[1]))) {
+            String[] fields = line.split("\t", -1);
+            String key = new String(Base64.getDecoder().decode(fields[0]), StandardCharsets.UTF_8);
+            String vendor = fields[2].isEmpty() ? null : fields[2];
+            boolean genuine = LicenseKeys.verifiedPayload(key, trusted, fields[1], vendor) != null;
+            System.out.println(genuine ? "GENUINE" : "REFUSED");
         }
     }
 }
 """
 
+# The Java snippet reads claims only as Mercato writes them: compact JSON, no escapes, each claim once.
+_COMPACT_CLAIM = re.compile(r'"[a-z]+":("[^"\\]*"|-?[0-9]+|true|false|null)[,}]')
 
-def genuine(key: str, kid: str, public_key: Any) -> bool:
-    """Independent oracle: the key has the canonical header of ``kid`` and a valid signature of that key."""
+
+def genuine(key: str, host: dict[str, Any], trusted: Any) -> bool:
+    """Independent oracle of what the Java snippet promises: the key has the canonical header of a trusted
+    kid and a valid signature of that key, and its signer is the seller it names and may sell this app in
+    the key's channel."""
     from cryptography.exceptions import InvalidSignature
 
     from mercato.licensing.keys import b64url_decode, encode_header
 
     parts = "".join(character for character in key if character not in PASTE_NOISE).split(".")
-    if len(parts) != 3 or parts[0] != encode_header(kid):
+    if len(parts) != 3:
+        return False
+    kid = next((kid for kid in trusted if encode_header(kid) == parts[0]), None)
+    if kid is None:
         return False
     try:
-        public_key.verify(b64url_decode(parts[2]), f"{parts[0]}.{parts[1]}".encode())
+        trusted[kid].public_key.verify(b64url_decode(parts[2]), f"{parts[0]}.{parts[1]}".encode())
+        text = b64url_decode(parts[1]).decode()
     except (ValueError, InvalidSignature):
         return False
-    return True
+    members = [match.group(0) for match in _COMPACT_CLAIM.finditer(text)]
+    claims = json.loads(text) if text.startswith("{") and "{" + "".join(members) == text else None
+    if not isinstance(claims, dict) or len(claims) != len(members):
+        return False
+    issuer, channel = claims.get("iss"), claims.get("channel")
+    if trusted[kid].issuer != issuer:
+        return False
+    if channel == "marketplace":
+        return issuer == "operator"
+    if channel != "direct" or not str(issuer).startswith("vendor:"):
+        return False
+    return claims.get("app") != host["app_key"] or issuer == f"vendor:{host['app_vendor']}"
 
 
 def test_java_snippet_of_the_documentation_verifies_the_vectors(tmp_path):
@@ -144,26 +196,44 @@ def test_java_snippet_of_the_documentation_verifies_the_vectors(tmp_path):
         timeout=120,
     )
     assert compiled.returncode == 0, compiled.stderr
-    jwk = next(key for key in VECTORS["trusted_jwks"]["keys"] if key["kid"] == "test-2025")
-    public_key = trusted_keys_from_jwks({"keys": [jwk]})["test-2025"]
-    keys = [case["key"] for case in VECTORS["cases"]]
-    (tmp_path / "keys.txt").write_text(
-        "\n".join(base64.b64encode(key.encode()).decode() for key in keys) + "\n", encoding="ascii"
+    (tmp_path / "trusted.txt").write_text(
+        "".join(f"{jwk['kid']}\t{json.dumps(jwk)}\n" for jwk in VECTORS["trusted_jwks"]["keys"]),
+        encoding="utf-8",
+    )
+    cases = VECTORS["cases"]
+    (tmp_path / "cases.txt").write_text(
+        "".join(
+            f"{base64.b64encode(case['key'].encode()).decode()}\t{case['host']['app_key']}\t"
+            f"{case['host']['app_vendor'] or ''}\n"
+            for case in cases
+        ),
+        encoding="ascii",
     )
     result = subprocess.run(
-        [java, "-cp", str(tmp_path), "Main", "test-2025", json.dumps(jwk), str(tmp_path / "keys.txt")],
+        [java, "-cp", str(tmp_path), "Main", str(tmp_path / "trusted.txt"), str(tmp_path / "cases.txt")],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
     outcomes = result.stdout.split()
-    assert len(outcomes) == len(keys)
-    for case, outcome in zip(VECTORS["cases"], outcomes, strict=True):
-        assert outcome == ("GENUINE" if genuine(case["key"], "test-2025", public_key) else "REFUSED"), case[
+    assert len(outcomes) == len(cases)
+    trusted = trusted_keys_from_jwks(VECTORS["trusted_jwks"])
+    for case, outcome in zip(cases, outcomes, strict=True):
+        status = case["expected"]["status"]
+        # The vectors decide: a key the reference verifiers call genuine (a payload in the verdict) is
+        # genuine in Java; a forged, damaged or untrusted key is refused. Java leaves the claims' rules
+        # (MALFORMED payloads) to the app, so there the oracle decides.
+        if case["expected"]["payload"] is not None:
+            assert outcome == "GENUINE", case["name"]
+        elif status in ("BAD_SIGNATURE", "UNKNOWN_KEY"):
+            assert outcome == "REFUSED", case["name"]
+        assert outcome == ("GENUINE" if genuine(case["key"], case["host"], trusted) else "REFUSED"), case[
             "name"
         ]
     assert outcomes.count("GENUINE") > 40
+    refused = {case["name"] for case, outcome in zip(cases, outcomes, strict=True) if outcome == "REFUSED"}
+    assert set(FORGERIES) <= refused
 
 
 def test_verifier_library_imports_only_the_standard_library_and_cryptography():

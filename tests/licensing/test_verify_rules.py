@@ -19,11 +19,13 @@ from mercato.licensing import (
     LicensePayload,
     LicenseStatus,
     LicenseType,
+    TrustedKey,
     Verdict,
     check,
     evaluate,
     sign_license,
 )
+from mercato.licensing.verify import PASTE_NOISE
 
 BOTH_CHANNELS = pytest.mark.parametrize("channel", [Channel.MARKETPLACE, Channel.DIRECT])
 
@@ -69,6 +71,25 @@ def test_key_accepts_whitespace_and_line_breaks_pasted_from_an_email(make_payloa
     assert check(wrapped, trusted, make_host()).status is LicenseStatus.VALID
 
 
+@pytest.mark.parametrize("noise", list(PASTE_NOISE), ids=lambda character: f"U+{ord(character):04X}")
+def test_key_with_any_paste_noise_inside_and_around_it_is_valid(
+    noise, make_payload, make_host, sign, trusted
+):
+    key = sign(make_payload())
+    pasted = noise + noise.join(key[i : i + 50] for i in range(0, len(key), 50)) + noise
+    assert check(pasted, trusted, make_host()).status is LicenseStatus.VALID
+
+
+def test_key_pasted_with_invisible_characters_that_editors_insert_is_valid(
+    make_payload, make_host, sign, trusted
+):
+    """Word joiners, zero-width joiners, soft hyphens and ideographic spaces: all invisible in an e-mail."""
+    key = sign(make_payload())
+    pasted = "\ufeff" + key[:100] + "\u2060" + key[100:200] + "\u200d\u00ad" + key[200:300] + "\u3000\u2003"
+    pasted += key[300:400] + "\u200c\u205f" + key[400:] + "\u2029"
+    assert check(pasted, trusted, make_host()).status is LicenseStatus.VALID
+
+
 def test_trusted_keys_may_be_any_mapping(make_payload, make_host, sign, trusted):
     from types import MappingProxyType
 
@@ -81,7 +102,10 @@ def test_trusted_keys_may_be_any_mapping(make_payload, make_host, sign, trusted)
 def test_key_signed_by_previous_signing_key_still_verifies_while_trusted(
     make_payload, make_host, sign, trusted
 ):
-    assert set(trusted) == {"operator-2024", "operator-2025"}
+    assert {kid for kid, key in trusted.items() if key.issuer == "operator"} == {
+        "operator-2024",
+        "operator-2025",
+    }
     old = sign(make_payload(), kid="operator-2024")
     new = sign(make_payload(), kid="operator-2025")
     assert check(old, trusted, make_host()).valid
@@ -103,8 +127,96 @@ def test_no_trusted_keys_at_all_is_unknown_key(make_payload, make_host, sign):
 
 
 def test_trusting_a_kid_with_another_public_key_is_bad_signature(make_payload, make_host, sign):
-    impostor = {"operator-2025": Ed25519PrivateKey.generate().public_key()}
+    impostor = {"operator-2025": TrustedKey("operator", Ed25519PrivateKey.generate().public_key())}
     assert check(sign(make_payload()), impostor, make_host()).status is LicenseStatus.BAD_SIGNATURE
+
+
+# Issuer binding: only who may sell the app in the key's channel signs it -------------------------------------
+
+
+def test_direct_key_of_the_app_signed_by_another_vendor_is_not_genuine(
+    make_payload, make_host, sign, trusted
+):
+    forged = make_payload(Channel.DIRECT, issuer="vendor:other-labs", tier=None)
+    verdict = check(sign(forged, kid="other-labs-2025"), trusted, make_host(app_vendor="example-labs"))
+    assert verdict.status is LicenseStatus.UNKNOWN_KEY
+    assert verdict.action is FixAction.CONTACT_SELLER
+    assert verdict.payload is None
+    assert verdict.message == (
+        "This key says it is a direct license of com.example.mockups.wiki from the vendor (other-labs), but "
+        "only the vendor (example-labs) sells com.example.mockups.wiki directly, so this key is not genuine. "
+        "Contact the vendor (example-labs) for a genuine key of your license."
+    )
+
+
+def test_marketplace_key_signed_by_the_apps_own_vendor_is_not_genuine(make_payload, make_host, sign, trusted):
+    forged = make_payload(Channel.MARKETPLACE, tier=None)
+    verdict = check(sign(forged, kid="example-labs-2025"), trusted, make_host(app_vendor="example-labs"))
+    assert verdict.status is LicenseStatus.UNKNOWN_KEY
+    assert verdict.action is FixAction.CONTACT_SELLER
+    assert verdict.payload is None
+    assert verdict.message == (
+        "This key says it was sold by the marketplace, but it was signed with the signing key "
+        "example-labs-2025 of the vendor (example-labs): only the marketplace signs the licenses it sells, so "
+        "this key is not genuine. Contact the marketplace for a genuine key of your license."
+    )
+
+
+@pytest.mark.parametrize("kid", ["operator-2025", "other-labs-2025"])
+def test_direct_key_signed_by_anyone_but_the_vendor_it_names_is_not_genuine(
+    kid, make_payload, make_host, sign, trusted
+):
+    verdict = check(sign(make_payload(Channel.DIRECT), kid=kid), trusted, make_host())
+    assert verdict.status is LicenseStatus.UNKNOWN_KEY
+    assert verdict.payload is None
+    assert f"signed with the signing key {kid} of the " in verdict.message
+    assert "Contact the vendor (example-labs)" in verdict.message
+
+
+def test_direct_key_of_an_app_that_no_vendor_sells_directly_is_not_genuine(
+    make_payload, make_host, sign, trusted
+):
+    verdict = check(sign(make_payload(Channel.DIRECT)), trusted, make_host(app_vendor=None))
+    assert verdict.status is LicenseStatus.UNKNOWN_KEY
+    assert "no vendor sells com.example.mockups.wiki directly" in verdict.message
+    assert "Contact the marketplace" in verdict.message
+    assert check(sign(make_payload()), trusted, make_host(app_vendor=None)).valid
+
+
+def test_genuine_direct_key_of_another_vendors_app_is_an_app_mismatch(make_payload, make_host, sign, trusted):
+    """The app knows its own vendor, not the vendors of other apps: a genuine key of another app is for
+    another app, which says more than "not genuine"."""
+    theirs = make_payload(Channel.DIRECT, app_key="com.example.diagrams.wiki", issuer="vendor:other-labs")
+    verdict = check(sign(theirs, kid="other-labs-2025"), trusted, make_host(app_vendor="example-labs"))
+    assert verdict.status is LicenseStatus.APP_MISMATCH
+    assert verdict.payload == theirs
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    kid=st.sampled_from(["operator-2024", "operator-2025", "example-labs-2025", "other-labs-2025"]),
+    channel=st.sampled_from(list(Channel)),
+    named_vendor=st.sampled_from(["example-labs", "other-labs"]),
+    app_vendor=st.sampled_from(["example-labs", "other-labs", None]),
+)
+def test_a_key_is_valid_only_when_its_signer_may_sell_the_app_in_its_channel(
+    kid, channel, named_vendor, app_vendor, make_payload, make_host, sign, trusted
+):
+    issuer = "operator" if channel is Channel.MARKETPLACE else f"vendor:{named_vendor}"
+    payload = make_payload(channel, issuer=issuer, tier=None)
+    verdict = check(sign(payload, kid=kid), trusted, make_host(host_tier=None, app_vendor=app_vendor))
+    may_sell = "operator" if channel is Channel.MARKETPLACE else f"vendor:{app_vendor}"
+    genuine = trusted[kid].issuer == issuer == may_sell
+    assert verdict.valid is genuine
+    assert (verdict.payload is not None) is genuine
+    if not genuine:
+        assert (verdict.status, verdict.action) == (LicenseStatus.UNKNOWN_KEY, FixAction.CONTACT_SELLER)
+
+
+@pytest.mark.parametrize("app_vendor", ["", "vendor:example-labs", "example labs", "-labs", 7])
+def test_app_vendor_is_a_vendor_slug(app_vendor, make_host):
+    with pytest.raises(ValueError, match="app_vendor"):
+        make_host(app_vendor=app_vendor)
 
 
 # APP_MISMATCH, HOST_MISMATCH --------------------------------------------------------------------------------

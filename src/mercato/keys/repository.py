@@ -4,10 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from mercato.catalog.models import App, Vendor
 from mercato.keys.models import KeyState, SigningKey
+
+_apps = App.__table__.c
+_vendors = Vendor.__table__.c
+# Plain Core, as the validate hot path reads it: which vendor sells an app (and so signs its direct keys).
+_APP_VENDOR = (
+    select(_vendors.slug)
+    .select_from(App.__table__.join(Vendor.__table__, _vendors.id == _apps.vendor_id))
+    .where(_apps.key == bindparam("app_key"))
+)
+
+
+def app_vendor_slug(connection: Connection, app_key: str) -> str | None:
+    """The slug of the vendor whose app ``app_key`` is: the one issuer (``vendor:<slug>``) whose keys may sign
+    the app's direct licenses. None for an app this deployment does not list."""
+    return connection.execute(_APP_VENDOR, {"app_key": app_key}).scalar()
 
 
 class KeyRepository:

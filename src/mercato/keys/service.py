@@ -21,10 +21,21 @@ from sqlalchemy.orm import Session
 from mercato.catalog.repository import CatalogRepository
 from mercato.clock import Clock, SystemClock
 from mercato.keys.models import OPERATOR_ISSUER, KeyState, SigningKey, vendor_issuer
-from mercato.keys.repository import KeyRepository
+from mercato.keys.repository import KeyRepository, app_vendor_slug
 from mercato.keys.sealing import open_private_key, seal_private_key
-from mercato.licensing import jwks, public_key_from_pem, public_key_to_pem, trusted_keys_from_jwks
+from mercato.licensing import (
+    TrustedKey,
+    jwks,
+    public_key_from_pem,
+    public_key_to_pem,
+    trusted_keys_from_jwks,
+)
+from mercato.licensing.keys import KID_PATTERN
 from mercato.problems import InvalidInput, NotFound
+
+KID_LENGTH = 64
+"""Longest key id: the format's limit (``KID_PATTERN``) and the ``signing_keys.kid`` column."""
+_KID_SUFFIX_LENGTH = len("-20250131-a1b2c3")
 
 
 def _b64url(raw: bytes) -> str:
@@ -36,17 +47,26 @@ def public_key_from_row(row: SigningKey) -> Ed25519PublicKey:
     return Ed25519PublicKey.from_public_bytes(raw)
 
 
-_PEM_BLOCK = re.compile(r"#\s*kid:\s*(\S+)\s*\n(-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----)", re.S)
+_PEM_BLOCK = re.compile(
+    r"#\s*kid:\s*(\S+)\s*\n#\s*issuer:\s*(\S+)\s*\n(-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----)",
+    re.S,
+)
 
 
-def load_trusted_keys(text: str) -> dict[str, Ed25519PublicKey]:
-    """Trusted keys from a JWKS document or from a PEM bundle as ``mercato keys export --format pem`` writes
-    it (each key preceded by a ``# kid: …`` line). Raises ``ValueError`` when neither yields a key."""
+def load_trusted_keys(text: str) -> dict[str, TrustedKey]:
+    """Trusted keys, each bound to its issuer, from a JWK Set whose keys name their issuer (``iss``) or from a
+    PEM bundle as ``mercato keys export --format pem`` writes it (each key preceded by ``# kid: …`` and
+    ``# issuer: …`` lines). Raises ``ValueError`` when neither yields a key, or a key names no valid issuer."""
     if text.lstrip().startswith("{"):
         return dict(trusted_keys_from_jwks(json.loads(text)))
-    keys = {kid: public_key_from_pem(block) for kid, block in _PEM_BLOCK.findall(text)}
+    keys = {
+        kid: TrustedKey(issuer, public_key_from_pem(block)) for kid, issuer, block in _PEM_BLOCK.findall(text)
+    }
     if not keys:
-        raise ValueError("no JWKS document and no '# kid: …' PEM block found")
+        raise ValueError(
+            "no JWK Set and no PEM block preceded by '# kid: …' and '# issuer: …' lines found "
+            "(write one with: mercato keys export)"
+        )
     return keys
 
 
@@ -66,10 +86,20 @@ class KeyService:
             raise NotFound(f"There is no vendor {slug!r}. An issuer is 'operator' or a vendor's slug.")
         return vendor_issuer(slug)
 
+    def _new_kid(self, issuer: str, now: datetime) -> str:
+        """``<issuer name>-<date>-<6 random hex digits>``, at most 64 characters: a long vendor slug is cut
+        (the kid only has to be unique and recognisable; the issuer is stored beside it)."""
+        prefix = issuer.removeprefix("vendor:")[: KID_LENGTH - _KID_SUFFIX_LENGTH]
+        while True:
+            kid = f"{prefix}-{now:%Y%m%d}-{secrets.token_hex(3)}"
+            assert KID_PATTERN.fullmatch(kid), kid
+            # Two vendors whose slugs share their first 48 characters could draw the same kid.
+            if self.keys.by_kid(kid) is None:
+                return kid
+
     def _create(self, issuer: str, now: datetime) -> SigningKey:
         private_key = Ed25519PrivateKey.generate()
-        prefix = issuer.removeprefix("vendor:")
-        kid = f"{prefix}-{now:%Y%m%d}-{secrets.token_hex(3)}"
+        kid = self._new_kid(issuer, now)
         raw_public = private_key.public_key().public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
         )
@@ -112,21 +142,29 @@ class KeyService:
         row = self.keys.signing_key(issuer) or self._create(issuer, self.clock.now())
         return row.kid, open_private_key(row.sealed_private_key, self.secret, issuer, row.kid)
 
-    def trusted_keys(self, issuers: Iterable[str] | None = None) -> dict[str, Ed25519PublicKey]:
-        return {row.kid: public_key_from_row(row) for row in self.keys.trusted(issuers)}
+    def trusted_keys(self, issuers: Iterable[str] | None = None) -> dict[str, TrustedKey]:
+        """The keys that verify (signing and verifying ones), each bound to its issuer, by kid."""
+        return {
+            row.kid: TrustedKey(row.issuer, public_key_from_row(row)) for row in self.keys.trusted(issuers)
+        }
 
-    def issuer_of_kids(self) -> dict[str, str]:
-        return {row.kid: row.issuer for row in self.keys.trusted()}
+    def app_vendor(self, app_key: str) -> str | None:
+        """The slug of the vendor that sells the app ``app_key`` directly, whose keys alone may sign its
+        direct licenses (None: the app is not listed here)."""
+        return app_vendor_slug(self.keys.session.connection(), app_key)
 
     def ring(self, issuer: str) -> list[SigningKey]:
         return list(self.keys.ring(issuer))
 
     def export_jwks(self, issuer: str) -> dict[str, Any]:
+        """The issuer's trusted public keys as a JWK Set; each key names its issuer (``iss``)."""
         return jwks(self.trusted_keys([issuer]))
 
     def export_pem(self, issuer: str) -> str:
-        """Every trusted public key of the issuer as PEM, each preceded by a comment line naming its kid."""
+        """Every trusted public key of the issuer as PEM, each preceded by comment lines naming its kid and
+        its issuer."""
         blocks = [
-            f"# kid: {kid}\n{public_key_to_pem(key)}" for kid, key in self.trusted_keys([issuer]).items()
+            f"# kid: {kid}\n# issuer: {key.issuer}\n{public_key_to_pem(key.public_key)}"
+            for kid, key in self.trusted_keys([issuer]).items()
         ]
         return "\n".join(blocks)

@@ -13,7 +13,7 @@ from mercato.cli_support import USAGE_ERROR, command_services, err_console, pars
 from mercato.clock import SystemClock
 from mercato.keys.service import KeyService, load_trusted_keys
 from mercato.licenses.service import IssueRequest, LicenseService
-from mercato.licenses.validation import StaticTrustedKeys, TrustedKeys, ValidationService
+from mercato.licenses.validation import StaticTrustedKeys, ValidationService
 from mercato.licensing import (
     Channel,
     FixAction,
@@ -21,6 +21,7 @@ from mercato.licensing import (
     Hosting,
     LicenseStatus,
     LicenseType,
+    TrustedKey,
     Verdict,
     check,
 )
@@ -117,15 +118,40 @@ def check_key(
     trusted: Annotated[
         Path | None,
         typer.Option(
-            "--trusted", help="JWKS or PEM file of trusted public keys (default: this deployment's)."
+            "--trusted",
+            help="JWKS or PEM file of trusted public keys, each naming its issuer, as 'mercato keys export' "
+            "writes them (default: this deployment's keys).",
+        ),
+    ] = None,
+    app_vendor: Annotated[
+        str | None,
+        typer.Option(
+            "--app-vendor",
+            help="With --trusted: the slug of the vendor that sells the app directly, as the app knows it "
+            "(default: the one vendor among the trusted keys; none if there is none).",
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
 ) -> None:
     """Check a key as the app would inside the host. Exit status: 0 VALID, 1 any other verdict, 2 usage error.
 
-    With --trusted it checks offline against those public keys only; without, it trusts this deployment's
-    keys and also knows what only the server knows (revoked, superseded, suspended)."""
+    With --trusted it checks offline against those public keys only, each bound to its issuer: marketplace
+    keys must be signed by the operator, direct keys by the app's vendor. Without, it trusts this deployment's
+    keys, takes the app's vendor from its catalog, and also knows what only the server knows (keys it never
+    issued, revoked, superseded, suspended)."""
+    keys: dict[str, TrustedKey] | None = None
+    if trusted is not None:
+        try:
+            keys = load_trusted_keys(trusted.read_text(encoding="utf-8-sig"))
+        except (OSError, ValueError) as error:
+            err_console.print(f"[red]Cannot read trusted keys from {trusted}:[/red] {error}")
+            raise typer.Exit(USAGE_ERROR) from error
+        if app_vendor is None:
+            app_vendor = _only_vendor(keys)
+    elif app_vendor is not None:
+        raise typer.BadParameter(
+            "--app-vendor goes with --trusted: without it, the app's vendor comes from this deployment's catalog"
+        )
     try:
         host = HostContext(
             app_key=app_key,
@@ -136,21 +162,17 @@ def check_key(
             app_users=app_users,
             build_date=parse_date(build_date),
             today=parse_date(today) or SystemClock().today(),
+            app_vendor=app_vendor,
         )
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
     server: dict[str, object] | None = None
-    if trusted is not None:
-        try:
-            keys = load_trusted_keys(trusted.read_text())
-        except (OSError, ValueError) as error:
-            err_console.print(f"[red]Cannot read trusted keys from {trusted}:[/red] {error}")
-            raise typer.Exit(USAGE_ERROR) from error
+    if keys is not None:
         verdict = check(key, keys, host)
     else:
         with unit_of_work() as (session, services):
             service = KeyService(session, services.secret_key, services.clock)
-            trusted_keys = StaticTrustedKeys(TrustedKeys(service.trusted_keys(), service.issuer_of_kids()))
+            trusted_keys = StaticTrustedKeys(service.trusted_keys(), service.app_vendor)
             result = ValidationService(lambda: nullcontext(session.connection()), trusted_keys).validate(
                 key, host
             )
@@ -158,6 +180,19 @@ def check_key(
             server = result.server.to_dict() if result.server is not None else None
     _print_verdict(verdict, as_json, server)
     raise typer.Exit(0 if verdict.status is LicenseStatus.VALID else 1)
+
+
+def _only_vendor(keys: dict[str, TrustedKey]) -> str | None:
+    """The app's vendor when the trusted keys name one vendor (an app trusts the operator and its vendor)."""
+    vendors = sorted(
+        {key.issuer.removeprefix("vendor:") for key in keys.values() if key.issuer != "operator"}
+    )
+    if len(vendors) > 1:
+        raise typer.BadParameter(
+            f"the trusted keys belong to several vendors ({', '.join(vendors)}): say which one sells the app "
+            "directly with --app-vendor"
+        )
+    return vendors[0] if vendors else None
 
 
 @app.command()

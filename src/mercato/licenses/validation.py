@@ -1,16 +1,22 @@
 """Online validation: the offline verdict of ``mercato.licensing``, plus what only the server knows.
 
-The server knows which keys were revoked, which were superseded by a newer key (a superseded key keeps working
-for a grace period so the admin has time to paste its replacement) and which licenses are suspended or
-cancelled. Those turn into ``REVOKED`` at the verdict's place in the precedence order: a key that already fails
-an earlier check (malformed, forged, another app or host) keeps that earlier, more useful verdict.
+The server knows which keys it issued, which were revoked, which were superseded by a newer key (a superseded
+key keeps working for a grace period so the admin has time to paste its replacement) and which licenses are
+suspended or cancelled. Those turn into ``REVOKED`` at the verdict's place in the precedence order: a key that
+already fails an earlier check (malformed, forged, another app or host) keeps that earlier, more useful verdict.
+
+It also knows who may sell each app: the issuer binding uses the vendor of the app in the catalog (never a
+vendor named by the caller), so a vendor's key cannot sign another vendor's direct licenses. And a key whose
+serial it never issued is not genuine, whoever's signature it carries: ``UNKNOWN_KEY`` with ``CONTACT_SELLER``,
+before any license rule (such a key was made with a stolen signing key, or comes from another installation).
 
 This is the hottest path of the server, and apps re-check the same key again and again, so two caches sit in
 front of the expensive parts (docs/performance.md has the figures):
 
-- ``VerifiedKeys``: the exact text of a key whose signature verified, with its payload. Whether given bytes
-  carry a valid signature under a given public key never changes, so this cache is exact; it is emptied when
-  the trusted key set loses a key (a retirement), so a retired key stops verifying with the next key reload.
+- ``TrustedKeyCache.verified``: the exact text of a key whose signature verified, with its signer and payload.
+  Whether given bytes carry a valid signature under a given public key never changes, so this cache is exact;
+  it is emptied when the trusted key set loses a key (a retirement), so a retired key stops verifying with the
+  next key reload. The issuer binding and the rules are applied to every request, cached or not.
 - ``StandingCache``: what the database says about a key serial, reused for ``validation_cache_seconds``
   (default a few seconds; 0 reads the database on every request). A revocation made in another process is
   seen within that time.
@@ -18,8 +24,7 @@ front of the expensive parts (docs/performance.md has the figures):
 
 from __future__ import annotations
 
-import base64
-import json
+import dataclasses
 import threading
 import time
 from collections import OrderedDict
@@ -29,15 +34,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from mercato.clock import utcnow
 from mercato.database import ReadConnections
+from mercato.keys.repository import app_vendor_slug
 from mercato.keys.service import KeyService
 from mercato.licenses.repository import KeyStanding, key_standing
-from mercato.licensing import FixAction, HostContext, LicensePayload, LicenseStatus, Verdict, check, evaluate
+from mercato.licensing import (
+    FixAction,
+    HostContext,
+    LicenseStatus,
+    SignedLicense,
+    TrustedKeys,
+    Verdict,
+    authenticate,
+    evaluate_signed,
+)
 
 _AFTER_REVOKED = frozenset(list(LicenseStatus)[list(LicenseStatus).index(LicenseStatus.REVOKED) + 1 :])
 _MISSING = object()
@@ -77,21 +91,10 @@ class BoundedCache(Generic[K, V]):
         return len(self._entries)
 
 
-@dataclass(frozen=True)
-class TrustedKeys:
-    public_keys: dict[str, Ed25519PublicKey]
-    issuer_of: dict[str, str]
-
-
-@dataclass(frozen=True, slots=True)
-class VerifiedKey:
-    kid: str
-    payload: LicensePayload
-
-
 class TrustedKeyCache:
-    """This deployment's verifying keys, reloaded every ``ttl`` seconds and at once when a kid is unknown
-    (a key rotated by another process signs new keys straight away), plus the keys already verified."""
+    """This deployment's verifying keys, each bound to its issuer, reloaded every ``ttl`` seconds and at once
+    when a kid is unknown (a key rotated by another process signs new keys straight away); the keys already
+    verified; and the vendor of each app, read again after each reload."""
 
     def __init__(self, read_connection: ReadConnections, secret: str, ttl: float = 30.0) -> None:
         # Reads through an autocommit connection: the validate endpoint reloads on the event loop, where
@@ -101,8 +104,10 @@ class TrustedKeyCache:
         self._ttl = ttl
         self._lock = threading.Lock()
         self._loaded_at = float("-inf")
-        self._keys = TrustedKeys({}, {})
-        self.verified: BoundedCache[str, VerifiedKey] = BoundedCache(10_000)
+        self._keys: TrustedKeys = {}
+        self.verified: BoundedCache[str, SignedLicense] = BoundedCache(10_000)
+        # (slug,) rather than the slug: the cache's None means "not cached", and an unlisted app has no vendor.
+        self._app_vendors: BoundedCache[str, tuple[str | None]] = BoundedCache(10_000)
 
     def get(self) -> TrustedKeys:
         if time.monotonic() - self._loaded_at > self._ttl:
@@ -111,31 +116,40 @@ class TrustedKeyCache:
 
     def reload(self) -> TrustedKeys:
         with self._lock, self._read_connection() as connection, Session(bind=connection) as session:
-            service = KeyService(session, self._secret)
-            keys = TrustedKeys(service.trusted_keys(), service.issuer_of_kids())
-            if not set(self._keys.public_keys) <= set(keys.public_keys):
+            keys = KeyService(session, self._secret).trusted_keys()
+            if not set(self._keys) <= set(keys):
                 self.verified.clear()  # a key was retired: what it verified is no longer trusted
             self._keys = keys
+            self._app_vendors.clear()
             self._loaded_at = time.monotonic()
         return keys
 
-    def for_kid(self, kid: str | None) -> TrustedKeys:
-        """The trusted keys, reloaded first when ``kid`` is unknown."""
-        keys = self.get()
-        if kid is not None and kid not in keys.public_keys:
-            keys = self.reload()
-        return keys
+    def app_vendor(self, app_key: str) -> str | None:
+        """The slug of the vendor that sells ``app_key`` directly, from the catalog (None: not listed)."""
+        cached = self._app_vendors.get(app_key)
+        if cached is None:
+            with self._read_connection() as connection:
+                cached = (app_vendor_slug(connection, app_key),)
+            self._app_vendors.put(app_key, cached)
+        return cached[0]
 
 
 class StaticTrustedKeys:
     """A fixed set of trusted keys, read once (the CLI); it remembers nothing between checks."""
 
-    def __init__(self, keys: TrustedKeys) -> None:
+    def __init__(self, keys: TrustedKeys, app_vendor: Callable[[str], str | None]) -> None:
         self.keys = keys
-        self.verified: BoundedCache[str, VerifiedKey] = BoundedCache(0)
+        self._app_vendor = app_vendor
+        self.verified: BoundedCache[str, SignedLicense] = BoundedCache(0)
 
-    def for_kid(self, kid: str | None) -> TrustedKeys:
+    def get(self) -> TrustedKeys:
         return self.keys
+
+    def reload(self) -> TrustedKeys:
+        return self.keys
+
+    def app_vendor(self, app_key: str) -> str | None:
+        return self._app_vendor(app_key)
 
 
 class StandingCache:
@@ -184,17 +198,6 @@ class ValidationResult:
     server: ServerKnowledge | None
 
 
-def key_id_of(token: str) -> str | None:
-    """The kid named by a key's protected header, unverified: it only picks the public key to try."""
-    try:
-        header = "".join(token[:600].split()).split(".", 1)[0]  # pasted keys carry line breaks
-        decoded = json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))
-        kid = decoded.get("kid")
-        return kid if isinstance(kid, str) else None
-    except ValueError:
-        return None
-
-
 def _revoked(verdict: Verdict, message: str, action: FixAction) -> Verdict:
     return Verdict(status=LicenseStatus.REVOKED, message=message, action=action, payload=verdict.payload)
 
@@ -213,43 +216,46 @@ class ValidationService:
         self.standings = standings or StandingCache(0)
 
     def validate(self, token: str, host: HostContext, now: datetime | None = None) -> ValidationResult:
-        known = self.trusted.verified.get(token)
-        if known is not None:
-            verdict = evaluate(known.payload, host)
-            kid: str | None = known.kid
-            trusted = self.trusted.for_kid(None)
-        else:
-            kid = key_id_of(token)
-            trusted = self.trusted.for_kid(kid)
-            verdict = check(token, trusted.public_keys, host)
-            if verdict.payload is not None and kid is not None:
-                self.trusted.verified.put(token, VerifiedKey(kid, verdict.payload))
+        signed = self.trusted.verified.get(token)
+        if signed is None:
+            genuine = authenticate(token, self.trusted.get())
+            if isinstance(genuine, Verdict) and genuine.status is LicenseStatus.UNKNOWN_KEY:
+                # The kid is unknown: it may have been rotated in by another process a moment ago.
+                genuine = authenticate(token, self.trusted.reload())
+            if isinstance(genuine, Verdict):
+                return ValidationResult(genuine, None)
+            signed = genuine
+            self.trusted.verified.put(token, signed)
+        # Who may sell the app directly comes from the catalog, never from the caller.
+        host = dataclasses.replace(host, app_vendor=self.trusted.app_vendor(host.app_key))
+        verdict = evaluate_signed(signed, host)
         payload = verdict.payload
         if payload is None:
             return ValidationResult(verdict, None)
-        if trusted.issuer_of.get(kid or "") != payload.issuer:
-            # A vendor's key may sign only that vendor's direct licenses; the operator's only marketplace ones.
-            return ValidationResult(
-                Verdict(
-                    status=LicenseStatus.UNKNOWN_KEY,
-                    message=(
-                        f"This key claims to be issued by {payload.issuer} but was signed with a key of "
-                        f"{trusted.issuer_of.get(kid or '')}. Contact the vendor for a genuine key."
-                    ),
-                    action=FixAction.CONTACT_SELLER,
-                    payload=None,
-                ),
-                None,
-            )
         record = self._standing(payload.key_serial)
         if record is None:
-            return ValidationResult(verdict, ServerKnowledge(known=False))
+            return ValidationResult(self._never_issued(signed), ServerKnowledge(known=False))
         knowledge, revoked_verdict = self._server_verdict(record, verdict, now or utcnow())
         if revoked_verdict is not None and verdict.status in _AFTER_REVOKED:
             verdict = revoked_verdict
         elif knowledge.key_state == "superseded" and verdict.status is LicenseStatus.VALID:
             verdict = self._remind_of_replacement(verdict, knowledge)
         return ValidationResult(verdict, knowledge)
+
+    @staticmethod
+    def _never_issued(signed: SignedLicense) -> Verdict:
+        """A genuine signature on a key this server has no record of: not a license it knows, so not VALID."""
+        payload = signed.payload
+        return Verdict(
+            status=LicenseStatus.UNKNOWN_KEY,
+            message=(
+                f"This key (serial {payload.key_serial}) carries the signature of {payload.seller}, but the "
+                "license server never issued it, so it is not genuine: it was made with a stolen signing key "
+                f"or comes from another installation. Contact {payload.seller} for a genuine key of your "
+                "license."
+            ),
+            action=FixAction.CONTACT_SELLER,
+        )
 
     def _standing(self, serial: str) -> KeyStanding | None:
         cached = self.standings.get(serial)

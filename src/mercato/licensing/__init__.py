@@ -9,8 +9,8 @@ Sign (license server)::
 
 Check (inside the app)::
 
-    trusted = trusted_keys_from_jwks(json.loads(jwks_text))   # once, at start-up
-    verdict = check(pasted_key, trusted, host_context)
+    trusted = trusted_keys_from_jwks(json.loads(jwks_text))   # once, at start-up: kid → (issuer, public key)
+    verdict = check(pasted_key, trusted, host_context)          # host_context.app_vendor: who sells it direct
     if not verdict.valid:
         show(verdict.message, verdict.action)
 """
@@ -28,6 +28,7 @@ from mercato.licensing.claims import (
 from mercato.licensing.keys import (
     ALGORITHM,
     TOKEN_TYPE,
+    TrustedKey,
     TrustedKeys,
     jwks,
     public_key_from_jwk,
@@ -39,12 +40,16 @@ from mercato.licensing.keys import (
 )
 from mercato.licensing.verify import (
     MAX_KEY_LENGTH,
+    PASTE_NOISE,
     FixAction,
     HostContext,
     LicenseStatus,
+    SignedLicense,
     Verdict,
+    authenticate,
     check,
     evaluate,
+    evaluate_signed,
 )
 
 __all__ = [
@@ -53,6 +58,7 @@ __all__ = [
     "FORMAT_VERSION",
     "MAX_KEY_LENGTH",
     "PAID_TYPES",
+    "PASTE_NOISE",
     "TOKEN_TYPE",
     "UNPAID_TYPES",
     "Channel",
@@ -62,10 +68,14 @@ __all__ = [
     "LicensePayload",
     "LicenseStatus",
     "LicenseType",
+    "SignedLicense",
+    "TrustedKey",
     "TrustedKeys",
     "Verdict",
+    "authenticate",
     "check",
     "evaluate",
+    "evaluate_signed",
     "jwks",
     "public_key_from_jwk",
     "public_key_from_pem",

@@ -203,9 +203,7 @@ class LicensePayload:
     @property
     def seller(self) -> str:
         """Who sold the license, in words: "the marketplace" or "the vendor (<slug>)"."""
-        if self.issuer == OPERATOR_ISSUER:
-            return "the marketplace"
-        return f"the vendor ({self.issuer.removeprefix(VENDOR_ISSUER_PREFIX)})"
+        return issuer_in_words(self.issuer)
 
 
 CLAIMS: Final = frozenset(
@@ -318,6 +316,29 @@ def _require_identifier(name: str, value: object) -> None:
         raise ValueError(f"{name} must be 1–200 characters without whitespace, not {value!r}")
 
 
+def is_issuer(value: object) -> bool:
+    """Whether ``value`` names an issuer: ``operator``, or ``vendor:<slug>``."""
+    if not isinstance(value, str):
+        return False
+    if value == OPERATOR_ISSUER:
+        return True
+    return value.startswith(VENDOR_ISSUER_PREFIX) and bool(
+        _VENDOR_SLUG.fullmatch(value.removeprefix(VENDOR_ISSUER_PREFIX))
+    )
+
+
+def is_vendor_slug(value: object) -> bool:
+    """Whether ``value`` is a vendor's slug, as it appears after ``vendor:`` in an issuer."""
+    return isinstance(value, str) and bool(_VENDOR_SLUG.fullmatch(value))
+
+
+def issuer_in_words(issuer: str) -> str:
+    """An issuer as messages name it: "the marketplace" or "the vendor (<slug>)"."""
+    if issuer == OPERATOR_ISSUER:
+        return "the marketplace"
+    return f"the vendor ({issuer.removeprefix(VENDOR_ISSUER_PREFIX)})"
+
+
 def _require_issuer(issuer: object, channel: Channel) -> None:
     if not isinstance(issuer, str):
         raise ValueError(f"issuer must be a string, not {issuer!r}")
@@ -325,10 +346,7 @@ def _require_issuer(issuer: object, channel: Channel) -> None:
     if channel is Channel.MARKETPLACE:
         if issuer != OPERATOR_ISSUER:
             raise ValueError(f"a marketplace license is issued by 'operator', not {issuer!r}")
-    elif not (
-        issuer.startswith(VENDOR_ISSUER_PREFIX)
-        and _VENDOR_SLUG.fullmatch(issuer.removeprefix(VENDOR_ISSUER_PREFIX))
-    ):
+    elif issuer == OPERATOR_ISSUER or not is_issuer(issuer):
         raise ValueError(f"a direct license is issued by 'vendor:<slug>', not {issuer!r}")
 
 

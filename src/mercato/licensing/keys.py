@@ -3,6 +3,10 @@
 A key is ``BASE64URL(header) "." BASE64URL(payload) "." BASE64URL(signature)`` where the header is exactly
 ``{"alg":"EdDSA","kid":<signing key id>,"typ":"mercato-license+jwt"}`` and the payload is the canonical JSON
 of the license claims (see ``claims.py``). Trusted public keys are exchanged as a JWKS (RFC 7517) or as PEM.
+
+A trusted public key is always held with its issuer (``operator`` or ``vendor:<slug>``): a key is genuine only
+when its signer is the seller of record it names, and that seller may sell the app in the key's channel
+(``verify.py`` checks both). In a JWK the issuer is the member ``iss``, named after the claim it must match.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import binascii
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Final, TypeAlias
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -21,7 +26,7 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_public_key,
 )
 
-from mercato.licensing.claims import LicensePayload, canonical_json
+from mercato.licensing.claims import LicensePayload, canonical_json, is_issuer
 
 ALGORITHM: Final = "EdDSA"
 """The only JWS ``alg`` a license key may declare; the verifier never takes the algorithm from the key."""
@@ -37,8 +42,25 @@ _B64URL_VALUES: Final = {character: value for value, character in enumerate(_B64
 _TO_STANDARD_BASE64: Final = bytes.maketrans(b"-_+/=", b"+/!!!")
 _PADDING: Final = (b"", b"", b"==", b"=")
 
-TrustedKeys: TypeAlias = Mapping[str, Ed25519PublicKey]
-"""The public keys an app trusts, by key id. Build it once (parsing keys is the slow part) and reuse it."""
+
+@dataclass(frozen=True, slots=True)
+class TrustedKey:
+    """A public key an app trusts, and the one issuer whose license keys it may sign."""
+
+    issuer: str
+    """``operator`` (marketplace licenses) or ``vendor:<slug>`` (that vendor's direct licenses)."""
+    public_key: Ed25519PublicKey
+
+    def __post_init__(self) -> None:
+        if not is_issuer(self.issuer):
+            raise ValueError(f"an issuer is 'operator' or 'vendor:<slug>', not {self.issuer!r}")
+        if not isinstance(self.public_key, Ed25519PublicKey):
+            raise TypeError("license keys are verified with Ed25519 public keys")
+
+
+TrustedKeys: TypeAlias = Mapping[str, TrustedKey]
+"""The public keys an app trusts, by key id, each bound to its issuer. Build it once (parsing keys is the slow
+part) and reuse it."""
 
 
 def b64url_encode(data: bytes) -> str:
@@ -91,18 +113,19 @@ def sign_license(payload: LicensePayload, private_key: Ed25519PrivateKey, kid: s
     return f"{signing_input}.{b64url_encode(signature)}"
 
 
-def public_key_to_jwk(kid: str, public_key: Ed25519PublicKey) -> dict[str, str]:
-    """The OKP/Ed25519 JWK (RFC 8037) of a public key, with its kid, ``alg: EdDSA`` and ``use: sig``."""
+def public_key_to_jwk(kid: str, public_key: Ed25519PublicKey, issuer: str) -> dict[str, str]:
+    """The OKP/Ed25519 JWK (RFC 8037) of a public key, with its kid, ``alg: EdDSA``, ``use: sig`` and the
+    issuer whose license keys it signs as ``iss``."""
     if not isinstance(kid, str) or not KID_PATTERN.fullmatch(kid):
         raise ValueError(f"invalid signing key id {kid!r}")
-    if not isinstance(public_key, Ed25519PublicKey):
-        raise TypeError("license keys are verified with Ed25519 public keys")
-    x = b64url_encode(public_key.public_bytes(Encoding.Raw, PublicFormat.Raw))
-    return {"kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid, "alg": ALGORITHM, "use": "sig"}
+    trusted = TrustedKey(issuer, public_key)
+    x = b64url_encode(trusted.public_key.public_bytes(Encoding.Raw, PublicFormat.Raw))
+    return {"kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid, "alg": ALGORITHM, "use": "sig", "iss": issuer}
 
 
-def public_key_from_jwk(jwk: Mapping[str, object]) -> tuple[str, Ed25519PublicKey]:
-    """Read one JWK as (kid, public key); raise ``ValueError`` unless it is a public Ed25519 signing key."""
+def public_key_from_jwk(jwk: Mapping[str, object]) -> tuple[str, TrustedKey]:
+    """Read one JWK as (kid, trusted key); raise ``ValueError`` unless it is a public Ed25519 signing key that
+    names its issuer."""
     if not isinstance(jwk, Mapping):
         raise ValueError("a JWK is a JSON object")
     kid = jwk.get("kid")
@@ -115,32 +138,39 @@ def public_key_from_jwk(jwk: Mapping[str, object]) -> tuple[str, Ed25519PublicKe
     if "d" in jwk:
         # A private key in a trust list means somebody is about to publish it.
         raise ValueError(f"the JWK {kid!r} holds a private key; trust lists hold public keys only")
+    issuer = jwk.get("iss")
+    if not isinstance(issuer, str) or not is_issuer(issuer):
+        # Without its issuer a key could sign for anyone: a vendor's key would pass for the marketplace's.
+        raise ValueError(
+            f'the JWK {kid!r} does not name its issuer: add "iss": "operator" or "vendor:<slug>" '
+            "(Mercato's JWK Sets carry it)"
+        )
     x = jwk.get("x")
     if not isinstance(x, str):
         raise ValueError(f"the JWK {kid!r} has no public key (x)")
     raw = b64url_decode(x)
     if len(raw) != 32:
         raise ValueError(f"the JWK {kid!r} does not hold a 32-byte Ed25519 public key")
-    return kid, Ed25519PublicKey.from_public_bytes(raw)
+    return kid, TrustedKey(issuer, Ed25519PublicKey.from_public_bytes(raw))
 
 
-def jwks(keys: Mapping[str, Ed25519PublicKey]) -> dict[str, list[dict[str, str]]]:
-    """A JWK Set of public keys by kid, in kid order (stable output for files and HTTP caches)."""
-    return {"keys": [public_key_to_jwk(kid, keys[kid]) for kid in sorted(keys)]}
+def jwks(keys: TrustedKeys) -> dict[str, list[dict[str, str]]]:
+    """A JWK Set of trusted keys by kid, in kid order (stable output for files and HTTP caches)."""
+    return {"keys": [public_key_to_jwk(kid, keys[kid].public_key, keys[kid].issuer) for kid in sorted(keys)]}
 
 
 def trusted_keys_from_jwks(document: Mapping[str, object]) -> TrustedKeys:
     """The trusted keys of a JWK Set; raise ``ValueError`` on any key it cannot trust (configuration errors
-    must be loud) or on a kid that appears twice."""
+    must be loud), on a key without its issuer, or on a kid that appears twice."""
     entries = document.get("keys") if isinstance(document, Mapping) else None
     if not isinstance(entries, list):
         raise ValueError("a JWK Set is an object with a 'keys' list")
-    trusted: dict[str, Ed25519PublicKey] = {}
+    trusted: dict[str, TrustedKey] = {}
     for entry in entries:
-        kid, public_key = public_key_from_jwk(entry)
+        kid, trusted_key = public_key_from_jwk(entry)
         if kid in trusted:
             raise ValueError(f"the kid {kid!r} appears twice in the JWK Set")
-        trusted[kid] = public_key
+        trusted[kid] = trusted_key
     return trusted
 
 

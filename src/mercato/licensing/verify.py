@@ -8,7 +8,11 @@ Statuses are decided in a fixed order and the first failure wins (docs/license-k
    object with exactly the claims of format 1, each of the right type).
 2. ``BAD_SIGNATURE``: well formed, the kid is trusted, but the Ed25519 signature does not verify.
 3. ``UNKNOWN_KEY``: well formed, but the kid is not among the trusted keys, so the signature cannot be
-   checked. (2 and 3 exclude each other, so their relative order never decides anything.)
+   checked. (2 and 3 exclude each other, so their relative order never decides anything.) Also
+   ``UNKNOWN_KEY`` (with ``CONTACT_SELLER``): the signature verified, but its signer may not sell this
+   license. Each trusted key is bound to one issuer; the signer must be the issuer the key names, and for a
+   key of this app that issuer must be the one that sells it in the key's channel: the operator on the
+   marketplace, the app's vendor (``HostContext.app_vendor``) on the direct channel.
 4. the license rules of ``evaluate``, on a payload whose signature verified.
 
 Nothing here reads a clock, a file or the network: ``HostContext.today`` is the date.
@@ -29,12 +33,15 @@ from cryptography.exceptions import InvalidSignature
 from mercato.licensing.claims import (
     PAID_TYPES,
     UNPAID_TYPES,
+    VENDOR_ISSUER_PREFIX,
     Channel,
     ClaimsError,
     Hosting,
     LicensePayload,
     LicenseType,
     UnsupportedFormat,
+    is_vendor_slug,
+    issuer_in_words,
     payload_from_claims,
 )
 from mercato.licensing.keys import KID_PATTERN, TOKEN_TYPE, TrustedKeys, b64url_decode
@@ -42,9 +49,16 @@ from mercato.licensing.keys import KID_PATTERN, TOKEN_TYPE, TrustedKeys, b64url_
 MAX_KEY_LENGTH: Final = 4096
 """Longest key accepted, after paste noise is removed (a key is about 600 characters)."""
 
-PASTE_NOISE: Final = " \t\n\r\f\v\u00a0\u202f\u2028\u2029\u200b\ufeff"
-"""Characters removed anywhere in a pasted key: whitespace and line breaks, including those e-mail clients
-add (no-break spaces, zero-width spaces, byte-order marks). The JavaScript verifier removes the same set."""
+PASTE_NOISE: Final = (
+    # Every Unicode white space character (line breaks, tabs, no-break and typographic spaces) ...
+    "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+    # ... and the invisible characters that e-mail clients, word processors and chat tools insert: soft
+    # hyphen, Mongolian vowel separator, zero-width space, non-joiner and joiner, word joiner, byte-order mark.
+    "\xad\u180e\u200b\u200c\u200d\u2060\ufeff"
+)
+"""Characters removed anywhere in a pasted key before it is read: a key is plain ASCII, so none of these can
+be part of it. The JavaScript verifier and the Java snippet of docs/license-keys.md remove the same set."""
 
 
 class LicenseStatus(StrEnum):
@@ -109,6 +123,10 @@ class HostContext:
     today: date
     host_name: str = "the host"
     """How messages name the host product, e.g. "the wiki"."""
+    app_vendor: str | None = None
+    """The slug of the vendor that sells this app on its direct store (``example-labs`` for the issuer
+    ``vendor:example-labs``): only that vendor's direct keys of this app are genuine. None: nobody sells the
+    app directly, so every direct key of it is refused."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hosting", Hosting(self.hosting))
@@ -127,13 +145,18 @@ class HostContext:
             raise ValueError(f"today must be a datetime.date, not {self.today!r}")
         if not isinstance(self.host_name, str) or not self.host_name:
             raise ValueError("host_name must be a non-empty string")
+        if self.app_vendor is not None and not is_vendor_slug(self.app_vendor):
+            raise ValueError(
+                f"app_vendor must be a vendor's slug such as 'example-labs' or None, not {self.app_vendor!r}"
+            )
 
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """One status, the sentence that explains it to an admin, and the action that fixes it.
 
-    ``payload`` is set only when the key's signature verified with a trusted key.
+    ``payload`` is set only when the key's signature verified with a trusted key whose issuer may sell the
+    license.
     """
 
     status: LicenseStatus
@@ -158,18 +181,43 @@ class Verdict:
         return result
 
 
+@dataclass(frozen=True, slots=True)
+class SignedLicense:
+    """A key whose signature verified with a trusted public key: which key signed it, the issuer that key is
+    bound to, and what the key says. Not yet judged: whether that signer may sell this license, and the
+    license rules, depend on the host (``evaluate_signed``)."""
+
+    kid: str
+    signer: str
+    """The issuer the signing key is bound to in the trusted keys: ``operator`` or ``vendor:<slug>``."""
+    payload: LicensePayload
+
+
 def check(key: str, trusted: TrustedKeys, host: HostContext, revoked: Collection[str] = ()) -> Verdict:
     """Check a pasted license key offline.
 
-    ``trusted`` maps signing key ids to public keys; ``revoked`` holds revoked license ids and/or key serials
-    (a set is fastest). Never raises for any ``key``: text that is not a key is ``MALFORMED``.
+    ``trusted`` maps signing key ids to their public keys and issuers; ``revoked`` holds revoked license ids
+    and/or key serials (a set is fastest). Never raises for any ``key``: text that is not a key is
+    ``MALFORMED``.
+    """
+    signed = authenticate(key, trusted)
+    if isinstance(signed, Verdict):
+        return signed
+    return evaluate_signed(signed, host, revoked)
+
+
+def authenticate(key: str, trusted: TrustedKeys) -> SignedLicense | Verdict:
+    """The first steps of ``check``: the key as a ``SignedLicense`` when it is well formed and its signature
+    verifies with a trusted key, else the ``MALFORMED``, ``UNKNOWN_KEY`` or ``BAD_SIGNATURE`` verdict.
+
+    Its answer depends on the key and the trusted keys only, so a license server may remember it.
     """
     try:
         kid, signing_input, signature, payload = _read(key)
     except _Malformed as malformed:
         return Verdict(LicenseStatus.MALFORMED, malformed.message, malformed.action)
-    public_key = trusted.get(kid)
-    if public_key is None:
+    trusted_key = trusted.get(kid)
+    if trusted_key is None:
         return Verdict(
             LicenseStatus.UNKNOWN_KEY,
             f"This key was signed with the signing key {kid}, which this app does not trust (it may have "
@@ -178,7 +226,7 @@ def check(key: str, trusted: TrustedKeys, host: HostContext, revoked: Collection
             FixAction.GET_NEW_KEY,
         )
     try:
-        public_key.verify(signature, signing_input)
+        trusted_key.public_key.verify(signature, signing_input)
     except InvalidSignature:
         return Verdict(
             LicenseStatus.BAD_SIGNATURE,
@@ -186,12 +234,51 @@ def check(key: str, trusted: TrustedKeys, host: HostContext, revoked: Collection
             "is not genuine. " + _REPASTE,
             FixAction.GET_NEW_KEY,
         )
+    return SignedLicense(kid, trusted_key.issuer, payload)
+
+
+def evaluate_signed(signed: SignedLicense, host: HostContext, revoked: Collection[str] = ()) -> Verdict:
+    """The rest of ``check`` for a key whose signature verified: the issuer binding (``UNKNOWN_KEY`` when
+    the signer may not sell this license), then the license rules of ``evaluate``."""
+    payload = signed.payload
+    # 1. The signer is the seller of record the key names. Claims already tie the channel to the issuer
+    #    (marketplace: operator; direct: a vendor), so this also keeps vendors' keys off marketplace licenses.
+    if signed.signer != payload.issuer:
+        return Verdict(
+            LicenseStatus.UNKNOWN_KEY,
+            f"This key says it was sold by {payload.seller}, but it was signed with the signing key "
+            f"{signed.kid} of {issuer_in_words(signed.signer)}: only {payload.seller} signs the licenses it "
+            f"sells, so this key is not genuine. Contact {payload.seller} for a genuine key of your license.",
+            FixAction.CONTACT_SELLER,
+        )
+    # 2. For a key of this app, that seller may sell it in this channel: the operator sells every app on the
+    #    marketplace; only the app's own vendor sells it directly. (A key of another app fails APP_MISMATCH:
+    #    the app knows its own vendor, not the vendors of other apps.)
+    direct_seller = None if host.app_vendor is None else VENDOR_ISSUER_PREFIX + host.app_vendor
+    if (
+        payload.channel is Channel.DIRECT
+        and payload.app_key == host.app_key
+        and payload.issuer != direct_seller
+    ):
+        if direct_seller is None:
+            sellers, rightful = "no vendor sells", "the marketplace"
+        else:
+            rightful = issuer_in_words(direct_seller)
+            sellers = f"only {rightful} sells"
+        return Verdict(
+            LicenseStatus.UNKNOWN_KEY,
+            f"This key says it is a direct license of {payload.app_key} from {payload.seller}, but {sellers} "
+            f"{payload.app_key} directly, so this key is not genuine. Contact {rightful} for a genuine key of "
+            "your license.",
+            FixAction.CONTACT_SELLER,
+        )
     return evaluate(payload, host, revoked)
 
 
 def evaluate(payload: LicensePayload, host: HostContext, revoked: Collection[str] = ()) -> Verdict:
-    """The license rules, from ``APP_MISMATCH`` to ``VALID``, for a payload already known to be genuine
-    (from a verified key, or from the license server's own records)."""
+    """The license rules, from ``APP_MISMATCH`` to ``VALID``, for a payload already known to be genuine and
+    sold by whom may sell it (from a key that passed ``evaluate_signed``'s issuer binding, or from the
+    license server's own records)."""
     if payload.app_key != host.app_key:
         return Verdict(
             LicenseStatus.APP_MISMATCH,
