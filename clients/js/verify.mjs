@@ -1,7 +1,7 @@
 // Offline verifier of Mercato license keys, for Node 20+, with no dependency but node:crypto.
 //
-// It mirrors the Python reference (src/mercato/licensing/verify.py): same format, same checks in the same
-// order, same statuses, actions and messages. clients/vectors/license-keys.json proves it: both replay it.
+// It mirrors the Python reference (src/mercato/licensing/reading.py and verify.py): same format, same checks
+// in the same order, same statuses, actions and messages. clients/vectors/license-keys.json proves it: both replay it.
 // The format is described in docs/license-keys.md.
 
 import { createPublicKey, verify as verifySignature } from 'node:crypto';

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from mercato.licensing import FixAction, LicenseStatus, check, trusted_keys_from_jwks
-from mercato.licensing.verify import PASTE_NOISE
+from mercato.licensing.reading import PASTE_NOISE
 
 ROOT = Path(__file__).parents[2]
 VECTORS = json.loads((ROOT / "clients" / "vectors" / "license-keys.json").read_text(encoding="utf-8"))
@@ -272,5 +272,7 @@ def test_importing_the_verifier_loads_no_other_part_of_mercato():
         "mercato.licensing",
         "mercato.licensing.claims",
         "mercato.licensing.keys",
+        "mercato.licensing.reading",
+        "mercato.licensing.verdicts",
         "mercato.licensing.verify",
     ]

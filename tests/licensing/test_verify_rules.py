@@ -25,7 +25,7 @@ from mercato.licensing import (
     evaluate,
     sign_license,
 )
-from mercato.licensing.verify import PASTE_NOISE
+from mercato.licensing.reading import PASTE_NOISE
 
 BOTH_CHANNELS = pytest.mark.parametrize("channel", [Channel.MARKETPLACE, Channel.DIRECT])
 

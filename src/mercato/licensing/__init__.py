@@ -38,14 +38,11 @@ from mercato.licensing.keys import (
     sign_license,
     trusted_keys_from_jwks,
 )
+from mercato.licensing.reading import MAX_KEY_LENGTH, PASTE_NOISE
+from mercato.licensing.verdicts import FixAction, LicenseStatus, Verdict
 from mercato.licensing.verify import (
-    MAX_KEY_LENGTH,
-    PASTE_NOISE,
-    FixAction,
     HostContext,
-    LicenseStatus,
     SignedLicense,
-    Verdict,
     authenticate,
     check,
     evaluate,
