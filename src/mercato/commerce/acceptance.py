@@ -8,7 +8,6 @@ transaction; a key reused for another quote is refused.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,14 +15,14 @@ from typing import Any
 
 from mercato.accounts.access import Principal
 from mercato.commerce.errors import (
-    IdempotencyKeyReused,
     NotABuyer,
     QuoteCancelled,
     QuoteExpired,
     QuoteNotFound,
 )
+from mercato.commerce.idempotency import Answer, Idempotency, request_fingerprint
 from mercato.commerce.invoicing import Invoicing
-from mercato.commerce.models import IdempotentRequest, Invoice, Order, Quote, QuoteStatus
+from mercato.commerce.models import Invoice, Order, Quote, QuoteStatus
 from mercato.commerce.repository import CommerceRepository
 from mercato.services import Services
 
@@ -33,14 +32,6 @@ class Acceptance:
     order: Order
     invoice: Invoice
     created: bool
-
-
-@dataclass(frozen=True)
-class AcceptAnswer:
-    """What the caller answers: the status code and body, first-time or replayed."""
-
-    status_code: int
-    body: dict[str, Any]
 
 
 class Accepting:
@@ -61,34 +52,22 @@ class Accepting:
         quote_id: uuid.UUID,
         idempotency_key: str | None,
         present: Callable[[Acceptance], dict[str, Any]],
-    ) -> AcceptAnswer:
+    ) -> Answer:
         """Accept the quote, or replay the answer an earlier request with the same key got. ``present`` turns
         the acceptance into the response body that is stored for replays."""
         quote = self.quote_for(principal, quote_id, for_update=True)  # locked: concurrent retries queue here
-        scope = f"{principal.user_id}:accept-quote"
-        request_hash = hashlib.sha256(str(quote_id).encode()).hexdigest()
-        if idempotency_key is not None:
-            remembered = self.repo.idempotent_request(scope, idempotency_key)
-            if remembered is not None:
-                if remembered.request_hash != request_hash:
-                    raise IdempotencyKeyReused(
-                        f"The Idempotency-Key {idempotency_key!r} was already used to accept another quote. "
-                        "Use a new key for each quote."
-                    )
-                return AcceptAnswer(remembered.status_code, remembered.response)
-        acceptance = self._accept(principal, quote)
-        answer = AcceptAnswer(201 if acceptance.created else 200, present(acceptance))
-        if idempotency_key is not None:
-            self.repo.add(
-                IdempotentRequest(
-                    scope=scope,
-                    key=idempotency_key,
-                    request_hash=request_hash,
-                    status_code=answer.status_code,
-                    response=answer.body,
-                )
-            )
-        return answer
+
+        def perform() -> Answer:
+            acceptance = self._accept(principal, quote)
+            return Answer(201 if acceptance.created else 200, present(acceptance))
+
+        return Idempotency(self.repo).run(
+            f"{principal.user_id}:accept-quote",
+            idempotency_key,
+            request_fingerprint(str(quote_id)),
+            "to accept another quote",
+            perform,
+        )
 
     def _accept(self, principal: Principal, quote: Quote) -> Acceptance:
         """Turn a locked quote into one order and one invoice; accepting it again returns the same ones. An

@@ -43,6 +43,14 @@ def _repo(session: SessionDep) -> CommerceRepository:
 
 
 RepoDep = Annotated[CommerceRepository, Depends(_repo)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        max_length=200,
+        description="Any unique string you choose (a UUID, your PO number): a retry with the same key and the "
+        "same request is performed once and answered the same.",
+    ),
+]
 
 
 def _today(services: Services) -> date:
@@ -69,11 +77,16 @@ _COMMON = (NotAuthenticated, Forbidden)
         errors.NothingToCoTerm,
         errors.MixedCurrencies,
         errors.EvaluationLimitReached,
+        errors.IdempotencyKeyReused,
         *pricing_rules(),
     ),
 )
 def create_quote(
-    body: schemas.QuoteRequest, principal: Writer, repo: RepoDep, services: ServicesDep
+    body: schemas.QuoteRequest,
+    principal: Writer,
+    repo: RepoDep,
+    services: ServicesDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> schemas.QuoteOut:
     """Price items for one of your host instances in one channel and keep the prices for 30 days.
 
@@ -82,9 +95,17 @@ def create_quote(
     license — or, without `license`, of every marketplace app license of the instance — to the host's
     maintenance end or a `target_date`. On the marketplace one quote holds the host license and apps of many
     vendors; a direct quote holds one vendor's apps. Every line explains itself in words and numbers.
+
+    Safe to retry with an `Idempotency-Key` header: the same key and body get the same quote, once.
     """
-    quote = Quoting(repo, services).create(principal, body)
-    return presenters.quote_out(quote, _today(services))
+    today = _today(services)
+    answer = Quoting(repo, services).create_once(
+        principal,
+        body,
+        idempotency_key,
+        lambda quote: presenters.quote_out(quote, today).model_dump(mode="json"),
+    )
+    return schemas.QuoteOut.model_validate(answer.body)
 
 
 @router.get(
@@ -142,7 +163,7 @@ def accept_quote(
     response: Response,
     repo: RepoDep,
     services: ServicesDep,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> schemas.AcceptedQuote:
     """Accept an open quote at the quoted prices: one order and one invoice from the seller of record (the
     operator on the marketplace, the vendor on its direct store, with its own invoice numbers).
@@ -209,17 +230,36 @@ def get_invoice(
         errors.AmountNotInCurrency,
         errors.Overpayment,
         errors.PaymentInFuture,
+        errors.PaymentTooOld,
+        errors.PaymentReferenceUsed,
+        errors.IdempotencyKeyReused,
         errors.UnknownPaymentMethod,
     ),
 )
 def record_payment(
-    invoice_id: uuid.UUID, body: schemas.PaymentIn, principal: Writer, repo: RepoDep, services: ServicesDep
+    invoice_id: uuid.UUID,
+    body: schemas.PaymentIn,
+    principal: Writer,
+    repo: RepoDep,
+    services: ServicesDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> schemas.InvoiceOut:
     """Record a bank transfer or purchase order payment received by the seller (operator staff for marketplace
     invoices, the vendor for its direct invoices). Partial payments add up; more than is due is refused.
     Paid in full, the invoice's licenses are issued or extended and their keys signed in the same transaction.
+
+    Never counted twice: a payment is known by its `reference` on the invoice, so sending the same payment
+    again (a retry whose answer was lost) changes nothing, and the same reference with another amount is
+    refused. An `Idempotency-Key` header replays the very first answer.
     """
-    return presenters.invoice_out(Invoicing(repo, services).record_payment(principal, invoice_id, body))
+    answer = Invoicing(repo, services).record_payment_once(
+        principal,
+        invoice_id,
+        body,
+        idempotency_key,
+        lambda invoice: presenters.invoice_out(invoice).model_dump(mode="json"),
+    )
+    return schemas.InvoiceOut.model_validate(answer.body)
 
 
 @router.post(

@@ -138,6 +138,16 @@ class Overpayment(Problem):
     title = "More than the invoice is due"
 
 
+class PaymentReferenceUsed(Conflict):
+    type = "payment-reference-used"
+    title = "That reference is recorded with another amount"
+
+
+class PaymentTooOld(InvalidInput):
+    type = "payment-too-old"
+    title = "A payment cannot be received before its invoice"
+
+
 class PaymentInFuture(InvalidInput):
     type = "payment-in-future"
     title = "A payment cannot be received in the future"

@@ -5,8 +5,10 @@ fulfilled in the same transaction."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from mercato import pricing
 from mercato.accounts.access import Principal
@@ -20,8 +22,11 @@ from mercato.commerce.errors import (
     NotTheSeller,
     Overpayment,
     PaymentInFuture,
+    PaymentReferenceUsed,
+    PaymentTooOld,
 )
 from mercato.commerce.fulfilment import Fulfilment
+from mercato.commerce.idempotency import Answer, Idempotency, request_fingerprint
 from mercato.commerce.models import Invoice, InvoiceLine, InvoiceStatus, Order, Quote, QuoteStatus
 from mercato.commerce.repository import CommerceRepository
 from mercato.keys.models import OPERATOR_ISSUER
@@ -104,22 +109,52 @@ class Invoicing:
 
     # -- payments ------------------------------------------------------------------------------------------
 
+    def record_payment_once(
+        self,
+        principal: Principal,
+        invoice_id: uuid.UUID,
+        payment: schemas.PaymentIn,
+        idempotency_key: str | None,
+        present: Callable[[Invoice], dict[str, Any]],
+    ) -> Answer:
+        """``record_payment``, once per ``Idempotency-Key`` (the reference makes it safe without one too)."""
+        return Idempotency(self.repo).run(
+            f"{principal.user_id}:record-payment",
+            idempotency_key,
+            request_fingerprint(str(invoice_id), payment.model_dump(mode="json")),
+            "for another payment",
+            lambda: Answer(200, present(self.record_payment(principal, invoice_id, payment))),
+        )
+
     def record_payment(
         self, principal: Principal, invoice_id: uuid.UUID, payment: schemas.PaymentIn
     ) -> Invoice:
-        """Record money received against an invoice; paid in full, its licenses and keys are issued at once."""
+        """Record money received against an invoice; paid in full, its licenses and keys are issued at once.
+
+        A payment is known by its reference on the invoice: the same reference, amount and method again (a retry
+        whose answer was lost) changes nothing and answers the invoice as it is; the same reference with another
+        amount is refused, so money is never counted twice."""
         today = self.clock.today()
         invoice = self.seller_invoice_for(principal, invoice_id, "records payments of")
+        reference = payment.reference.strip()
+        earlier = next((p for p in invoice.payments if p.reference == reference), None)
+        if earlier is not None:
+            if (earlier.amount_minor, earlier.provider) == (
+                self._minor(payment, invoice),
+                payment.provider,
+            ):
+                return invoice
+            raise PaymentReferenceUsed(
+                f"Invoice {invoice.number} already has a payment with reference {reference!r} of "
+                f"{pricing.format_money(self._money(earlier.amount_minor, invoice), invoice.currency)} "
+                f"({earlier.provider}). If this is another payment, record it with its own reference.",
+                reference=reference,
+            )
         if invoice.status == InvoiceStatus.CANCELLED:
             raise InvoiceCancelled(f"Invoice {invoice.number} was cancelled; it cannot be paid.")
         if invoice.status == InvoiceStatus.PAID:
             raise InvoiceAlreadyPaid(f"Invoice {invoice.number} is already paid in full.")
-        try:
-            amount_minor = pricing.to_minor_units(payment.amount, invoice.currency)
-        except ValueError:
-            raise AmountNotInCurrency(
-                f"{payment.amount} is not an amount of {invoice.currency}: too many decimals."
-            ) from None
+        amount_minor = self._minor(payment, invoice)
         due = invoice.total_minor - invoice.amount_paid_minor
         if amount_minor > due:
             due_text = pricing.format_money(self._money(due, invoice), invoice.currency)
@@ -132,11 +167,16 @@ class Invoicing:
             raise PaymentInFuture(
                 f"A payment cannot be received in the future ({payment.received_on}; today is {today})."
             )
+        if payment.received_on is not None and payment.received_on < invoice.issued_on - timedelta(days=365):
+            raise PaymentTooOld(
+                f"Invoice {invoice.number} was issued on {invoice.issued_on}; a payment received on "
+                f"{payment.received_on} cannot be for it. Check the date."
+            )
         record = self.services.payments.record(
             invoice,
             payment.provider,
             amount_minor,
-            payment.reference,
+            reference,
             payment.received_on or today,
             principal.user_id,
         )
@@ -147,6 +187,15 @@ class Invoicing:
             self._settle(invoice, quote)
         self.session.flush()
         return invoice
+
+    @staticmethod
+    def _minor(payment: schemas.PaymentIn, invoice: Invoice) -> int:
+        try:
+            return pricing.to_minor_units(payment.amount, invoice.currency)
+        except ValueError:
+            raise AmountNotInCurrency(
+                f"{payment.amount} is not an amount of {invoice.currency}: too many decimals."
+            ) from None
 
     @staticmethod
     def _money(minor: int, invoice: Invoice) -> Decimal:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
+from typing import Any
 
 from mercato import pricing
 from mercato.accounts.access import Principal
@@ -33,6 +34,7 @@ from mercato.commerce.errors import (
     at_item,
 )
 from mercato.commerce.evaluations import Evaluations
+from mercato.commerce.idempotency import Answer, Idempotency, request_fingerprint
 from mercato.commerce.models import LineAction, Quote, QuoteLine, QuoteStatus
 from mercato.commerce.repository import CommerceRepository
 from mercato.keys.models import OPERATOR_ISSUER, vendor_issuer
@@ -90,6 +92,22 @@ class Quoting:
         if not principal.can_buy_for(instance.organisation_id):
             raise NotABuyer("Only the organisation's admins (or operator staff) can ask for quotes.")
         return instance
+
+    def create_once(
+        self,
+        principal: Principal,
+        request: schemas.QuoteRequest,
+        idempotency_key: str | None,
+        present: Callable[[Quote], dict[str, Any]],
+    ) -> Answer:
+        """``create``, once per ``Idempotency-Key``: a retry whose answer was lost gets the same quote."""
+        return Idempotency(self.repo).run(
+            f"{principal.user_id}:create-quote",
+            idempotency_key,
+            request_fingerprint(request.model_dump(mode="json")),
+            "for another quote request",
+            lambda: Answer(201, present(self.create(principal, request))),
+        )
 
     def create(self, principal: Principal, request: schemas.QuoteRequest) -> Quote:
         today = self.clock.today()
