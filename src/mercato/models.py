@@ -1,10 +1,19 @@
 """Imports every table module so that ``Base.metadata`` knows the whole schema (Alembic, tests)."""
 
 from mercato.accounts import models as account_models
+from mercato.billing import models as billing_models
 from mercato.catalog import models as catalog_models
 from mercato.commerce import models as commerce_models
 from mercato.keys import models as key_models
 from mercato.licenses import models as license_models
 from mercato.outbox import models as outbox_models
 
-__all__ = ["account_models", "catalog_models", "commerce_models", "key_models", "license_models", "outbox_models"]
+__all__ = [
+    "account_models",
+    "billing_models",
+    "catalog_models",
+    "commerce_models",
+    "key_models",
+    "license_models",
+    "outbox_models",
+]

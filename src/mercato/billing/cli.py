@@ -7,9 +7,11 @@ from typing import Annotated
 import typer
 from rich.progress import track
 
+from mercato.billing.run_lock import billing_run_lock
 from mercato.billing.service import BillingReport, BillingRun
-from mercato.cli_support import command_services, err_console, parse_date, unit_of_work
+from mercato.cli_support import command_services, err_console, parse_date
 from mercato.database import make_engine, make_session_factory, transaction
+from mercato.migrations import upgrade_to_head
 from mercato.settings import get_settings
 
 app = typer.Typer(help="Billing: cloud renewals, dunning and license lifecycle.", no_args_is_help=True)
@@ -29,22 +31,25 @@ def run(
     services = command_services(settings, parse_date(today))
     day = services.clock.today()
     report = BillingReport()
-    with unit_of_work(services) as (session, _):  # migrates, and lists what is due
-        due = [site.id for site in BillingRun(session, services).cloud_sites_due()]
     engine = make_engine(settings.database_url)
+    upgrade_to_head(engine)
     factory = make_session_factory(engine)
     try:
-        # One transaction per site: a failure on one site leaves the others invoiced.
-        for site_id in track(due, description="Renewing cloud sites", console=err_console):
-            for _ in range(MAX_CYCLES_PER_RUN):
-                with transaction(factory) as session:
-                    billing = BillingRun(session, services)
-                    site = billing.repo.cloud_site_due(site_id, day)
-                    if site is None:
+        with billing_run_lock(
+            engine, lambda: err_console.print("Another billing run is in progress; waiting.")
+        ):
+            with transaction(factory) as session:
+                due = [site.id for site in BillingRun(session, services).cloud_sites_due()]
+            # One transaction per site and cycle: a failure on one site leaves the others invoiced.
+            for site_id in track(due, description="Renewing cloud sites", console=err_console):
+                for _ in range(MAX_CYCLES_PER_RUN):
+                    with transaction(factory) as session:
+                        renewed = BillingRun(session, services).renew_due_site(site_id)
+                    if renewed is None:
                         break
-                    report.merge(billing.renew_site(site))
-        with transaction(factory) as session:
-            report.merge(BillingRun(session, services).sweep_licenses())
+                    report.merge(renewed)
+            with transaction(factory) as session:
+                report.merge(BillingRun(session, services).sweep_licenses())
     finally:
         engine.dispose()
     err_console.print(

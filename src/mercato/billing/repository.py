@@ -25,14 +25,17 @@ class BillingRepository:
             .order_by(HostInstance.next_billing_date, HostInstance.id)
         ).all()
 
-    def cloud_site_due(self, site_id: uuid.UUID, today: date) -> HostInstance | None:
-        return self.session.scalars(
-            select(HostInstance).where(
-                HostInstance.id == site_id,
-                HostInstance.hosting == Hosting.CLOUD,
-                HostInstance.next_billing_date <= today,
-            )
-        ).first()
+    def cloud_site_due(
+        self, site_id: uuid.UUID, today: date, *, for_update: bool = False
+    ) -> HostInstance | None:
+        query = select(HostInstance).where(
+            HostInstance.id == site_id,
+            HostInstance.hosting == Hosting.CLOUD,
+            HostInstance.next_billing_date <= today,
+        )
+        if for_update:
+            query = query.with_for_update()
+        return self.session.scalars(query).first()
 
     def cloud_subscriptions_renewing(self, site_id: uuid.UUID, billing_date: date) -> Sequence[License]:
         """The site's paid marketplace app subscriptions that run to its billing date."""
@@ -63,8 +66,7 @@ class BillingRepository:
             )
         ).all()
         end = maintenance_end.isoformat()
-        # Entries written before lapses carried their date in ``details`` name it in the description.
+        # Entries written before lapses carried a once_key name their date only in the description.
         return any(
-            (lapse.details or {}).get("maintenance_end") == end or end in lapse.description
-            for lapse in lapses
+            lapse.once_key == f"maintenance_lapsed:{end}" or end in lapse.description for lapse in lapses
         )

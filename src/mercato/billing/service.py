@@ -1,5 +1,8 @@
 """What ``mercato billing run`` does for a given day. Every step is idempotent: running it twice on the same
-day changes nothing the second time, and every change is recorded in the license's history.
+day changes nothing the second time, and every change is recorded in the license's history. Two runs at once
+change nothing twice either: each item is re-checked under its row lock, and the database refuses a second
+renewal of a site for a billing date (``CloudRenewal``) and a second history entry of a once-per-date change
+(``once_key``). The command also serialises whole runs (``billing.run_lock``).
 
 1. **Cloud renewals.** A cloud site whose next billing date has come gets one renewal invoice for the apps
    it pays for, for the next cycle (the apps follow the site's billing date), and its billing date moves on.
@@ -12,6 +15,7 @@ day changes nothing the second time, and every change is recorded in the license
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -20,11 +24,12 @@ from sqlalchemy.orm import Session
 
 from mercato import pricing
 from mercato.accounts.models import HostInstance
+from mercato.billing.models import CloudRenewal
 from mercato.billing.repository import BillingRepository
 from mercato.catalog.domain import pricing_listing, revenue_schedule
 from mercato.catalog.repository import CatalogRepository
 from mercato.commerce.invoicing import Invoicing
-from mercato.commerce.models import LineAction, QuoteLine
+from mercato.commerce.models import Invoice, LineAction, QuoteLine
 from mercato.commerce.quoting import Quoting, quote_line
 from mercato.commerce.repository import CommerceRepository
 from mercato.licenses.events import LicenseEvent, LicenseEvents
@@ -48,6 +53,17 @@ class BillingReport:
             getattr(self, name).extend(getattr(other, name))
 
 
+@dataclass(frozen=True)
+class StateChange:
+    """A change the sweep makes to one license: its new status (None: the status stays), the history kind,
+    the sentence, and the date it is about (once per license, kind and date)."""
+
+    status: LicenseState | None
+    kind: LicenseEventKind
+    description: str
+    on: date
+
+
 class BillingRun:
     """One day's billing, as of the services' clock."""
 
@@ -65,17 +81,28 @@ class BillingRun:
     def cloud_sites_due(self) -> Sequence[HostInstance]:
         return self.repo.cloud_sites_due(self.clock.today())
 
+    def renew_due_site(self, site_id: uuid.UUID) -> BillingReport | None:
+        """Renew the site if it is still due, re-checked under its row lock (another run may have renewed it
+        meanwhile); None when it is not due any more."""
+        site = self.repo.cloud_site_due(site_id, self.clock.today(), for_update=True)
+        return None if site is None else self.renew_site(site)
+
     def renew_site(self, site: HostInstance) -> BillingReport:
         """Invoice the next cycle of every app the site pays for up to its billing date, and move the date on
         by one cycle. (Apps left unpaid are not invoiced again: dunning takes them from there.)"""
         report = BillingReport()
         assert site.next_billing_date is not None and site.billing_cycle is not None
         billing_date = site.next_billing_date
+        # Claimed first: the table's key refuses a second renewal of this site and date, so a run that got
+        # past the row lock anyway fails here, before it writes an invoice.
+        renewal = CloudRenewal(host_instance_id=site.id, billing_date=billing_date)
+        self.session.add(renewal)
+        self.session.flush()
         renewing = self.repo.cloud_subscriptions_renewing(site.id, billing_date)
         if renewing:
-            report.renewal_invoices.append(
-                self._renewal_invoice(site, renewing, billing_date, site.billing_cycle)
-            )
+            invoice = self._renewal_invoice(site, renewing, billing_date, site.billing_cycle)
+            renewal.invoice_id = invoice.id
+            report.renewal_invoices.append(invoice.number)
         site.next_billing_date = pricing.add_months(billing_date, pricing.cycle_months(site.billing_cycle))
         self.session.flush()
         return report
@@ -86,7 +113,7 @@ class BillingRun:
         licenses: Sequence[License],
         billing_date: date,
         cycle: pricing.BillingCycle,
-    ) -> str:
+    ) -> Invoice:
         host_product = self.catalog.host_product_by_id(site.host_product_id)
         assert host_product is not None and site.cloud_users is not None
         host = pricing.HostContext(
@@ -112,81 +139,75 @@ class BillingRun:
             lines.append(quote_line(position, LineAction.RENEWAL, listing, line, split, license))
         quote = Quoting(self.commerce, self.services).renewal_quote(site, currency, lines)
         _, invoice = Invoicing(self.commerce, self.services).issue(quote)
-        return invoice.number
+        return invoice
 
     # -- 2.–4. license states ------------------------------------------------------------------------------
 
     def sweep_licenses(self) -> BillingReport:
         report = BillingReport()
         for license in self.repo.licenses_in_force():
-            self._sweep(license, report)
+            if self.change_due(license) is None:
+                continue
+            # Re-read under the row's lock before changing it: another run may have changed it meanwhile.
+            self.session.refresh(license, with_for_update=True)
+            change = self.change_due(license)
+            if change is not None:
+                self._apply(license, change, report)
         self.session.flush()
         return report
 
-    def _sweep(self, license: License, report: BillingReport) -> None:
+    def change_due(self, license: License) -> StateChange | None:
+        """What the sweep changes on this license today, if anything (reads only)."""
         today = self.clock.today()
         if license.evaluation or (
             license.hosting == pricing.Hosting.DATACENTER and license.term_end is not None
         ):
-            if (
-                license.term_end is not None
-                and license.term_end < today
-                and license.status == LicenseState.ACTIVE
-            ):
-                what = "evaluation" if license.evaluation else "Data Center term"
-                self._change(
-                    license,
-                    LicenseState.EXPIRED,
-                    LicenseEventKind.EXPIRY,
-                    f"The {what} ended on {license.term_end}.",
-                )
-                report.expired.append(license.entitlement_number)
-            return
+            if license.term_end is None or license.term_end >= today or license.status != LicenseState.ACTIVE:
+                return None
+            what = "evaluation" if license.evaluation else "Data Center term"
+            ended = f"The {what} ended on {license.term_end}."
+            return StateChange(LicenseState.EXPIRED, LicenseEventKind.EXPIRY, ended, license.term_end)
         if license.hosting == pricing.Hosting.CLOUD and license.term_end is not None:
             overdue = (today - license.term_end).days
             if overdue > GRACE_DAYS + SUSPENDED_DAYS:
-                self._change(
-                    license,
-                    LicenseState.EXPIRED,
-                    LicenseEventKind.UNLICENSED,
-                    f"Unpaid for {overdue} days after {license.term_end}: the subscription ended.",
+                ended = f"Unpaid for {overdue} days after {license.term_end}: the subscription ended."
+                return StateChange(LicenseState.EXPIRED, LicenseEventKind.UNLICENSED, ended, license.term_end)
+            if overdue > GRACE_DAYS and license.status == LicenseState.ACTIVE:
+                held = f"Unpaid {overdue} days after {license.term_end}: suspended until the invoice is paid."
+                return StateChange(
+                    LicenseState.SUSPENDED, LicenseEventKind.SUSPENSION, held, license.term_end
                 )
-                report.unlicensed.append(license.entitlement_number)
-            elif overdue > GRACE_DAYS and license.status == LicenseState.ACTIVE:
-                self._change(
-                    license,
-                    LicenseState.SUSPENDED,
-                    LicenseEventKind.SUSPENSION,
-                    f"Unpaid {overdue} days after {license.term_end}: suspended until the invoice is paid.",
-                )
-                report.suspended.append(license.entitlement_number)
-            return
+            return None
         if (
             license.hosting == pricing.Hosting.SERVER
             and license.maintenance_end is not None
             and license.maintenance_end < today
             and not self.repo.lapse_recorded(license.id, license.maintenance_end)
         ):
-            self._record(
-                license,
-                LicenseEventKind.MAINTENANCE_LAPSED,
+            lapsed = (
                 f"Maintenance ended on {license.maintenance_end.isoformat()}: the license keeps working for "
-                "app versions built before then; renew for newer ones.",
-                details={"maintenance_end": license.maintenance_end.isoformat()},
+                "app versions built before then; renew for newer ones."
             )
-            report.maintenance_lapsed.append(license.entitlement_number)
+            return StateChange(None, LicenseEventKind.MAINTENANCE_LAPSED, lapsed, license.maintenance_end)
+        return None
 
-    def _change(
-        self, license: License, status: LicenseState, kind: LicenseEventKind, description: str
-    ) -> None:
-        license.status = status
-        self._record(license, kind, description)
-
-    def _record(
-        self,
-        license: License,
-        kind: LicenseEventKind,
-        description: str,
-        details: dict[str, str] | None = None,
-    ) -> None:
-        self.events.record(LicenseEvent(kind, license, self.clock.now(), description, details=details or {}))
+    def _apply(self, license: License, change: StateChange, report: BillingReport) -> None:
+        if change.status is not None:
+            license.status = change.status
+        self.events.record(
+            LicenseEvent(
+                change.kind,
+                license,
+                self.clock.now(),
+                change.description,
+                details={"on": change.on.isoformat()},
+                once_key=f"{change.kind.value}:{change.on.isoformat()}",
+            )
+        )
+        reported = {
+            LicenseEventKind.EXPIRY: report.expired,
+            LicenseEventKind.UNLICENSED: report.unlicensed,
+            LicenseEventKind.SUSPENSION: report.suspended,
+            LicenseEventKind.MAINTENANCE_LAPSED: report.maintenance_lapsed,
+        }
+        reported[change.kind].append(license.entitlement_number)

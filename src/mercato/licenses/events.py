@@ -60,6 +60,9 @@ class LicenseEvent:
     replaced_earlier_keys: bool = False
     """Whether that key replaces keys issued before (they are superseded, with grace)."""
     details: Mapping[str, Any] = field(default_factory=dict)
+    once_key: str | None = None
+    """For changes that happen once per license and date (``maintenance_lapsed:2026-11-26``): the history
+    refuses a second entry with the same key."""
 
     @property
     def seller(self) -> str:
@@ -110,4 +113,5 @@ def _history_entry(event: LicenseEvent) -> LicenseTransaction:
         description=event.description,
         details=details,
         occurred_at=event.occurred_at,
+        once_key=event.once_key,
     )

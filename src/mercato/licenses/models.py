@@ -10,7 +10,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, Numeric, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mercato.clock import utcnow
@@ -123,6 +123,7 @@ class LicenseTransaction(Base):
     money and revenue split. Append-only; written only by ``mercato.licenses.events.LicenseEvents``."""
 
     __tablename__ = "license_transactions"
+    __table_args__ = (UniqueConstraint("license_id", "once_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     license_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("licenses.id", ondelete="CASCADE"), index=True)
@@ -136,3 +137,8 @@ class LicenseTransaction(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    once_key: Mapped[str | None] = mapped_column(
+        String(100),
+        doc="Set on changes that happen once per license and date (a lapse, a suspension): the database "
+        "refuses a second entry, so two billing runs at once cannot record it twice",
+    )
