@@ -76,7 +76,7 @@ def test_the_database_refuses_a_second_signing_key_for_an_issuer(session: Sessio
         issuer="operator", kid=f"{kid}-twin", state=KeyState.SIGNING, public_key="x", sealed_private_key="x"
     )
 
-    with session.begin_nested(), pytest.raises(IntegrityError, match="(?i)unique"):
+    with session.begin_nested(), pytest.raises(IntegrityError, match=r"(?i)unique"):
         session.add(twin)
         session.flush()
 
