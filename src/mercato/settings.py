@@ -59,7 +59,12 @@ class Settings(BaseSettings):
         description="How long a claimed message stays hidden from other workers. Keep it above twice the "
         "longest delivery (smtp_timeout_seconds): a message is redelivered only when its lease runs out.",
     )
-    outbox_max_attempts: int = Field(default=8, ge=1, description="Attempts before a message is given up.")
+    outbox_retry_horizon_hours: float = Field(
+        default=72.0,
+        gt=0,
+        description="How long a failing message is retried, counted from its first attempt; a failure after "
+        "that parks it as dead (kept, listed by `mercato outbox list`, sent again by `mercato outbox retry`).",
+    )
     outbox_retry_base_seconds: float = Field(
         default=30.0, gt=0, description="Wait after the first failure; doubled after each further one."
     )

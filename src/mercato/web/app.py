@@ -15,6 +15,7 @@ from mercato.commerce.api import router as commerce_router
 from mercato.database import autocommit_connections, make_engine, make_session_factory, session_connections
 from mercato.licenses.api import router as licenses_router
 from mercato.licenses.validation import StandingCache, TrustedKeyCache
+from mercato.outbox.api import router as outbox_router
 from mercato.outbox.worker import BackgroundWorker
 from mercato.preview.api import router as preview_router
 from mercato.settings import Settings, get_settings
@@ -75,4 +76,5 @@ def create_app(
     app.include_router(session_router, prefix="/api/v1")
     app.include_router(preview_router, prefix="/api/v1")
     app.include_router(commerce_router, prefix="/api/v1")
+    app.include_router(outbox_router, prefix="/api/v1")
     return app

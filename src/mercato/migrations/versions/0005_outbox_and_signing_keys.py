@@ -17,6 +17,17 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
+        batch_op.alter_column("failed_at", new_column_name="dead_at")
+        batch_op.add_column(sa.Column("first_attempt_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("last_attempt_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("lease_token", sa.Uuid(), nullable=True))
+        batch_op.add_column(
+            sa.Column("attempting", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+    with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
+        batch_op.alter_column("attempting", server_default=None)
+
     # Races before this revision could leave an issuer several signing keys. The newest keeps signing; the
     # others keep verifying what they signed, as after a rotation.
     op.execute(
@@ -43,3 +54,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("signing_keys", schema=None) as batch_op:
         batch_op.drop_index("uq_signing_keys_one_signing_key_per_issuer")
+
+    with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
+        batch_op.drop_column("attempting")
+        batch_op.drop_column("lease_token")
+        batch_op.drop_column("last_attempt_at")
+        batch_op.drop_column("first_attempt_at")
+        batch_op.alter_column("dead_at", new_column_name="failed_at")
