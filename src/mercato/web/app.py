@@ -19,6 +19,7 @@ from mercato.outbox.api import router as outbox_router
 from mercato.outbox.worker import BackgroundWorker
 from mercato.preview.api import router as preview_router
 from mercato.settings import Settings, get_settings
+from mercato.web.health import router as health_router
 from mercato.web.problems import install_problem_handlers
 
 API_DESCRIPTION = """
@@ -64,11 +65,7 @@ def create_app(
     app.state.key_standings = StandingCache(settings.validation_cache_seconds)
     install_problem_handlers(app)
 
-    @app.get("/healthz", tags=["operations"], summary="Liveness check")
-    async def healthz() -> dict[str, str]:
-        """Answers 200 while the process serves requests. It does not touch the database."""
-        return {"status": "ok"}
-
+    app.include_router(health_router)
     # Starlette tries routes in order: the license validation endpoint, the hottest, goes first.
     app.include_router(licenses_router, prefix="/api/v1")
     app.include_router(catalog_router, prefix="/api/v1")
