@@ -18,6 +18,7 @@ from mercato.outbox.models import OutboxMessage
 from mercato.outbox.repository import ABANDONED, OutboxRepository
 from mercato.outbox.service import enqueue
 from mercato.outbox.worker import DeliveryReport, Outcome, RetryPolicy
+from mercato.settings import Settings
 from outbox.doubles import TOPIC, MakeWorker, Receiver
 
 
@@ -140,10 +141,10 @@ def test_a_failing_message_is_retried_until_its_horizon_then_parked_dead(
 
 
 def test_the_default_horizon_keeps_a_message_trying_for_three_days() -> None:
-    policy = RetryPolicy()
     first = utcnow()
-    assert not policy.parks_dead(first, first + timedelta(hours=71, minutes=59))
-    assert policy.parks_dead(first, first + timedelta(hours=72))
+    for policy in (RetryPolicy(), RetryPolicy.from_settings(Settings())):
+        assert not policy.parks_dead(first, first + timedelta(hours=71, minutes=59))
+        assert policy.parks_dead(first, first + timedelta(hours=72))
 
 
 def test_an_undeliverable_message_is_parked_dead_at_once(
