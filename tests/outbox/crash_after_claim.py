@@ -25,5 +25,5 @@ def claim_then_get_killed(self: OutboxWorker) -> Claim:
 
 
 if __name__ == "__main__":
-    OutboxWorker.claim = claim_then_get_killed  # type: ignore[method-assign]
+    OutboxWorker.claim = claim_then_get_killed
     app(["worker", "--once", *sys.argv[1:]])
