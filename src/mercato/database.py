@@ -269,7 +269,9 @@ def autocommit_connections(engine: Engine) -> ReadConnections:
     autocommit and back on every checkout would cost a statement each way.
     """
     reader = make_engine(
-        engine.url.render_as_string(hide_password=False), engine_timeouts(engine), isolation_level="AUTOCOMMIT"
+        engine.url.render_as_string(hide_password=False),
+        engine_timeouts(engine),
+        isolation_level="AUTOCOMMIT",
     )
     return reader.connect
 

@@ -44,7 +44,9 @@ def signing_kids(engine: Engine, issuer: str) -> list[str]:
     with make_session_factory(engine)() as session:
         return list(
             session.scalars(
-                select(SigningKey.kid).where(SigningKey.issuer == issuer, SigningKey.state == KeyState.SIGNING)
+                select(SigningKey.kid).where(
+                    SigningKey.issuer == issuer, SigningKey.state == KeyState.SIGNING
+                )
             )
         )
 

@@ -61,14 +61,18 @@ def _out(view: MessageView) -> OutboxMessageOut:
     return OutboxMessageOut(**fields)
 
 
-@router.get("/messages", response_model=OutboxMessagePage, summary="List outbox messages", responses=_PROBLEMS)
+@router.get(
+    "/messages", response_model=OutboxMessagePage, summary="List outbox messages", responses=_PROBLEMS
+)
 def list_messages(
     request: Request,
     _principal: OperatorReader,
     session: SessionDep,
     status: Annotated[
         list[MessageStatus] | None,
-        Query(description="Only messages in these states (repeat the parameter). Default: all not delivered."),
+        Query(
+            description="Only messages in these states (repeat the parameter). Default: all not delivered."
+        ),
     ] = None,
     topic: Annotated[str | None, Query(max_length=100, description="Only this topic, e.g. email.")] = None,
     limit: Annotated[int, Query(ge=1, le=200, description="Items per page.")] = 50,

@@ -146,7 +146,9 @@ outbox_app = typer.Typer(
 )
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on standard output instead of a table.")]
-MessageArgument = Annotated[str, typer.Argument(help="The message's id, or its first characters (at least 6).")]
+MessageArgument = Annotated[
+    str, typer.Argument(help="The message's id, or its first characters (at least 6).")
+]
 _STATUS_STYLES = {
     MessageStatus.PENDING: "",
     MessageStatus.RETRYING: "yellow",
@@ -222,7 +224,11 @@ def list_messages(
     if not total:
         err_console.print(f"No outbox messages ({which}).")
         return
-    table = Table("id", "state", "topic", "tries", "created", "next / done", "about", "last error")
+    table = Table()
+    for column in ("id", "state", "topic", "tries", "created (UTC)", "next / done (UTC)"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("about", overflow="fold", min_width=12)
+    table.add_column("last error", overflow="fold", min_width=12)
     for view in views:
         style = _STATUS_STYLES[view.status]
         table.add_row(
@@ -277,7 +283,8 @@ def show_message(message: MessageArgument, as_json: JsonOption = False) -> None:
 @outbox_app.command("retry")
 def retry_messages(
     messages: Annotated[
-        list[str] | None, typer.Argument(help="Ids (or their first characters) of the messages to send again.")
+        list[str] | None,
+        typer.Argument(help="Ids (or their first characters) of the messages to send again."),
     ] = None,
     dead: Annotated[bool, typer.Option("--dead", help="Send every dead message again.")] = False,
     as_json: JsonOption = False,

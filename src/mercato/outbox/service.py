@@ -167,13 +167,13 @@ class OutboxService:
             raise Conflict(
                 f"Outbox message {message.id} was delivered on {message.delivered_at:%Y-%m-%d %H:%M} UTC; "
                 "there is nothing to send again.",
-                status=status.value,
+                message_status=status.value,
             )
         if status is MessageStatus.SENDING or not self.messages.requeue(message.id, now):
             raise Conflict(
                 f"Outbox message {message.id} is being delivered right now (a worker holds it until "
                 f"{message.available_at:%H:%M:%S} UTC). If it is not delivered by then, retry it.",
-                status=MessageStatus.SENDING.value,
+                message_status=MessageStatus.SENDING.value,
             )
         self.messages.session.refresh(message)
         return self.view(message, now)

@@ -22,9 +22,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("first_attempt_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("last_attempt_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("lease_token", sa.Uuid(), nullable=True))
-        batch_op.add_column(
-            sa.Column("attempting", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
+        batch_op.add_column(sa.Column("attempting", sa.Boolean(), nullable=False, server_default=sa.false()))
     with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
         batch_op.alter_column("attempting", server_default=None)
 
