@@ -1,5 +1,6 @@
-"""A database that is busy (SQLite's write lock held too long, a PostgreSQL statement over its timeout) answers
-503 with Retry-After as a problem document, never a 500; /readyz says whether the database answers."""
+"""A database that is busy (SQLite's write lock held too long, a PostgreSQL statement over its timeout, every
+pooled connection in use) answers 503 with Retry-After as a problem document, never a 500; /readyz says
+whether the database answers."""
 
 from __future__ import annotations
 
@@ -107,3 +108,22 @@ def test_readiness_touches_the_database_and_liveness_does_not(client: TestClient
     assert client.get("/healthz").json() == {"status": "ok"}
     paths = client.get("/api/v1/openapi.json").json()["paths"]
     assert {"/healthz", "/readyz"} <= set(paths)
+
+
+def test_a_request_that_finds_every_connection_in_use_answers_503_after_the_pool_timeout(
+    fresh_database_url: Callable[[str], str],
+) -> None:
+    url = fresh_database_url("sqlite")
+    engine = make_engine(url, DatabaseTimeouts(pool=0.3), pool_size=1, max_overflow=0)
+    upgrade_to_head(engine)
+    with transaction(make_session_factory(engine)) as session:
+        load_demo_catalog(CatalogRepository(session))
+    app = create_app(Settings(database_url=url, secret_key="test-secret-key"), engine)
+    with served(app) as base_url, engine.connect():  # a long job holds the pool's only connection
+        started = time.monotonic()
+        refused = httpx.get(f"{base_url}/api/v1/apps", timeout=30)
+        waited = time.monotonic() - started
+
+    assert_busy(refused, "5", "Every database connection stayed in use for 0.3 s")
+    assert 0.3 <= waited < 3
+    engine.dispose()

@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from mercato.accounts.demo import load_demo_accounts
 from mercato.accounts.service import AccountService, TokenService
 from mercato.clock import FixedClock
+from mercato.outbox.handlers import HandlerRegistry
 from mercato.outbox.models import OutboxMessage
+from mercato.outbox.worker import OutboxWorker
 from outbox.doubles import messages_in_every_state
 from support.access import Endpoint, assert_access
 
@@ -145,3 +147,17 @@ def test_every_dead_message_can_be_sent_again_at_once(
     assert response.status_code == 200
     assert [item["id"] for item in response.json()] == [str(outbox["dead"])]
     assert client.get("/api/v1/outbox/messages?status=dead", headers=auth()).json()["total"] == 0
+
+
+def test_a_message_a_worker_is_delivering_is_not_sent_again_under_it(
+    client: TestClient, session_factory: sessionmaker[Session], clock: FixedClock, outbox: dict[str, uuid.UUID]
+) -> None:
+    worker = OutboxWorker(session_factory, HandlerRegistry(), clock=clock)
+    clock.advance(days=2)  # the pending message is due: a worker claims it, and holds it for its lease
+    assert outbox["pending"] in {message.id for message in worker.claim().messages}
+
+    response = client.post(f"/api/v1/outbox/messages/{outbox['pending']}/retry", headers=auth())
+
+    assert response.status_code == 409
+    assert "being delivered right now" in response.json()["detail"]
+    assert response.json()["message_status"] == "sending"
