@@ -150,7 +150,10 @@ def test_every_dead_message_can_be_sent_again_at_once(
 
 
 def test_a_message_a_worker_is_delivering_is_not_sent_again_under_it(
-    client: TestClient, session_factory: sessionmaker[Session], clock: FixedClock, outbox: dict[str, uuid.UUID]
+    client: TestClient,
+    session_factory: sessionmaker[Session],
+    clock: FixedClock,
+    outbox: dict[str, uuid.UUID],
 ) -> None:
     worker = OutboxWorker(session_factory, HandlerRegistry(), clock=clock)
     clock.advance(days=2)  # the pending message is due: a worker claims it, and holds it for its lease
