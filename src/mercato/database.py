@@ -132,7 +132,8 @@ class _DeadlineConnection(psycopg.Connection[Any]):
 
     def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
         try:
-            return super().wait(gen, interval, timeout if timeout is not None else self.round_trip_timeout)
+            deadline = timeout if timeout is not None else self.round_trip_timeout
+            return super().wait(gen, interval=interval, timeout=deadline)
         except psycopg.errors._WaitTimeout as error:  # psycopg's own signal that the wait's timeout expired
             self.pgconn.finish()
             raise psycopg.OperationalError(
