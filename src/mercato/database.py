@@ -131,13 +131,13 @@ class _DeadlineConnection(psycopg.Connection[Any]):
     round_trip_timeout: float | None = None
 
     def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
+        deadline = timeout if timeout is not None else self.round_trip_timeout
         try:
-            deadline = timeout if timeout is not None else self.round_trip_timeout
             return super().wait(gen, interval=interval, timeout=deadline)
         except psycopg.errors._WaitTimeout as error:  # psycopg's own signal that the wait's timeout expired
             self.pgconn.finish()
             raise psycopg.OperationalError(
-                f"the database server did not answer within {self.round_trip_timeout:g} s "
+                f"the database server did not answer within {deadline:g} s "
                 "(unreachable, or a network partition); the connection was closed"
             ) from error
 
