@@ -17,10 +17,12 @@ from mercato.commerce.api import router as commerce_router
 from mercato.database import autocommit_connections, make_engine, make_session_factory, session_connections
 from mercato.licenses.api import router as licenses_router
 from mercato.licenses.validation import StandingCache, TrustedKeyCache
+from mercato.outbox.api import router as outbox_router
 from mercato.outbox.worker import BackgroundWorker
 from mercato.preview.api import router as preview_router
 from mercato.services import Services
 from mercato.settings import Settings, get_settings
+from mercato.web.health import router as health_router
 from mercato.web.problems import install_problem_handlers
 from mercato.web.security import SecurityHeaders
 
@@ -72,11 +74,7 @@ def create_app(
     install_problem_handlers(app)
     app.add_middleware(SecurityHeaders)
 
-    @app.get("/healthz", tags=["operations"], summary="Liveness check")
-    async def healthz() -> dict[str, str]:
-        """Answers 200 while the process serves requests. It does not touch the database."""
-        return {"status": "ok"}
-
+    app.include_router(health_router)
     # Starlette tries routes in order: the license validation endpoint, the hottest, goes first.
     app.include_router(licenses_router, prefix="/api/v1")
     app.include_router(catalog_router, prefix="/api/v1")
@@ -84,4 +82,5 @@ def create_app(
     app.include_router(session_router, prefix="/api/v1")
     app.include_router(preview_router, prefix="/api/v1")
     app.include_router(commerce_router, prefix="/api/v1")
+    app.include_router(outbox_router, prefix="/api/v1")
     return app

@@ -15,7 +15,7 @@ from mercato.database import make_engine, make_session_factory, transaction
 from mercato.keys.cli import app as keys_app
 from mercato.licenses.cli import app as license_app
 from mercato.migrations import upgrade_to_head
-from mercato.outbox.cli import worker
+from mercato.outbox.cli import outbox_app, worker
 from mercato.settings import get_settings
 
 app = typer.Typer(help="Mercato: an add-on marketplace and license server.", no_args_is_help=True)
@@ -23,6 +23,7 @@ console = Console(stderr=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(license_app, name="license")
 app.add_typer(billing_app, name="billing")
+app.add_typer(outbox_app, name="outbox")
 accounts_cli.register(app)
 app.command()(worker)
 

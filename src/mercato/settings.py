@@ -17,6 +17,30 @@ class Settings(BaseSettings):
         default_factory=lambda: f"sqlite:///{Path.cwd() / 'mercato.db'}",
         description="SQLAlchemy URL. Default: a SQLite file named mercato.db in the working directory.",
     )
+    # Timeouts: a database that stops answering turns into 503 answers within these, never into hung requests.
+    # See docs/operating.md.
+    database_connect_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="PostgreSQL: give up opening a connection after this long (libpq's minimum is 2 s).",
+    )
+    database_statement_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="PostgreSQL: the server cancels a statement (lock waits included) after this long, and "
+        "Mercato gives up on a round trip that has not answered a second later (a network partition).",
+    )
+    database_busy_timeout_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="SQLite: how long a change waits for the single write lock before it is refused with 503.",
+    )
+    database_pool_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long a request waits for a free connection of the pool before it is refused with 503.",
+    )
+
     host: str = "127.0.0.1"
     port: int = 8000
     secret_key: str = Field(
@@ -77,7 +101,12 @@ class Settings(BaseSettings):
         description="How long a claimed message stays hidden from other workers. Keep it above twice the "
         "longest delivery (smtp_timeout_seconds): a message is redelivered only when its lease runs out.",
     )
-    outbox_max_attempts: int = Field(default=8, ge=1, description="Attempts before a message is given up.")
+    outbox_retry_horizon_hours: float = Field(
+        default=72.0,
+        gt=0,
+        description="How long a failing message is retried, counted from its first attempt; a failure after "
+        "that parks it as dead (kept, listed by `mercato outbox list`, sent again by `mercato outbox retry`).",
+    )
     outbox_retry_base_seconds: float = Field(
         default=30.0, gt=0, description="Wait after the first failure; doubled after each further one."
     )

@@ -109,34 +109,16 @@ def test_an_email_waits_out_a_server_outage_and_goes_when_the_server_is_back(
     assert message.attempts == 2 and message.delivered_at == clock.now()
 
 
-def test_an_email_is_given_up_after_the_last_attempt_while_the_server_stays_down(
-    session_factory: sessionmaker[Session], make_worker: MakeWorker, clock: FixedClock
-) -> None:
-    with session_factory() as session, session.begin():
-        message_id = enqueue_invoice_email(session)
-    worker = make_worker(smtp_handlers(free_port()), max_attempts=3)
-
-    given_up = []
-    for _ in range(4):
-        given_up.append(worker.drain().given_up)
-        clock.advance(hours=1)
-
-    assert given_up == [0, 0, 1, 0]
-    message = stored(session_factory, message_id)
-    assert message.attempts == 3 and message.failed_at is not None and message.delivered_at is None
-    assert message.last_error is not None and "Connection refused" in message.last_error
-
-
-def test_an_email_every_recipient_refuses_is_given_up_at_once(
+def test_an_email_every_recipient_refuses_is_parked_dead_at_once(
     session_factory: sessionmaker[Session], make_worker: MakeWorker
 ) -> None:
     server = SmtpTestServer(refuse_recipients_with="550 5.1.1 No such mailbox").start()
     try:
         with session_factory() as session, session.begin():
             message_id = enqueue_invoice_email(session)
-        assert make_worker(smtp_handlers(server.port)).drain().given_up == 1
+        assert make_worker(smtp_handlers(server.port)).drain().dead == 1
     finally:
         server.stop()
     message = stored(session_factory, message_id)
-    assert message.attempts == 1 and message.failed_at is not None
+    assert message.attempts == 1 and message.dead_at is not None
     assert message.last_error is not None and "550" in message.last_error

@@ -28,7 +28,7 @@ def test_enqueue_flushes_into_the_callers_transaction_and_leaves_the_commit_to_i
         message = enqueue(session, "test.ping", {"n": 1})
         assert session.get(OutboxMessage, message.id) is message
         assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
-        assert (message.attempts, message.delivered_at, message.failed_at) == (0, None, None)
+        assert (message.attempts, message.delivered_at, message.dead_at) == (0, None, None)
         assert session.in_transaction()
         session.rollback()
     assert count_messages(session_factory) == 0

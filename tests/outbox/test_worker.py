@@ -1,4 +1,5 @@
-"""The worker's rules: leases, retries with backoff, giving up, and what a crash or a late result does."""
+"""The worker's rules: leases, retries with back-off, the retry horizon, dead messages, and what a crash or a
+late result does."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from mercato.clock import FixedClock
+from mercato.clock import FixedClock, utcnow
 from mercato.outbox.handlers import DeliveryContext, HandlerRegistry, Undeliverable
 from mercato.outbox.models import OutboxMessage
-from mercato.outbox.repository import ABANDONED
+from mercato.outbox.repository import ABANDONED, OutboxRepository
 from mercato.outbox.service import enqueue
-from mercato.outbox.worker import Outcome, RetryPolicy
+from mercato.outbox.worker import DeliveryReport, Outcome, RetryPolicy
+from mercato.settings import Settings
 from outbox.doubles import TOPIC, MakeWorker, Receiver
 
 
@@ -42,10 +44,10 @@ def test_due_messages_are_delivered_oldest_first_and_marked_delivered(
     report = make_worker(receiver.registry(), batch_size=2).drain()
 
     assert receiver.payloads == [{"n": 1}, {"n": 2}, {"n": 3}]
-    assert (report.delivered, report.retrying, report.given_up) == (3, 0, 0)
+    assert (report.delivered, report.retrying, report.dead) == (3, 0, 0)
     for message_id in ids:
         message = stored(session_factory, message_id)
-        assert (message.delivered_at, message.attempts, message.failed_at) == (clock.now(), 1, None)
+        assert (message.delivered_at, message.attempts, message.dead_at) == (clock.now(), 1, None)
     assert make_worker(receiver.registry()).drain().settled == 0  # nothing is delivered twice
 
 
@@ -107,36 +109,53 @@ def test_the_wait_doubles_up_to_its_cap() -> None:
     assert policy.retry_delay(10_000) == timedelta(hours=1)
 
 
-def test_a_message_is_given_up_after_the_last_attempt(
+def test_a_failing_message_is_retried_until_its_horizon_then_parked_dead(
     session_factory: sessionmaker[Session], make_worker: MakeWorker, clock: FixedClock
 ) -> None:
     [message_id] = put(session_factory, {"n": 1})
     receiver = Receiver(failures=99)
-    worker = make_worker(receiver.registry(), max_attempts=3)
+    worker = make_worker(receiver.registry(), horizon=timedelta(hours=3))
+    first_attempt_at = clock.now()
 
-    reports = []
-    for _ in range(5):
-        reports.append(worker.drain())
-        clock.advance(hours=1)
+    outcomes = []
+    for _ in range(12):
+        report = worker.drain()
+        outcomes.append((report.retrying, report.dead))
+        message = stored(session_factory, message_id)
+        if message.dead_at is not None:
+            break
+        clock.advance(seconds=(message.available_at - clock.now()).total_seconds())
 
-    assert [(r.retrying, r.given_up) for r in reports] == [(1, 0), (1, 0), (0, 1), (0, 0), (0, 0)]
+    # Waits of 30 s, 1, 2, 4, 8, 16, 32 min, then hourly (retry_max): tries at 0 s, 30 s, 1.5, 3.5, 7.5, 15.5,
+    # 31.5, 63.5 min, 2 h 03.5 and 3 h 03.5, which fails past the 3 hours and parks the message.
+    assert outcomes == [(1, 0)] * 9 + [(0, 1)]
     message = stored(session_factory, message_id)
-    assert (message.attempts, message.delivered_at) == (3, None)
-    assert message.failed_at is not None
+    assert message.first_attempt_at == first_attempt_at
+    assert message.dead_at == clock.now() >= first_attempt_at + timedelta(hours=3)
+    assert (message.attempts, message.delivered_at) == (10, None)
     assert message.last_error == "ConnectionError: receiver unreachable"
-    assert receiver.attempts == 3
+    assert receiver.attempts == 10
+    clock.advance(days=30)
+    assert worker.drain().settled == 0  # dead messages wait for an operator
 
 
-def test_an_undeliverable_message_is_given_up_at_once(
+def test_the_default_horizon_keeps_a_message_trying_for_three_days() -> None:
+    first = utcnow()
+    for policy in (RetryPolicy(), RetryPolicy.from_settings(Settings())):
+        assert not policy.parks_dead(first, first + timedelta(hours=71, minutes=59))
+        assert policy.parks_dead(first, first + timedelta(hours=72))
+
+
+def test_an_undeliverable_message_is_parked_dead_at_once(
     session_factory: sessionmaker[Session], make_worker: MakeWorker
 ) -> None:
     [message_id] = put(session_factory, {"n": 1})
     receiver = Receiver(failures=1, error=Undeliverable("every recipient was refused"))
 
-    assert make_worker(receiver.registry()).drain().given_up == 1
+    assert make_worker(receiver.registry()).drain().dead == 1
 
     message = stored(session_factory, message_id)
-    assert message.failed_at is not None and message.attempts == 1
+    assert message.dead_at is not None and message.attempts == 1
     assert message.last_error == "Undeliverable: every recipient was refused"
 
 
@@ -148,13 +167,13 @@ def test_a_topic_without_handler_fails_with_a_clear_error_and_is_retried(
     assert make_worker(Receiver().registry()).drain().retrying == 1
 
     message = stored(session_factory, message_id)
-    assert message.failed_at is None
+    assert message.dead_at is None
     assert message.last_error == (
         "UnknownTopic: no handler for topic 'webhook' in this worker (known topics: test.ping)"
     )
 
 
-def test_a_crashed_workers_claim_is_redelivered_once_its_lease_runs_out(
+def test_a_claim_spends_no_attempt_so_a_crash_after_claiming_costs_one_lease_of_delay(
     session_factory: sessionmaker[Session], make_worker: MakeWorker, clock: FixedClock
 ) -> None:
     [message_id] = put(session_factory, {"n": 1})
@@ -162,47 +181,93 @@ def test_a_crashed_workers_claim_is_redelivered_once_its_lease_runs_out(
     crashed = make_worker(receiver.registry(), lease=timedelta(minutes=5))
     survivor = make_worker(receiver.registry(), lease=timedelta(minutes=5))
 
-    assert len(crashed.claim().messages) == 1  # ... and the worker dies before delivering
-    clock.advance(minutes=4, seconds=59)
-    assert survivor.drain().settled == 0
-    clock.advance(seconds=1)
+    for _ in range(20):  # twenty workers die right after claiming it
+        assert len(crashed.claim().messages) == 1
+        clock.advance(minutes=4, seconds=59)
+        assert survivor.drain().settled == 0  # hidden while the lease lasts
+        clock.advance(seconds=1)
+    assert stored(session_factory, message_id).attempts == 0
     assert survivor.drain().delivered == 1
 
-    assert [context.attempt for _, context in receiver.received] == [2]
-    assert stored(session_factory, message_id).attempts == 2
+    assert [context.attempt for _, context in receiver.received] == [1]
+    message = stored(session_factory, message_id)
+    assert (message.attempts, message.last_error, message.dead_at) == (1, None, None)
 
 
-def test_a_crash_during_the_last_attempt_gives_the_message_up(
+def test_an_attempt_that_never_reports_is_a_failure_once_its_lease_runs_out(
     session_factory: sessionmaker[Session], make_worker: MakeWorker, clock: FixedClock
 ) -> None:
     [message_id] = put(session_factory, {"n": 1})
     receiver = Receiver()
-    worker = make_worker(receiver.registry(), max_attempts=1)
+    worker = make_worker(receiver.registry(), lease=timedelta(minutes=5))
+    [claimed] = worker.claim().messages
+    with session_factory() as session, session.begin():  # the attempt starts, and its worker dies in it
+        assert OutboxRepository(session).start_attempt(claimed.id, claimed.lease_token, clock.now())
 
-    worker.claim()  # the only attempt never reports back
     clock.advance(minutes=5)
-    assert worker.drain().given_up == 1
+    report = worker.drain()
 
+    assert (report.retrying, report.delivered) == (1, 0)
     message = stored(session_factory, message_id)
-    assert (message.attempts, message.last_error, message.delivered_at) == (1, ABANDONED, None)
-    assert message.failed_at == clock.now()
-    assert receiver.received == []
+    assert (message.attempts, message.last_error) == (1, ABANDONED)
+    assert message.available_at == clock.now() + timedelta(seconds=30)  # backs off like any failure
+    clock.advance(seconds=30)
+    assert worker.drain().delivered == 1
+    assert [context.attempt for _, context in receiver.received] == [2]
 
 
-def test_a_late_failure_does_not_overwrite_a_newer_attempt(
+def test_an_attempt_that_never_reports_after_the_horizon_parks_the_message_dead(
     session_factory: sessionmaker[Session], make_worker: MakeWorker, clock: FixedClock
 ) -> None:
     [message_id] = put(session_factory, {"n": 1})
-    slow = make_worker(Receiver(failures=1).registry())
-    [slow_claim] = slow.claim().messages
-    clock.advance(minutes=5)  # the slow worker's lease runs out; another worker delivers
-    assert make_worker(Receiver().registry()).drain().delivered == 1
+    worker = make_worker(Receiver().registry(), lease=timedelta(minutes=5), horizon=timedelta(minutes=5))
+    [claimed] = worker.claim().messages
+    with session_factory() as session, session.begin():
+        OutboxRepository(session).start_attempt(claimed.id, claimed.lease_token, clock.now())
 
-    assert slow.deliver(slow_claim) is Outcome.LOST_CLAIM
+    clock.advance(minutes=5)
+    assert worker.drain().dead == 1
 
     message = stored(session_factory, message_id)
+    assert (message.attempts, message.last_error, message.dead_at) == (1, ABANDONED, clock.now())
+
+
+def test_a_late_failure_does_not_overwrite_what_a_newer_claim_did(
+    session_factory: sessionmaker[Session], make_worker: MakeWorker, clock: FixedClock
+) -> None:
+    [message_id] = put(session_factory, {"n": 1})
+    other_worker = make_worker(Receiver().registry())
+    meanwhile: list[DeliveryReport] = []
+
+    def slow_failure(payload: dict[str, Any], context: DeliveryContext) -> None:
+        clock.advance(minutes=10)  # the lease runs out while this delivery hangs; another worker finds the
+        meanwhile.append(other_worker.drain())  # attempt abandoned, backs off ...
+        clock.advance(seconds=30)
+        meanwhile.append(other_worker.drain())  # ... and delivers the message
+        raise ConnectionError("timed out")
+
+    slow = make_worker(HandlerRegistry([(TOPIC, slow_failure)]))
+    [slow_claim] = slow.claim().messages
+    assert slow.deliver(slow_claim) is Outcome.LOST_CLAIM
+
+    assert [(report.retrying, report.delivered) for report in meanwhile] == [(1, 0), (0, 1)]
+    message = stored(session_factory, message_id)
     assert message.delivered_at is not None
-    assert (message.attempts, message.last_error, message.failed_at) == (2, None, None)
+    assert (message.attempts, message.last_error, message.dead_at) == (2, ABANDONED, None)
+
+
+def test_a_claim_lost_before_its_attempt_starts_attempts_nothing(
+    session_factory: sessionmaker[Session], make_worker: MakeWorker, clock: FixedClock
+) -> None:
+    put(session_factory, {"n": 1})
+    receiver = Receiver()
+    slow = make_worker(receiver.registry())
+    [slow_claim] = slow.claim().messages
+    clock.advance(minutes=5)
+    assert make_worker(receiver.registry()).drain().delivered == 1
+
+    assert slow.deliver(slow_claim) is Outcome.LOST_CLAIM
+    assert receiver.attempts == 1
 
 
 def test_a_late_success_is_recorded_even_after_the_lease_ran_out(
@@ -210,13 +275,23 @@ def test_a_late_success_is_recorded_even_after_the_lease_ran_out(
 ) -> None:
     [message_id] = put(session_factory, {"n": 1})
     receiver = Receiver()
-    slow = make_worker(receiver.registry())
-    [slow_claim] = slow.claim().messages
-    clock.advance(minutes=5)
+    other_worker = make_worker(receiver.registry())
+    meanwhile: list[DeliveryReport] = []
 
+    def slow_success(payload: dict[str, Any], context: DeliveryContext) -> None:
+        clock.advance(minutes=10)
+        meanwhile.append(other_worker.drain())  # the lease ran out: the attempt counts as abandoned
+        receiver(payload, context)
+
+    slow = make_worker(HandlerRegistry([(TOPIC, slow_success)]))
+    [slow_claim] = slow.claim().messages
     assert slow.deliver(slow_claim) is Outcome.DELIVERED
+
+    clock.advance(hours=1)
     assert make_worker(receiver.registry()).drain().settled == 0  # spared a redelivery
-    assert stored(session_factory, message_id).delivered_at == clock.now()
+    assert [report.retrying for report in meanwhile] == [1]
+    assert stored(session_factory, message_id).delivered_at is not None
+    assert receiver.attempts == 1
 
 
 def test_stopping_hands_the_rest_of_the_batch_back_unattempted(

@@ -208,7 +208,11 @@ class InvoiceLine(Base):
 
 class Payment(Base):
     __tablename__ = "payments"
-    __table_args__ = (CheckConstraint("amount_minor > 0", name="positive"),)
+    __table_args__ = (
+        CheckConstraint("amount_minor > 0", name="positive"),
+        # A payment is known by its reference on its invoice: the same money can never be recorded twice.
+        UniqueConstraint("invoice_id", "reference"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     invoice_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("invoices.id", ondelete="RESTRICT"), index=True)

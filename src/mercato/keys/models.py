@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, String, Text
+from sqlalchemy import CheckConstraint, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mercato.clock import utcnow
@@ -27,7 +27,17 @@ class KeyState(StrEnum):
 
 class SigningKey(Base):
     __tablename__ = "signing_keys"
-    __table_args__ = (CheckConstraint("state IN ('signing', 'verifying', 'retired')", name="state"),)
+    __table_args__ = (
+        CheckConstraint("state IN ('signing', 'verifying', 'retired')", name="state"),
+        # One signing key per issuer, whoever races to make it: the database refuses a second.
+        Index(
+            "uq_signing_keys_one_signing_key_per_issuer",
+            "issuer",
+            unique=True,
+            sqlite_where=text("state = 'signing'"),
+            postgresql_where=text("state = 'signing'"),
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     issuer: Mapped[str] = mapped_column(String(100), index=True)

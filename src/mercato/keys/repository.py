@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -27,9 +27,24 @@ def app_vendor_slug(connection: Connection, app_key: str) -> str | None:
     return connection.execute(_APP_VENDOR, {"app_key": app_key}).scalar()
 
 
+# The first key of PostgreSQL's two-key advisory locks that guard key rings ("KEYS"); the second is the
+# issuer's hash. Other features lock under keys of their own.
+RING_LOCK_CLASS = 0x4B455953
+
+
 class KeyRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    def lock_ring(self, issuer: str) -> None:
+        """Make changes to the issuer's ring one at a time, until the transaction ends.
+
+        PostgreSQL: a transaction-scoped advisory lock on the issuer; a waiter's next read sees what the
+        holder committed. SQLite: nothing to do, every unit of work already holds the database's write lock
+        (``BEGIN IMMEDIATE``). The unique index on (issuer) where state = 'signing' stands behind both.
+        """
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(select(func.pg_advisory_xact_lock(RING_LOCK_CLASS, func.hashtext(issuer))))
 
     def signing_key(self, issuer: str) -> SigningKey | None:
         return self.session.scalars(

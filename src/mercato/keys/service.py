@@ -115,8 +115,10 @@ class KeyService:
         return row
 
     def rotate(self, issuer: str) -> SigningKey:
-        """Make a new signing key; the previous one keeps verifying what it signed."""
+        """Make a new signing key; the previous one keeps verifying what it signed. Concurrent rotations of
+        one ring take turns, so the ring always has exactly one signing key."""
         now = self.clock.now()
+        self.keys.lock_ring(issuer)
         current = self.keys.signing_key(issuer)
         if current is not None:
             current.state = KeyState.VERIFYING
@@ -138,8 +140,14 @@ class KeyService:
         return row
 
     def signer(self, issuer: str) -> tuple[str, Ed25519PrivateKey]:
-        """The kid and private key that sign new license keys of this issuer (a ring is made on first use)."""
-        row = self.keys.signing_key(issuer) or self._create(issuer, self.clock.now())
+        """The kid and private key that sign new license keys of this issuer (a ring is made on first use).
+
+        Ten first sales at once make one key: whoever finds no key takes the ring's lock and looks again
+        before making it, so the others wait and then sign with the key the first one made."""
+        row = self.keys.signing_key(issuer)
+        if row is None:
+            self.keys.lock_ring(issuer)
+            row = self.keys.signing_key(issuer) or self._create(issuer, self.clock.now())
         return row.kid, open_private_key(row.sealed_private_key, self.secret, issuer, row.kid)
 
     def trusted_keys(self, issuers: Iterable[str] | None = None) -> dict[str, TrustedKey]:

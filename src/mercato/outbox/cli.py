@@ -1,25 +1,32 @@
-"""``mercato worker``: deliver outbox messages (e-mail, …), once or until stopped."""
+"""``mercato worker``: deliver outbox messages (e-mail, …), once or until stopped; and ``mercato outbox``:
+list them, show one, and send undelivered ones again."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from types import FrameType
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
-from mercato.cli_support import err_console
-from mercato.clock import utcnow
+from mercato.cli_support import err_console, unit_of_work
+from mercato.clock import SystemClock, utcnow
 from mercato.database import make_engine, make_session_factory
-from mercato.outbox.repository import OutboxRepository
+from mercato.outbox.repository import UNDELIVERED, MessageStatus, OutboxRepository
+from mercato.outbox.service import MessageView, OutboxService
 from mercato.outbox.worker import (
     DeliveryReport,
     OutboxWorker,
@@ -34,8 +41,8 @@ def _describe(report: DeliveryReport) -> str:
     parts = [f"[green]{report.delivered} delivered[/green]"]
     if report.retrying:
         parts.append(f"[yellow]{report.retrying} to retry[/yellow]")
-    if report.given_up:
-        parts.append(f"[red]{report.given_up} given up[/red]")
+    if report.dead:
+        parts.append(f"[red]{report.dead} dead[/red]")
     if report.released:
         parts.append(f"{report.released} handed back")
     return ", ".join(parts)
@@ -132,3 +139,169 @@ def _drain_once(engine: Engine, stop: threading.Event, batch_size: int) -> Deliv
     with Progress(*columns, console=err_console) as progress:
         task = progress.add_task("outbox", total=due)
         return runner.drain(stop, on_batch=lambda report: progress.advance(task, report.settled))
+
+
+outbox_app = typer.Typer(
+    help="Outbox messages (e-mail): where each stands, and sending dead ones again.", no_args_is_help=True
+)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on standard output instead of a table.")]
+MessageArgument = Annotated[
+    str, typer.Argument(help="The message's id, or its first characters (at least 6).")
+]
+_STATUS_STYLES = {
+    MessageStatus.PENDING: "",
+    MessageStatus.RETRYING: "yellow",
+    MessageStatus.SENDING: "cyan",
+    MessageStatus.DELIVERED: "green",
+    MessageStatus.DEAD: "bold red",
+}
+_LONGEST_SHOWN_TEXT = 200
+
+
+def _service(session: Any, hours: float) -> OutboxService:
+    return OutboxService(session, timedelta(hours=hours))
+
+
+def _when(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M}" if moment else ""
+
+
+def _as_json(view: MessageView, *, with_payload: bool) -> dict[str, Any]:
+    document = {
+        key: value.isoformat() if isinstance(value, datetime) else value
+        for key, value in dataclasses.asdict(view).items()
+    }
+    document["id"] = str(view.id)
+    document["status"] = view.status.value
+    if not with_payload:
+        del document["payload"]
+    return document
+
+
+def _print_json(document: Any) -> None:
+    typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+def _shortened(value: Any) -> Any:
+    """The payload with long strings (bodies, base64 attachments) cut, so that it fits on a screen."""
+    if isinstance(value, str) and len(value) > _LONGEST_SHOWN_TEXT:
+        return f"{value[:_LONGEST_SHOWN_TEXT]}… ({len(value)} characters)"
+    if isinstance(value, dict):
+        return {key: _shortened(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_shortened(item) for item in value]
+    return value
+
+
+@outbox_app.command("list")
+def list_messages(
+    status: Annotated[
+        list[MessageStatus] | None,
+        typer.Option(
+            "--status",
+            help="Only messages in this state; repeat for several. Default: every one not delivered "
+            "(pending, retrying, sending, dead).",
+        ),
+    ] = None,
+    topic: Annotated[str | None, typer.Option(help="Only messages of this topic, e.g. email.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many, newest first.")] = 50,
+    offset: Annotated[int, typer.Option(min=0, help="Skip this many first.")] = 0,
+    as_json: JsonOption = False,
+) -> None:
+    """List outbox messages, newest first: their state, attempts, next attempt and last error."""
+    now = SystemClock().now()
+    with unit_of_work() as (session, _):
+        statuses = tuple(status) if status else UNDELIVERED
+        views, total = _service(session, get_settings().outbox_retry_horizon_hours).page(
+            now, statuses, topic, limit, offset
+        )
+    if as_json:
+        items = [_as_json(view, with_payload=False) for view in views]
+        _print_json({"items": items, "total": total, "limit": limit, "offset": offset})
+        return
+    which = ", ".join(statuses)
+    if not total:
+        err_console.print(f"No outbox messages ({which}).")
+        return
+    table = Table()
+    for column in ("id", "state", "topic", "tries", "created (UTC)", "next / done (UTC)"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("about", overflow="fold", min_width=12)
+    table.add_column("last error", overflow="fold", min_width=12)
+    for view in views:
+        style = _STATUS_STYLES[view.status]
+        table.add_row(
+            view.id.hex[:8],
+            f"[{style}]{view.status}[/{style}]" if style else str(view.status),
+            view.topic,
+            str(view.attempts),
+            _when(view.created_at),
+            _when(view.next_attempt_at or view.delivered_at or view.dead_at),
+            escape(view.summary),
+            escape((view.last_error or "")[:80]),
+        )
+    err_console.print(table)
+    shown = f"{offset + 1}–{offset + len(views)} of {total}" if len(views) < total else f"{total}"
+    err_console.print(f"{shown} message(s) ({which}). `mercato outbox show ID` tells more.")
+
+
+@outbox_app.command("show")
+def show_message(message: MessageArgument, as_json: JsonOption = False) -> None:
+    """Show one message: its state, every date, its last error and its payload."""
+    now = SystemClock().now()
+    with unit_of_work() as (session, _):
+        service = _service(session, get_settings().outbox_retry_horizon_hours)
+        view = service.view(service.find(message), now)
+    if as_json:
+        _print_json(_as_json(view, with_payload=True))
+        return
+    lines = [
+        ("id", str(view.id)),
+        ("state", view.status.value),
+        ("topic", view.topic),
+        ("about", view.summary),
+        ("attempts", str(view.attempts)),
+        ("created", _when(view.created_at)),
+        ("first attempt", _when(view.first_attempt_at)),
+        ("last attempt", _when(view.last_attempt_at)),
+        ("next attempt", _when(view.next_attempt_at)),
+        ("retried until", _when(view.retry_until)),
+        ("delivered", _when(view.delivered_at)),
+        ("dead since", _when(view.dead_at)),
+        ("last error", view.last_error or ""),
+    ]
+    for label, value in lines:
+        if value:
+            err_console.print(f"[bold]{label:>14}[/bold]  {escape(value)}")
+    err_console.print(f"[bold]{'payload':>14}[/bold]")
+    err_console.print_json(json.dumps(_shortened(view.payload), ensure_ascii=False))
+    if view.status is MessageStatus.DEAD:
+        err_console.print(f"Send it again with: mercato outbox retry {view.id.hex[:8]}")
+
+
+@outbox_app.command("retry")
+def retry_messages(
+    messages: Annotated[
+        list[str] | None,
+        typer.Argument(help="Ids (or their first characters) of the messages to send again."),
+    ] = None,
+    dead: Annotated[bool, typer.Option("--dead", help="Send every dead message again.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Send undelivered messages again now, each with a fresh retry horizon: dead ones, or ones waiting for
+    their next attempt (after the mail server is fixed, say). Delivered messages are not sent twice."""
+    if not messages and not dead:
+        err_console.print("Name the messages to send again, or give --dead for every dead message.")
+        raise typer.Exit(2)
+    now = SystemClock().now()
+    with unit_of_work() as (session, _):
+        service = _service(session, get_settings().outbox_retry_horizon_hours)
+        retried = service.retry_dead(now) if dead else []
+        retried += [service.retry(reference, now) for reference in messages or ()]
+    if as_json:
+        _print_json([_as_json(view, with_payload=False) for view in retried])
+        return
+    for view in retried:
+        err_console.print(f"{view.id.hex[:8]}  {view.topic}  {escape(view.summary)}")
+    err_console.print(f"{len(retried)} message(s) due again now; a worker sends them on its next round.")

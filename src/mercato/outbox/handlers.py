@@ -29,7 +29,8 @@ Handler = Callable[[dict[str, Any], DeliveryContext], None]
 
 
 class Undeliverable(Exception):
-    """Raised by a handler when trying again cannot help (e.g. every recipient refused): give up at once."""
+    """Raised by a handler when trying again cannot help (e.g. every recipient refused): the message is parked
+    as dead at once."""
 
 
 class UnknownTopic(LookupError):

@@ -1,10 +1,15 @@
 """Writing outbox messages: in the caller's transaction, so they exist exactly when the change that caused
-them is committed. Nothing here commits or sends; ``mercato worker`` delivers after the commit."""
+them is committed. Nothing here commits or sends; ``mercato worker`` delivers after the commit.
+
+And what an operator does with them: see where each message stands, and send undelivered ones again."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+import re
+import uuid
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -12,7 +17,8 @@ from sqlalchemy.orm import Session
 from mercato.mail.templates import RenderedEmail
 from mercato.outbox.emails import EMAIL_TOPIC, EmailAttachment, email_payload
 from mercato.outbox.models import OutboxMessage
-from mercato.outbox.repository import OutboxRepository
+from mercato.outbox.repository import UNDELIVERED, MessageStatus, OutboxRepository
+from mercato.problems import Conflict, InvalidInput, NotFound
 
 
 def enqueue(
@@ -50,3 +56,141 @@ def enqueue_email(
 def enqueue_rendered_email(session: Session, to: Sequence[str], email: RenderedEmail) -> OutboxMessage:
     """Queue an e-mail rendered from a named template (``mercato.mail.templates``)."""
     return enqueue_email(session, to, email.subject, email.text, email.html)
+
+
+@dataclass(frozen=True)
+class MessageView:
+    """An outbox message as an operator sees it: where it stands and why."""
+
+    id: uuid.UUID
+    topic: str
+    status: MessageStatus
+    summary: str
+    """What the message is about, in a few words (an e-mail's subject and recipients)."""
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime | None
+    """When a worker may try it next (while pending or retrying); the end of its lease while sending."""
+    first_attempt_at: datetime | None
+    last_attempt_at: datetime | None
+    retry_until: datetime | None
+    """The end of its retry horizon: a failure after this parks it as dead."""
+    last_error: str | None
+    delivered_at: datetime | None
+    dead_at: datetime | None
+    payload: dict[str, Any]
+
+
+def status_of(message: OutboxMessage, now: datetime) -> MessageStatus:
+    if message.delivered_at is not None:
+        return MessageStatus.DELIVERED
+    if message.dead_at is not None:
+        return MessageStatus.DEAD
+    if message.lease_token is not None and message.available_at > now:
+        return MessageStatus.SENDING
+    return MessageStatus.RETRYING if message.attempts else MessageStatus.PENDING
+
+
+def summarise(payload: dict[str, Any]) -> str:
+    """An e-mail's subject and recipients; other topics have no summary yet."""
+    subject, recipients = payload.get("subject"), payload.get("to")
+    if isinstance(subject, str) and isinstance(recipients, list):
+        return f"{subject} → {', '.join(str(address) for address in recipients)}"
+    return ""
+
+
+_HEX_ID = re.compile(r"[0-9a-f]{1,32}")
+SHORTEST_ID_PREFIX = 6
+
+
+class OutboxService:
+    """What an operator does with the outbox: look at messages, and send undelivered ones again."""
+
+    def __init__(self, session: Session, retry_horizon: timedelta) -> None:
+        self.messages = OutboxRepository(session)
+        self.retry_horizon = retry_horizon
+
+    def view(self, message: OutboxMessage, now: datetime) -> MessageView:
+        status = status_of(message, now)
+        waiting = status in (MessageStatus.PENDING, MessageStatus.RETRYING, MessageStatus.SENDING)
+        return MessageView(
+            id=message.id,
+            topic=message.topic,
+            status=status,
+            summary=summarise(message.payload),
+            attempts=message.attempts,
+            created_at=message.created_at,
+            next_attempt_at=message.available_at if waiting else None,
+            first_attempt_at=message.first_attempt_at,
+            last_attempt_at=message.last_attempt_at,
+            retry_until=message.first_attempt_at + self.retry_horizon
+            if message.first_attempt_at and waiting
+            else None,
+            last_error=message.last_error,
+            delivered_at=message.delivered_at,
+            dead_at=message.dead_at,
+            payload=message.payload,
+        )
+
+    def page(
+        self,
+        now: datetime,
+        statuses: Collection[MessageStatus] = UNDELIVERED,
+        topic: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[MessageView], int]:
+        """Messages in any of ``statuses`` (by default every one not delivered), newest first."""
+        rows, total = self.messages.page(statuses or UNDELIVERED, topic, now, limit, offset)
+        return [self.view(row, now) for row in rows], total
+
+    def find(self, reference: str) -> OutboxMessage:
+        """A message by its id, or by the first characters of it (at least six, as the list shows eight)."""
+        hex_digits = reference.strip().lower().replace("-", "")
+        if not _HEX_ID.fullmatch(hex_digits) or len(hex_digits) < SHORTEST_ID_PREFIX:
+            raise InvalidInput(
+                f"{reference!r} is not a message id: give the id, or at least its first "
+                f"{SHORTEST_ID_PREFIX} characters, as `mercato outbox list` shows them."
+            )
+        if len(hex_digits) == 32:
+            message = self.messages.get(uuid.UUID(hex_digits))
+            matches = [message] if message is not None else []
+        else:
+            matches = list(self.messages.with_id_prefix(hex_digits, limit=2))
+        if not matches:
+            raise NotFound(f"There is no outbox message {reference}.")
+        if len(matches) > 1:
+            raise InvalidInput(f"More than one outbox message starts with {reference}; give more characters.")
+        return matches[0]
+
+    def retry(self, reference: str, now: datetime) -> MessageView:
+        """Make an undelivered message (dead, or waiting for its next attempt) due now, with a fresh retry
+        horizon. A delivered message, or one a worker is delivering right now, is refused."""
+        message = self.find(reference)
+        status = status_of(message, now)
+        if status is MessageStatus.DELIVERED:
+            assert message.delivered_at is not None
+            raise Conflict(
+                f"Outbox message {message.id} was delivered on {message.delivered_at:%Y-%m-%d %H:%M} UTC; "
+                "there is nothing to send again.",
+                message_status=status.value,
+            )
+        if status is MessageStatus.SENDING or not self.messages.requeue(message.id, now):
+            raise Conflict(
+                f"Outbox message {message.id} is being delivered right now (a worker holds it until "
+                f"{message.available_at:%H:%M:%S} UTC). If it is not delivered by then, retry it.",
+                message_status=MessageStatus.SENDING.value,
+            )
+        self.messages.session.refresh(message)
+        return self.view(message, now)
+
+    def retry_dead(self, now: datetime) -> list[MessageView]:
+        """Send every dead message again, each with a fresh retry horizon."""
+        retried = []
+        for message_id in self.messages.dead_ids():
+            if self.messages.requeue(message_id, now):
+                message = self.messages.get(message_id)
+                assert message is not None
+                self.messages.session.refresh(message)
+                retried.append(self.view(message, now))
+        return retried

@@ -1,10 +1,16 @@
 """The outbox worker: claims due messages under a lease, delivers them, and records what happened.
 
 Delivery is at least once. A claim is a short committed transaction that pushes the messages' ``available_at``
-to the end of a lease; each delivery then runs outside any transaction, and its result is committed on its own.
-A worker that dies between a delivery and its record leaves the message to be delivered again when the lease
-runs out, so handlers pass ``DeliveryContext.message_id`` along as an idempotency key. A live worker never
-starts a delivery once half of its lease has gone, which keeps a slow batch from outliving its lease.
+to the end of a lease and stamps them with the claim's token; it spends no attempt. Each delivery then counts
+its attempt in a transaction of its own as it starts, runs outside any transaction, and commits its result on
+its own. A worker that dies right after a claim costs its batch one lease of delay and nothing else; one that
+dies between a delivery and its record leaves the message to be delivered again when the lease runs out, so
+handlers pass ``DeliveryContext.message_id`` along as an idempotency key. A live worker never starts a
+delivery once half of its lease has gone, which keeps a slow batch from outliving its lease.
+
+A failing message is retried with exponential back-off until its retry horizon (72 hours by default) has
+passed since its first attempt; the first failure after that parks it as dead, where an operator finds it
+(``mercato outbox list``) and sends it again (``mercato outbox retry``).
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from mercato.database import make_session_factory
 from mercato.mail import Mailer, SmtpMailer
 from mercato.outbox.emails import EMAIL_TOPIC, EmailDelivery
 from mercato.outbox.handlers import DeliveryContext, HandlerRegistry, Undeliverable
-from mercato.outbox.repository import ClaimedMessage, OutboxRepository
+from mercato.outbox.repository import ABANDONED, ClaimedMessage, OutboxRepository
 from mercato.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -37,44 +43,46 @@ MAX_ERROR_LENGTH = 2000
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How long a claim lasts, how long to wait after each failure, and when to give up."""
+    """How long a claim lasts, how long to wait after each failure, and when to stop trying."""
 
     lease: timedelta = timedelta(minutes=5)
-    max_attempts: int = 8
     retry_base: timedelta = timedelta(seconds=30)
     retry_max: timedelta = timedelta(hours=1)
+    horizon: timedelta = timedelta(hours=72)
+    """How long after its first attempt a failing message is still retried."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RetryPolicy:
         return cls(
             lease=timedelta(seconds=settings.outbox_lease_seconds),
-            max_attempts=settings.outbox_max_attempts,
             retry_base=timedelta(seconds=settings.outbox_retry_base_seconds),
             retry_max=timedelta(seconds=settings.outbox_retry_max_seconds),
+            horizon=timedelta(hours=settings.outbox_retry_horizon_hours),
         )
 
     def retry_delay(self, failed_attempt: int) -> timedelta:
         """30 s after the first failure, then doubling (60 s, 120 s, …), never more than ``retry_max``."""
-        # The exponent is capped so a generous max_attempts cannot overflow timedelta before min() applies.
+        # The exponent is capped so that a long horizon cannot overflow timedelta before min() applies.
         return min(self.retry_base * (1 << min(max(failed_attempt - 1, 0), 32)), self.retry_max)
 
-    def gives_up_after(self, failed_attempt: int) -> bool:
-        return failed_attempt >= self.max_attempts
+    def parks_dead(self, first_attempt_at: datetime, failed_at: datetime) -> bool:
+        """Whether a failure at ``failed_at`` ends the message's retries: its horizon has passed."""
+        return failed_at >= first_attempt_at + self.horizon
 
 
 class Outcome(StrEnum):
     DELIVERED = "delivered"
     RETRYING = "retrying"
-    GIVEN_UP = "given up"
+    DEAD = "dead"
     LOST_CLAIM = "lost claim"
-    """The handler failed after the lease ran out and another attempt had started: nothing recorded."""
+    """The claim ran out and another worker (or an operator) took the message over: nothing recorded."""
 
 
 @dataclass
 class DeliveryReport:
     delivered: int = 0
     retrying: int = 0
-    given_up: int = 0
+    dead: int = 0
     released: int = 0
     """Claimed but handed back unattempted (the worker was stopping, or half the lease had gone)."""
 
@@ -83,27 +91,27 @@ class DeliveryReport:
             self.delivered += 1
         elif outcome is Outcome.RETRYING:
             self.retrying += 1
-        elif outcome is Outcome.GIVEN_UP:
-            self.given_up += 1
+        elif outcome is Outcome.DEAD:
+            self.dead += 1
 
     def __iadd__(self, other: DeliveryReport) -> DeliveryReport:
         self.delivered += other.delivered
         self.retrying += other.retrying
-        self.given_up += other.given_up
+        self.dead += other.dead
         self.released += other.released
         return self
 
     @property
     def settled(self) -> int:
-        """Messages that reached a result in this run: delivered, scheduled for a retry, or given up."""
-        return self.delivered + self.retrying + self.given_up
+        """Messages that reached a result in this run: delivered, scheduled for a retry, or parked as dead."""
+        return self.delivered + self.retrying + self.dead
 
 
 @dataclass(frozen=True)
 class Claim:
     messages: list[ClaimedMessage]
-    abandoned: int
-    """Messages given up while claiming because their last attempt never reported back."""
+    abandoned: DeliveryReport
+    """What became of attempts found abandoned while claiming (retrying later, or dead)."""
     claimed_at: datetime
 
 
@@ -128,41 +136,59 @@ class OutboxWorker:
         self.clock = clock or SystemClock()
 
     def claim(self) -> Claim:
-        """Lease the next batch of due messages in one short transaction."""
+        """Lease the next batch of due messages in one short transaction. Attempts that a dead or hung worker
+        started and never reported are settled first, as failures."""
         now = self.clock.now()
+        abandoned = DeliveryReport()
         with self.session_factory() as session, session.begin():
             repository = OutboxRepository(session)
-            # The first statement writes, so on SQLite this transaction holds the database's write lock before
-            # it reads which messages are due: two claimers can never read the same rows as free.
-            abandoned = repository.give_up_abandoned(now, self.policy.max_attempts)
-            messages = repository.claim(
-                now, now + self.policy.lease, self.batch_size, self.policy.max_attempts
+            for attempt in repository.abandoned_attempts(now):
+                dead = self.policy.parks_dead(attempt.first_attempt_at or now, now)
+                retry_at = None if dead else now + self.policy.retry_delay(attempt.attempts)
+                if repository.record_failure(attempt.id, attempt.lease_token, ABANDONED, retry_at, now):
+                    abandoned.count(Outcome.DEAD if dead else Outcome.RETRYING)
+            messages = repository.claim(now, now + self.policy.lease, self.batch_size)
+        if abandoned.settled:
+            log.warning(
+                "%d outbox attempt(s) ran out of their lease without reporting: %d to retry, %d dead",
+                abandoned.settled,
+                abandoned.retrying,
+                abandoned.dead,
             )
-        if abandoned:
-            log.warning("gave up %d outbox message(s) whose last attempt never reported back", abandoned)
         return Claim(messages, abandoned, now)
 
     def deliver(self, message: ClaimedMessage) -> Outcome:
-        """Run the message's handler outside any transaction, then record the result in a transaction of its
-        own. A handler's exception never escapes: it becomes a retry or, at the last attempt, a give-up."""
+        """Count the attempt, run the message's handler outside any transaction, then record the result in a
+        transaction of its own. A handler's exception never escapes: it becomes a retry or, once the retry
+        horizon has passed (or at once for ``Undeliverable``), a dead message."""
+        started_at = self.clock.now()
+        with self.session_factory() as session, session.begin():
+            started = OutboxRepository(session).start_attempt(message.id, message.lease_token, started_at)
+        if not started:
+            log.warning("outbox message %s: claim lost before its attempt started", message.id)
+            return Outcome.LOST_CLAIM
         context = DeliveryContext(message.id, message.topic, message.attempt, message.created_at)
+        first_attempt_at = message.first_attempt_at or started_at
         try:
             self.handlers.handler_for(message.topic)(message.payload, context)
         except Undeliverable as error:
-            return self._record_failure(message, error, give_up=True)
+            return self._record_failure(message, error, first_attempt_at, undeliverable=True)
         except Exception as error:
-            return self._record_failure(message, error, give_up=self.policy.gives_up_after(message.attempt))
+            return self._record_failure(message, error, first_attempt_at, undeliverable=False)
         with self.session_factory() as session, session.begin():
             OutboxRepository(session).mark_delivered(message.id, self.clock.now())
         return Outcome.DELIVERED
 
-    def _record_failure(self, message: ClaimedMessage, error: Exception, *, give_up: bool) -> Outcome:
+    def _record_failure(
+        self, message: ClaimedMessage, error: Exception, first_attempt_at: datetime, *, undeliverable: bool
+    ) -> Outcome:
         now = self.clock.now()
         description = f"{type(error).__name__}: {error}"[:MAX_ERROR_LENGTH]
-        retry_at = None if give_up else now + self.policy.retry_delay(message.attempt)
+        dead = undeliverable or self.policy.parks_dead(first_attempt_at, now)
+        retry_at = None if dead else now + self.policy.retry_delay(message.attempt)
         with self.session_factory() as session, session.begin():
             recorded = OutboxRepository(session).record_failure(
-                message.id, message.attempt, description, retry_at, now
+                message.id, message.lease_token, description, retry_at, now
             )
         if not recorded:
             log.warning(
@@ -174,15 +200,16 @@ class OutboxWorker:
             message.id,
             message.topic,
             message.attempt,
-            "failed; giving up" if give_up else f"failed; next attempt at {retry_at:%Y-%m-%d %H:%M:%S} UTC",
+            "failed; parked as dead" if dead else f"failed; next attempt at {retry_at:%Y-%m-%d %H:%M:%S} UTC",
             description,
         )
-        return Outcome.GIVEN_UP if give_up else Outcome.RETRYING
+        return Outcome.DEAD if dead else Outcome.RETRYING
 
     def run_batch(self, stop_event: threading.Event | None = None) -> tuple[int, DeliveryReport]:
         """Claim one batch and deliver it. Returns how many messages were claimed, and what became of them."""
         claim = self.claim()
-        report = DeliveryReport(given_up=claim.abandoned)
+        report = DeliveryReport()
+        report += claim.abandoned
         deadline = claim.claimed_at + self.policy.lease / 2
         for index, message in enumerate(claim.messages):
             # The first message always goes: only the claim's own commit stands between it and the claim.
@@ -197,7 +224,7 @@ class OutboxWorker:
         now = self.clock.now()
         with self.session_factory() as session, session.begin():
             repository = OutboxRepository(session)
-            return sum(repository.release(message.id, message.attempt, now) for message in messages)
+            return sum(repository.release(message.id, message.lease_token, now) for message in messages)
 
     def drain(
         self,
@@ -210,9 +237,9 @@ class OutboxWorker:
         while stop_event is None or not stop_event.is_set():
             claimed, report = self.run_batch(stop_event)
             total += report
-            if on_batch is not None and (claimed or report.given_up):
+            if on_batch is not None and (claimed or report.settled):
                 on_batch(report)
-            if not claimed and not report.given_up:
+            if not claimed and not report.settled:
                 break
         return total
 

@@ -8,8 +8,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from mercato.database import DatabaseTimeouts, DatabaseTrouble, database_trouble, engine_timeouts
 from mercato.pricing import PricingError
 from mercato.problems import Problem
 
@@ -106,9 +109,71 @@ def _unexpected_handler(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+RETRY_AFTER_SECONDS = {
+    DatabaseTrouble.LOCKED: 1,
+    DatabaseTrouble.CONFLICT: 1,
+    DatabaseTrouble.TIMED_OUT: 5,
+    DatabaseTrouble.POOL_EXHAUSTED: 5,
+    DatabaseTrouble.UNREACHABLE: 5,
+}
+"""What ``Retry-After`` says: a lock or a collision clears in a moment; a slow or unreachable database, later."""
+
+
+def _database_sentence(trouble: DatabaseTrouble, timeouts: DatabaseTimeouts) -> str:
+    if trouble is DatabaseTrouble.LOCKED:
+        return (
+            f"The database was busy with other changes for longer than {timeouts.busy:g} s (SQLite lets one "
+            "change through at a time), so this request changed nothing. Try again in a moment; if this "
+            "happens often, the operator should move Mercato to PostgreSQL."
+        )
+    if trouble is DatabaseTrouble.CONFLICT:
+        return (
+            "This request collided in the database with other changes made at the same moment, so it changed "
+            "nothing. Try again."
+        )
+    if trouble is DatabaseTrouble.TIMED_OUT:
+        return (
+            f"The database did not finish this request within {timeouts.statement:g} s, so it was cancelled "
+            "and changed nothing. Try again in a few seconds."
+        )
+    if trouble is DatabaseTrouble.POOL_EXHAUSTED:
+        return (
+            f"Every database connection stayed in use for {timeouts.pool:g} s, so this request was not "
+            "started. Try again in a few seconds."
+        )
+    return (
+        "Mercato cannot reach its database right now. Try again in a few seconds; if this goes on, the "
+        "operator should check the database server and the network to it."
+    )
+
+
+def database_problem_response(request: Request, trouble: DatabaseTrouble) -> JSONResponse:
+    """503 with ``Retry-After``: the request can succeed later, and the client is told when to try."""
+    unavailable = trouble is DatabaseTrouble.UNREACHABLE
+    response = problem_response(
+        503,
+        "database-unavailable" if unavailable else "database-busy",
+        "Database unavailable" if unavailable else "Database busy",
+        _database_sentence(trouble, engine_timeouts(request.app.state.engine)),
+        request.url.path,
+    )
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS[trouble])
+    return response
+
+
+def _database_handler(request: Request, exc: Exception) -> JSONResponse:
+    trouble = database_trouble(exc)
+    if trouble is None:
+        return _unexpected_handler(request, exc)
+    log.warning("database %s on %s %s: %s", trouble, request.method, request.url.path, exc)
+    return database_problem_response(request, trouble)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_exception_handler(Problem, _problem_handler)
     app.add_exception_handler(PricingError, _pricing_handler)
     app.add_exception_handler(StarletteHTTPException, _http_handler)
+    app.add_exception_handler(DBAPIError, _database_handler)
+    app.add_exception_handler(PoolTimeoutError, _database_handler)
     app.add_exception_handler(Exception, _unexpected_handler)
