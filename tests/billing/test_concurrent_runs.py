@@ -1,0 +1,132 @@
+"""Two billing runs of the same day at once (two hosts' cron, a manual rerun) bill once: real `mercato billing
+run` processes against one PostgreSQL database do exactly what one run does."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections import Counter
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from mercato.app import create_app
+from mercato.billing.models import CloudRenewal
+from mercato.catalog.demo import load_demo_catalog
+from mercato.catalog.repository import CatalogRepository
+from mercato.clock import FixedClock
+from mercato.commerce.models import Invoice
+from mercato.database import make_engine, make_session_factory, transaction
+from mercato.licenses.models import LicenseTransaction
+from mercato.migrations import upgrade_to_head
+from mercato.settings import Settings
+from support.licenses import SECRET
+from support.world import World, build_world
+
+CLOUD_SITES = 6
+RUN_DAY = date(2026, 12, 27)  # the sites renewed on 2026-12-10 and went unpaid; evaluations ended 2026-12-26
+MOCKUPS = "com.example.mockups.wiki"
+
+
+def seeded_database(url: str) -> tuple[Engine, World]:
+    """A database with due work: cloud sites whose subscriptions renew and then go unpaid past their grace,
+    and evaluations that ended."""
+    engine = make_engine(url)
+    upgrade_to_head(engine)
+    with transaction(make_session_factory(engine)) as session:
+        load_demo_catalog(CatalogRepository(session))
+        world = build_world(session)
+    settings = Settings(database_url=url, secret_key=SECRET, validation_cache_seconds=0)
+    clock = FixedClock(datetime(2026, 11, 26, 12, tzinfo=UTC))
+    with TestClient(create_app(settings, engine, clock=clock)) as shop:
+        admin = world.auth("acme_admin")
+        for index in range(CLOUD_SITES):
+            site = shop.post(
+                f"/api/v1/organisations/{world.acme.id}/host-instances",
+                headers=admin,
+                json={
+                    "host_product": "wiki",
+                    "hosting": "cloud",
+                    "server_id": f"site{index}.acme-test.wiki.example",
+                    "cloud_users": 40,
+                    "billing_cycle": "monthly",
+                    "next_billing_date": "2026-12-10",
+                },
+            )
+            assert site.status_code == 201, site.text
+            buy(shop, world, site.json()["id"], {"action": "new", "product_key": MOCKUPS})
+        buy(shop, world, str(world.wiki_server.id), {"action": "evaluation", "product_key": MOCKUPS})
+    return engine, world
+
+
+def buy(shop: TestClient, world: World, instance_id: str, item: dict[str, Any]) -> None:
+    quote = shop.post(
+        "/api/v1/quotes",
+        headers=world.auth("acme_admin"),
+        json={"host_instance_id": instance_id, "items": [item]},
+    )
+    assert quote.status_code == 201, quote.text
+    invoice = shop.post(
+        f"/api/v1/quotes/{quote.json()['id']}/accept", headers=world.auth("acme_admin")
+    ).json()["invoice"]
+    if invoice["status"] != "paid":
+        paid = shop.post(
+            f"/api/v1/invoices/{invoice['id']}/payments",
+            headers=world.auth("operator"),
+            json={"amount": invoice["amount_due"], "reference": f"TRF-{invoice['number']}"},
+        )
+        assert paid.status_code == 200, paid.text
+
+
+def billing_run(url: str) -> subprocess.Popen[str]:
+    environment = os.environ | {"MERCATO_DATABASE_URL": url, "MERCATO_SECRET_KEY": SECRET}
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / "mercato"), "billing", "run", "--today", RUN_DAY.isoformat()],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def outcome(engine: Engine) -> tuple[int, int, Counter[str]]:
+    with engine.connect() as connection:
+        invoices = connection.scalar(select(func.count()).select_from(Invoice)) or 0
+        renewals = connection.scalar(select(func.count()).select_from(CloudRenewal)) or 0
+        kinds = Counter(str(kind) for kind in connection.scalars(select(LicenseTransaction.kind)))
+    return invoices, renewals, kinds
+
+
+@pytest.mark.postgres
+def test_two_billing_runs_at_once_do_what_one_run_does(fresh_database_url) -> None:  # type: ignore[no-untyped-def]
+    single_url, racing_url = fresh_database_url("postgresql"), fresh_database_url("postgresql")
+    single, _ = seeded_database(single_url)
+    racing, _ = seeded_database(racing_url)
+    before = outcome(single)
+    assert before == outcome(racing)
+
+    alone = billing_run(single_url)
+    assert alone.wait(timeout=120) == 0, alone.stdout.read() if alone.stdout else ""
+    runs = [billing_run(racing_url), billing_run(racing_url)]
+    outputs = []
+    for run in runs:
+        assert run.wait(timeout=120) == 0
+        outputs.append(run.stdout.read() if run.stdout else "")
+
+    expected = outcome(single)
+    invoices, renewals, kinds = expected
+    assert invoices - before[0] == CLOUD_SITES  # one renewal invoice per site
+    # Every due site's billing date is claimed once: the seeded sites and the world's own cloud site, whose
+    # date moves on with nothing to invoice.
+    assert renewals == CLOUD_SITES + 1 and kinds["suspended"] == CLOUD_SITES and kinds["expired"] == 1
+    assert outcome(racing) == expected, outputs
+    # Whichever run came second found the work done (and may have waited for the first).
+    assert any("0 renewal invoice(s), 0 suspended" in output for output in outputs), outputs
+    single.dispose()
+    racing.dispose()
