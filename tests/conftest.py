@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -23,9 +24,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from mercato.app import create_app
 from mercato.catalog.demo import load_demo_catalog
 from mercato.catalog.repository import CatalogRepository
+from mercato.clock import FixedClock
 from mercato.database import make_engine, make_session_factory, transaction
 from mercato.migrations import upgrade_to_head
-from mercato.settings import Settings
+from mercato.settings import Settings, get_settings
+from support.secrets import COMMAND_SECRET
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "MERCATO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -50,6 +53,13 @@ def _create_postgres_database() -> tuple[str, Engine]:
         _postgres_unavailable(str(error).splitlines()[0])
     url = admin.url.set(database=name).render_as_string(hide_password=False)
     return url, admin
+
+
+@pytest.fixture(autouse=True)
+def command_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands run in-process (CliRunner) find a strong secret, as a real deployment must have one."""
+    monkeypatch.setenv("MERCATO_SECRET_KEY", COMMAND_SECRET)
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")
@@ -121,10 +131,17 @@ def settings(engine: Engine) -> Settings:
 
 
 @pytest.fixture
+def server_clock() -> FixedClock:
+    """The clock of the ``client``'s server: the tests' day, noon UTC, until a test moves it."""
+    return FixedClock(datetime(2026, 11, 26, 12, tzinfo=UTC))
+
+
+@pytest.fixture
 def client(
-    settings: Settings, engine: Engine, session_factory: sessionmaker[Session]
+    settings: Settings, engine: Engine, session_factory: sessionmaker[Session], server_clock: FixedClock
 ) -> Iterator[TestClient]:
-    app = create_app(settings, engine, session_factory)
+    # The server's clock decides what validation, quotes and refunds see.
+    app = create_app(settings, engine, session_factory, server_clock)
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
 

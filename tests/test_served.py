@@ -114,11 +114,12 @@ def test_validate_api_over_http_on_the_default_database(served: str, workdir: Pa
             "2030-01-01",
         ],
         cwd=workdir,
-        env=_clean_env(),
+        env=_clean_env() | {"MERCATO_DEMO": "true"},  # the demo's public secret, as `serve --demo` uses it
         capture_output=True,
         text=True,
         check=True,
     )
+    assert "Demo mode" in issued.stderr
     body = {
         "key": issued.stdout.strip(),
         "app_key": "com.example.mockups.tracker",

@@ -22,6 +22,8 @@ from mercato.outbox.worker import BackgroundWorker
 from mercato.preview.api import router as preview_router
 from mercato.services import Services
 from mercato.settings import Settings, get_settings
+from mercato.testclock.api import router as test_clock_router
+from mercato.testclock.clock import SharedTestClock
 from mercato.web.health import router as health_router
 from mercato.web.problems import install_problem_handlers
 from mercato.web.security import SecurityHeaders
@@ -58,14 +60,17 @@ def create_app(
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.clock = clock or SystemClock()
-    app.state.services = Services.from_settings(settings, app.state.clock)
     app.state.engine = engine
     app.state.session_factory = session_factory or make_session_factory(engine)
     # Given a session factory (an outer unit of work, as in tests), hot-path reads must see what it sees.
     app.state.read_connection = (
         session_connections(session_factory) if session_factory else autocommit_connections(engine)
     )
+    # The server's clock decides. Only where the operator enabled it does a shared test clock stand in.
+    app.state.clock = clock or (
+        SharedTestClock(app.state.read_connection) if settings.test_clock else SystemClock()
+    )
+    app.state.services = Services.from_settings(settings, app.state.clock)
     app.state.trusted_keys = TrustedKeyCache(app.state.read_connection, settings.secret_key)
     app.state.key_standings = StandingCache(settings.validation_cache_seconds)
     app.state.sign_in_throttle = SignInThrottle(
@@ -83,4 +88,5 @@ def create_app(
     app.include_router(preview_router, prefix="/api/v1")
     app.include_router(commerce_router, prefix="/api/v1")
     app.include_router(outbox_router, prefix="/api/v1")
+    app.include_router(test_clock_router, prefix="/api/v1")
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -11,18 +12,21 @@ from mercato.accounts import cli as accounts_cli
 from mercato.billing.cli import app as billing_app
 from mercato.catalog.demo import load_demo_catalog
 from mercato.catalog.repository import CatalogRepository
+from mercato.cli_support import require_secret
 from mercato.database import make_engine, make_session_factory, transaction
 from mercato.keys.cli import app as keys_app
 from mercato.licenses.cli import app as license_app
 from mercato.migrations import upgrade_to_head
 from mercato.outbox.cli import outbox_app, worker
 from mercato.settings import get_settings
+from mercato.testclock.cli import app as clock_app
 
 app = typer.Typer(help="Mercato: an add-on marketplace and license server.", no_args_is_help=True)
 console = Console(stderr=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(license_app, name="license")
 app.add_typer(billing_app, name="billing")
+app.add_typer(clock_app, name="clock")
 app.add_typer(outbox_app, name="outbox")
 accounts_cli.register(app)
 app.command()(worker)
@@ -68,11 +72,18 @@ def serve(
     """Migrate the database, then serve the marketplace and its API."""
     import uvicorn
 
-    settings = get_settings()
     if with_demo:
+        # A demo on this machine: the test clock may be moved, and without a secret of its own the demo uses
+        # the public one, said loudly, because keys sealed with it are anyone's.
+        os.environ.setdefault("MERCATO_TEST_CLOCK", "true")
+        os.environ["MERCATO_DEMO"] = "true"
+        get_settings.cache_clear()
+        require_secret(get_settings())
         demo()
     else:
+        require_secret(get_settings())
         _migrate()
+    settings = get_settings()
     bind_host, bind_port = host or settings.host, port or settings.port
     console.print(f"Mercato on http://{bind_host}:{bind_port}  (API docs: /api/docs)")
     uvicorn.run(

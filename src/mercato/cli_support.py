@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -11,16 +12,51 @@ import typer
 from rich.console import Console
 from sqlalchemy.orm import Session
 
-from mercato.clock import FixedClock, SystemClock, noon_of
-from mercato.database import make_engine, make_session_factory, transaction
+from mercato.clock import Clock, FixedClock, SystemClock, noon_of
+from mercato.database import autocommit_connections, make_engine, make_session_factory, transaction
 from mercato.migrations import upgrade_to_head
 from mercato.pricing import PricingError
 from mercato.problems import Problem
 from mercato.services import Services
 from mercato.settings import Settings, get_settings
+from mercato.testclock.clock import SharedTestClock
 
 err_console = Console(stderr=True)
 USAGE_ERROR = 2
+
+DEMO_SECRET = "mercato-public-demo-secret-do-not-use-in-production-0123456789"
+"""The secret `mercato serve --demo` uses when none is set. It is public: keys sealed with it are anyone's."""
+MIN_SECRET_LENGTH = 32
+_MAKE_ONE = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
+def secret_problem(secret: str) -> str | None:
+    """Why a secret cannot protect the signing keys, or None when it can."""
+    if not secret:
+        return "MERCATO_SECRET_KEY is not set"
+    if secret == DEMO_SECRET:
+        return "MERCATO_SECRET_KEY is the public demo secret"
+    if len(secret) < MIN_SECRET_LENGTH:
+        return f"MERCATO_SECRET_KEY has {len(secret)} characters; it needs at least {MIN_SECRET_LENGTH}"
+    if len(set(secret)) < 10:
+        return "MERCATO_SECRET_KEY repeats a few characters; it must be random"
+    return None
+
+
+def require_secret(settings: Settings) -> None:
+    """Refuse to start a command that seals or opens signing keys without a strong secret: with a weak or
+    default one, whoever copies the database has every signing key."""
+    problem = secret_problem(settings.secret_key)
+    if problem is not None and settings.demo and settings.secret_key in ("", DEMO_SECRET):
+        use_demo_secret()
+        return
+    if problem is not None:
+        err_console.print(
+            f"[red]{problem}.[/red] It seals the private signing keys: make one with\n  {_MAKE_ONE}\n"
+            "and set it in the environment (or .env) of every Mercato process. Keep it out of the database "
+            "and its backups. For a demo on this machine only: mercato serve --demo."
+        )
+        raise typer.Exit(USAGE_ERROR)
 
 
 def parse_date(text: str | None) -> date | None:
@@ -33,8 +69,15 @@ def parse_date(text: str | None) -> date | None:
 
 
 def command_services(settings: Settings, as_of: date | None = None) -> Services:
-    """The services of one command: the system clock, or a clock stopped at noon of ``--today``'s date."""
-    clock = FixedClock(noon_of(as_of)) if as_of else SystemClock()
+    """The services of one command: a clock stopped at noon of ``--today``'s date if given; else the
+    deployment's test clock where it is enabled; else the system clock."""
+    clock: Clock
+    if as_of is not None:
+        clock = FixedClock(noon_of(as_of))
+    elif settings.test_clock:
+        clock = SharedTestClock(autocommit_connections(make_engine(settings.database_url)))
+    else:
+        clock = SystemClock()
     return Services.from_settings(settings, clock)
 
 
@@ -57,3 +100,13 @@ def unit_of_work(services: Services | None = None) -> Iterator[tuple[Session, Se
         raise typer.Exit(1) from problem
     finally:
         engine.dispose()
+
+
+def use_demo_secret() -> None:
+    """Demo mode without a secret of its own: the public demo secret, said loudly."""
+    os.environ["MERCATO_SECRET_KEY"] = DEMO_SECRET
+    get_settings.cache_clear()
+    err_console.print(
+        "[bold yellow]Demo mode: signing keys are sealed with the public demo secret.[/bold yellow] "
+        "Never use this database for real licenses; set MERCATO_SECRET_KEY for a real deployment."
+    )

@@ -7,6 +7,7 @@ from mercato.commerce import models as commerce_models
 from mercato.keys import models as key_models
 from mercato.licenses import models as license_models
 from mercato.outbox import models as outbox_models
+from mercato.testclock import models as test_clock_models
 
 __all__ = [
     "account_models",
@@ -16,4 +17,5 @@ __all__ = [
     "key_models",
     "license_models",
     "outbox_models",
+    "test_clock_models",
 ]

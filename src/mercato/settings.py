@@ -44,8 +44,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     secret_key: str = Field(
-        default="change-me-in-production",
-        description="Protects private signing keys at rest (and later, sessions). Set a long random value.",
+        default="",
+        description="Seals the private signing keys at rest. At least 32 random bytes; make one with "
+        "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`. There is no default: serve, worker, "
+        "keys and license issue refuse to start without one (except `mercato serve --demo`).",
     )
     superseded_key_grace_days: int = Field(
         default=30, description="How long a superseded key keeps validating after it was replaced."
@@ -56,6 +58,17 @@ class Settings(BaseSettings):
         ge=0,
         description="How long the validate API may reuse what it read about a key (revoked, superseded, "
         "suspended) before reading it again. 0 reads the database on every request.",
+    )
+
+    demo: bool = Field(
+        default=False,
+        description="Demo mode (`mercato serve --demo` sets it): without a secret of its own, a demo uses the "
+        "public demo secret, said loudly on every command. Never for real licenses.",
+    )
+    test_clock: bool = Field(
+        default=False,
+        description="Enable the test clock (PUT /api/v1/test-clock, mercato clock set): for demos and tests only. "
+        "`mercato serve --demo` turns it on.",
     )
 
     # Sign-in throttling and the HTTP edge. See docs/security.md.

@@ -64,7 +64,7 @@ def test_cloud_apps_renew_on_the_sites_billing_date_once(
 
 
 def test_unpaid_cloud_renewal_goes_through_grace_suspension_and_expiry_then_payment_restores_it(
-    shop: TestClient, world: World, session_factory: sessionmaker[Session]
+    shop: TestClient, world: World, session_factory: sessionmaker[Session], clock: FixedClock
 ) -> None:
     subscription = cloud_app(shop, world)
     entitlement = subscription["entitlement_number"]
@@ -72,9 +72,8 @@ def test_unpaid_cloud_renewal_goes_through_grace_suspension_and_expiry_then_paym
     assert run(session_factory, date(2026, 12, 25)).suspended == []  # 15 days of grace
     assert run(session_factory, date(2026, 12, 26)).suspended == [entitlement]
     key = license_detail(shop, world, entitlement)["keys"][-1]["key"]
-    verdict = validate(
-        shop, key, hosting="cloud", server_id="acme-test.wiki.example", host_tier="40", today="2026-12-26"
-    )
+    clock.advance(days=30)  # the server's clock decides: 2026-12-26
+    verdict = validate(shop, key, hosting="cloud", server_id="acme-test.wiki.example", host_tier="40")
     assert verdict["status"] == "REVOKED" and "suspended" in verdict["message"]
     assert run(session_factory, date(2027, 1, 9)).unlicensed == []
     assert run(session_factory, date(2027, 1, 10)).unlicensed == [entitlement]

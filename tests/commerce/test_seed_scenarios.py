@@ -65,7 +65,6 @@ def validate(shop: TestClient, key: str, **host: Any) -> Any:
         "server_id": "ACME-WIKI-0001",
         "host_tier": "100",
         "host_license_type": "commercial",
-        "today": "2026-11-26",
     } | host
     return shop.post("/api/v1/licenses/validate", json=body).json()
 

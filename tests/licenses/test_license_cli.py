@@ -19,11 +19,12 @@ from mercato.keys.service import KeyService
 from mercato.licensing import sign_license
 from mercato.licensing.claims import payload_from_claims
 from mercato.licensing.keys import b64url_decode
+from support.secrets import COMMAND_SECRET
 
 MERCATO = Path(sys.executable).with_name("mercato")
 APP = ["--app", "com.example.mockups.wiki", "--hosting", "server"]
 HOST = [*APP, "--server-id", "SRV-1", "--host-license-type", "commercial", "--today", "2026-11-26"]
-CLI_SECRET = "cli-test-secret"
+CLI_SECRET = COMMAND_SECRET
 
 
 def mercato(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from mercato.clock import FixedClock
 from mercato.keys.service import KeyService
 from mercato.licenses.repository import LicenseRepository
 from mercato.licenses.service import IssuedKey, LicenseService
@@ -90,7 +91,10 @@ def test_revoked_key_is_revoked_but_earlier_failures_win(
 
 
 def test_superseded_key_keeps_working_during_its_grace_period_only(
-    client: TestClient, issue: Callable[..., IssuedKey], session_factory: sessionmaker[Session]
+    client: TestClient,
+    issue: Callable[..., IssuedKey],
+    session_factory: sessionmaker[Session],
+    server_clock: FixedClock,
 ) -> None:
     first = issue()
     with session_factory() as session, session.begin():
@@ -100,10 +104,10 @@ def test_superseded_key_keeps_working_during_its_grace_period_only(
     assert "stops working on" in old["message"]
     assert old["server"]["key_state"] == "superseded"
     assert client.post(VALIDATE, json=host(key=second.token)).json()["server"]["key_state"] == "current"
-    with session_factory() as session, session.begin():
-        key = LicenseRepository(session).key_by_serial(first.key.serial)
-        assert key is not None
-        key.superseded_grace_until = datetime.now(UTC) - timedelta(seconds=1)
+    # The grace is 30 days from the reissue (at the tests' noon), judged by the server's clock.
+    server_clock.advance(days=30, seconds=-1)
+    assert client.post(VALIDATE, json=host(key=first.token)).json()["status"] == "VALID"
+    server_clock.advance(seconds=1)
     expired_grace = client.post(VALIDATE, json=host(key=first.token)).json()
     assert expired_grace["status"] == "REVOKED"
     assert expired_grace["action"] == "GET_NEW_KEY"

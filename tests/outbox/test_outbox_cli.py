@@ -20,6 +20,7 @@ from mercato.migrations import upgrade_to_head
 from mercato.outbox.models import OutboxMessage
 from mercato.settings import get_settings
 from outbox.doubles import messages_in_every_state
+from support.secrets import COMMAND_SECRET
 
 
 @pytest.fixture
@@ -34,6 +35,7 @@ def outbox(
     ids = messages_in_every_state(factory, FixedClock(utcnow()))
     for name, value in {
         "MERCATO_DATABASE_URL": url,
+        "MERCATO_SECRET_KEY": COMMAND_SECRET,
         "MERCATO_SMTP_HOST": "127.0.0.1",
         "MERCATO_SMTP_PORT": str(smtp_server.port),
     }.items():

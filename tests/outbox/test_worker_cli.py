@@ -19,6 +19,7 @@ from mercato.database import make_engine, make_session_factory, transaction
 from mercato.migrations import upgrade_to_head
 from mercato.outbox.service import enqueue_email
 from mercato.settings import get_settings
+from support.secrets import COMMAND_SECRET
 
 MERCATO = Path(sys.executable).with_name("mercato")
 
@@ -37,6 +38,7 @@ def migrated_sqlite_with_emails(fresh_database_url: Callable[[str], str], count:
 @pytest.fixture
 def environment(monkeypatch: pytest.MonkeyPatch, smtp_server: SmtpTestServer) -> Iterator[dict[str, str]]:
     variables = {
+        "MERCATO_SECRET_KEY": COMMAND_SECRET,
         "MERCATO_SMTP_HOST": "127.0.0.1",
         "MERCATO_SMTP_PORT": str(smtp_server.port),
         "MERCATO_MAIL_FROM": "Mercato <mercato@example.com>",

@@ -20,6 +20,7 @@ from mercato.database import make_engine, make_session_factory, transaction
 from mercato.migrations import upgrade_to_head
 from mercato.outbox.models import OutboxMessage
 from mercato.outbox.service import enqueue_email
+from support.secrets import COMMAND_SECRET
 
 MERCATO = Path(sys.executable).with_name("mercato")
 CRASH_AFTER_CLAIM = Path(__file__).with_name("crash_after_claim.py")
@@ -49,6 +50,7 @@ def test_a_worker_killed_after_each_claim_spends_no_attempt_and_every_message_is
     engine.dispose()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("MERCATO_")} | {
         "MERCATO_DATABASE_URL": url,
+        "MERCATO_SECRET_KEY": COMMAND_SECRET,
         "MERCATO_SMTP_HOST": "127.0.0.1",
         "MERCATO_SMTP_PORT": str(smtp_server.port),
     }

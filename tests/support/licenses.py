@@ -21,7 +21,6 @@ def host(**overrides: Any) -> dict[str, Any]:
         "server_id": SERVER_ID,
         "host_tier": "100",
         "host_license_type": "commercial",
-        "today": TODAY.isoformat(),
     } | overrides
 
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 from enum import StrEnum
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from mercato.cli_support import err_console, unit_of_work
+from mercato.cli_support import USAGE_ERROR, err_console, require_secret, unit_of_work
 from mercato.keys.service import KeyService
+from mercato.settings import get_settings
 
 app = typer.Typer(
     help="Signing keys: one ring per issuer ('operator', or a vendor's slug).", no_args_is_help=True
@@ -25,6 +27,28 @@ class KeyFormat(StrEnum):
 IssuerOption = Annotated[
     str, typer.Option("--issuer", help="'operator', or a vendor's slug (e.g. example-mockups).")
 ]
+
+
+@app.callback()
+def _strong_secret_first() -> None:
+    """Every keys command seals or opens private keys: without a strong secret none runs."""
+    require_secret(get_settings())
+
+
+@app.command()
+def reseal() -> None:
+    """Move every sealed private key from the old secret (MERCATO_OLD_SECRET_KEY) to the current one
+    (MERCATO_SECRET_KEY), all or nothing. Run it once after changing the secret, before serving again."""
+    old_secret = os.environ.get("MERCATO_OLD_SECRET_KEY", "")
+    if not old_secret:
+        err_console.print(
+            "[red]Set MERCATO_OLD_SECRET_KEY[/red] to the secret the keys are sealed with now, and "
+            "MERCATO_SECRET_KEY to the new one; then run mercato keys reseal again."
+        )
+        raise typer.Exit(USAGE_ERROR)
+    with unit_of_work() as (session, services):
+        count = KeyService(session, services.secret_key, services.clock).reseal(old_secret)
+    err_console.print(f"Resealed {count} private key(s) under the new secret. Unset MERCATO_OLD_SECRET_KEY.")
 
 
 @app.command()

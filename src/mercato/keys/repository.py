@@ -56,6 +56,12 @@ class KeyRepository:
             select(SigningKey).where(SigningKey.issuer == issuer).order_by(SigningKey.created_at)
         ).all()
 
+    def every_key(self) -> Sequence[SigningKey]:
+        """Every signing key of every issuer, retired ones included (they still hold a sealed private key)."""
+        return self.session.scalars(
+            select(SigningKey).order_by(SigningKey.issuer, SigningKey.created_at)
+        ).all()
+
     def by_kid(self, kid: str) -> SigningKey | None:
         return self.session.scalars(select(SigningKey).where(SigningKey.kid == kid)).first()
 

@@ -150,6 +150,17 @@ class KeyService:
             row = self.keys.signing_key(issuer) or self._create(issuer, self.clock.now())
         return row.kid, open_private_key(row.sealed_private_key, self.secret, issuer, row.kid)
 
+    def reseal(self, old_secret: str) -> int:
+        """Seal every private key under this service's secret instead of ``old_secret`` (after the operator
+        changed ``MERCATO_SECRET_KEY``). All or nothing: one key that the old secret cannot open stops it.
+        Returns how many keys were resealed."""
+        rows = self.keys.every_key()
+        for row in rows:
+            private_key = open_private_key(row.sealed_private_key, old_secret, row.issuer, row.kid)
+            row.sealed_private_key = seal_private_key(private_key, self.secret, row.issuer, row.kid)
+        self.keys.session.flush()
+        return len(rows)
+
     def trusted_keys(self, issuers: Iterable[str] | None = None) -> dict[str, TrustedKey]:
         """The keys that verify (signing and verifying ones), each bound to its issuer, by kid."""
         return {

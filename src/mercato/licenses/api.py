@@ -60,13 +60,14 @@ async def validate_license(request: Request) -> Response:
         host_license_type=body.host_license_type,
         app_users=body.app_users,
         build_date=body.build_date,
-        today=body.today or request.app.state.services.clock.today(),
+        # The server's clock decides: a date the caller sends is never trusted (there is no such field).
+        today=request.app.state.services.clock.today(),
     )
     # Deliberately on the event loop: at most one indexed read on an autocommit connection, which costs less
     # than the thread-pool hops a sync endpoint would add (docs/performance.md has the figures).
     state = request.app.state
     result = ValidationService(state.read_connection, state.trusted_keys, state.key_standings).validate(
-        body.key, host
+        body.key, host, state.services.clock.now()
     )
     verdict = result.verdict
     answer = ValidateResponse(

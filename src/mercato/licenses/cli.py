@@ -9,7 +9,14 @@ from typing import Annotated
 
 import typer
 
-from mercato.cli_support import USAGE_ERROR, command_services, err_console, parse_date, unit_of_work
+from mercato.cli_support import (
+    USAGE_ERROR,
+    command_services,
+    err_console,
+    parse_date,
+    require_secret,
+    unit_of_work,
+)
 from mercato.clock import SystemClock
 from mercato.keys.service import KeyService, load_trusted_keys
 from mercato.licenses.service import IssueRequest, LicenseService
@@ -73,6 +80,7 @@ def issue(
         term_end=parse_date(term_end),
         evaluation=evaluation,
     )
+    require_secret(get_settings())
     services = command_services(get_settings(), parse_date(today))
     with unit_of_work(services) as (session, services):
         issued = LicenseService(session, services).issue(request)
@@ -174,7 +182,7 @@ def check_key(
             service = KeyService(session, services.secret_key, services.clock)
             trusted_keys = StaticTrustedKeys(service.trusted_keys(), service.app_vendor)
             result = ValidationService(lambda: nullcontext(session.connection()), trusted_keys).validate(
-                key, host
+                key, host, services.clock.now()
             )
             verdict = result.verdict
             server = result.server.to_dict() if result.server is not None else None

@@ -31,9 +31,6 @@ class ValidateRequest(BaseModel):
     host_license_type: LicenseType = LicenseType.COMMERCIAL
     app_users: int | None = Field(default=None, ge=0, description="How many users use the app (direct keys).")
     build_date: date | None = Field(default=None, description="Build date of the installed app version.")
-    today: date | None = Field(
-        default=None, description="Check as of this date (default: the server's today)."
-    )
 
     @field_validator("app_key", "server_id")
     @classmethod

@@ -22,7 +22,7 @@ from rich.table import Table
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
-from mercato.cli_support import err_console, unit_of_work
+from mercato.cli_support import err_console, require_secret, unit_of_work
 from mercato.clock import SystemClock, utcnow
 from mercato.database import make_engine, make_session_factory
 from mercato.outbox.repository import UNDELIVERED, MessageStatus, OutboxRepository
@@ -98,6 +98,7 @@ def worker(
     ] = None,
 ) -> None:
     """Deliver outbox messages (e-mail) until stopped with Ctrl-C. On PostgreSQL run as many as you like."""
+    require_secret(get_settings())
     settings = get_settings()
     engine = make_engine(settings.database_url)
     try:
