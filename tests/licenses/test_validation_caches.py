@@ -6,10 +6,13 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from datetime import date
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
+from mercato.clock import utcnow
 from mercato.database import session_connections
 from mercato.keys.service import KeyService
+from mercato.licenses.models import LicenseKey
 from mercato.licenses.service import IssuedKey, LicenseService
 from mercato.licenses.validation import BoundedCache, StandingCache, TrustedKeyCache, ValidationService
 from mercato.licensing import HostContext, LicenseStatus
@@ -78,7 +81,29 @@ def test_retiring_a_key_empties_the_verified_cache(
     assert validation.validate(issued.token, HOST).verdict.status is LicenseStatus.UNKNOWN_KEY
 
 
-def test_key_standing_is_reused_for_its_ttl_then_read_again(
+def test_a_revocation_by_another_process_is_seen_within_the_cache_time(
+    session_factory: sessionmaker[Session], issue: Callable[..., IssuedKey]
+) -> None:
+    issued = issue()
+    clock = Clock()
+    validation = service(
+        session_factory,
+        TrustedKeyCache(session_connections(session_factory), SECRET),
+        StandingCache(5, clock),
+    )
+    assert validation.validate(issued.token, HOST).verdict.status is LicenseStatus.VALID
+    # Another process revokes it: a plain statement, with none of this process's sessions involved.
+    with session_factory() as session, session.begin():
+        session.connection().execute(
+            update(LicenseKey).where(LicenseKey.serial == issued.key.serial).values(revoked_at=utcnow())
+        )
+    clock.now = 4.9
+    assert validation.validate(issued.token, HOST).verdict.status is LicenseStatus.VALID  # within the TTL
+    clock.now = 5.1
+    assert validation.validate(issued.token, HOST).verdict.status is LicenseStatus.REVOKED
+
+
+def test_a_revocation_in_this_process_is_seen_at_once(
     session_factory: sessionmaker[Session], issue: Callable[..., IssuedKey]
 ) -> None:
     issued = issue()
@@ -91,10 +116,37 @@ def test_key_standing_is_reused_for_its_ttl_then_read_again(
     assert validation.validate(issued.token, HOST).verdict.status is LicenseStatus.VALID
     with session_factory() as session, session.begin():
         LicenseService(session, license_services()).revoke_key(issued.key.serial, "refunded")
-    clock.now = 4.9
-    assert validation.validate(issued.token, HOST).verdict.status is LicenseStatus.VALID  # within the TTL
-    clock.now = 5.1
+    clock.now = 0.1
     assert validation.validate(issued.token, HOST).verdict.status is LicenseStatus.REVOKED
+
+
+def test_a_rolled_back_revocation_forgets_nothing(
+    session_factory: sessionmaker[Session], issue: Callable[..., IssuedKey]
+) -> None:
+    issued = issue()
+    standings = StandingCache(5, Clock())
+    validation = service(
+        session_factory, TrustedKeyCache(session_connections(session_factory), SECRET), standings
+    )
+    validation.validate(issued.token, HOST)
+    with session_factory() as session:
+        LicenseService(session, license_services()).revoke_key(issued.key.serial, "refunded")
+        session.rollback()
+    assert standings.get(issued.key.serial) is not None  # still cached: nothing changed
+
+
+def test_a_retired_signing_key_stops_verifying_at_once_in_this_process(
+    session_factory: sessionmaker[Session], issue: Callable[..., IssuedKey]
+) -> None:
+    issued = issue()
+    keys = TrustedKeyCache(session_connections(session_factory), SECRET)
+    validation = service(session_factory, keys, StandingCache(0))
+    assert validation.validate(issued.token, HOST).verdict.status is LicenseStatus.VALID
+    with session_factory() as session, session.begin():
+        ring = KeyService(session, SECRET)
+        ring.rotate("operator")
+        ring.retire(issued.key.kid)
+    assert validation.validate(issued.token, HOST).verdict.status is LicenseStatus.UNKNOWN_KEY
 
 
 def test_bounded_cache_drops_the_least_recently_used() -> None:

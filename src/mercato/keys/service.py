@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy.orm import Session
 
+from mercato.cache_invalidation import Topic, changed
 from mercato.catalog.repository import CatalogRepository
 from mercato.clock import Clock, SystemClock
 from mercato.keys.models import OPERATOR_ISSUER, KeyState, SigningKey, vendor_issuer
@@ -119,6 +120,7 @@ class KeyService:
         one ring take turns, so the ring always has exactly one signing key."""
         now = self.clock.now()
         self.keys.lock_ring(issuer)
+        changed(self.keys.session, Topic.SIGNING_KEYS)
         current = self.keys.signing_key(issuer)
         if current is not None:
             current.state = KeyState.VERIFYING
@@ -134,6 +136,7 @@ class KeyService:
             raise InvalidInput(
                 f"Key {kid} is the signing key of {row.issuer}. Rotate first, then retire the old key."
             )
+        changed(self.keys.session, Topic.SIGNING_KEYS)
         row.state = KeyState.RETIRED
         row.retired_at = self.clock.now()
         self.keys.session.flush()

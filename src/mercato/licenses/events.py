@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from mercato.cache_invalidation import Topic, changed
 from mercato.licenses.emails import queue_key_emails
 from mercato.licenses.models import License, LicenseEventKind, LicenseKey, LicenseTransaction
 from mercato.pricing import Channel
@@ -89,6 +90,8 @@ class LicenseEvents:
     def record(self, *events: LicenseEvent) -> list[LicenseTransaction]:
         """Write one history entry per event, then let every subscriber react to all of them."""
         entries = [_history_entry(event) for event in events]
+        # Every license event may change what validation answers (revoked, superseded, suspended, ...).
+        changed(self.session, Topic.KEY_STANDINGS)
         self.session.add_all(entries)
         self.session.flush()
         for subscriber in self.subscribers:

@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from mercato import pricing
+from mercato.cache_invalidation import Topic, changed
 from mercato.catalog.domain import pricing_listing, tier_of
 from mercato.catalog.models import UNLIMITED_USERS, Listing
 from mercato.catalog.repository import CatalogRepository
@@ -159,6 +160,7 @@ class LicenseService:
     def revoke_all_keys(self, license: License, reason: str) -> None:
         """Revoke every key of the license (a refund or a cancellation records the event)."""
         now = self.clock.now()
+        changed(self.licenses.session, Topic.KEY_STANDINGS)
         for key in self.licenses.keys_of(license.id):
             if key.revoked_at is None:
                 key.revoked_at = now

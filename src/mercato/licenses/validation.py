@@ -37,6 +37,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from mercato.cache_invalidation import Topic, register
 from mercato.clock import utcnow
 from mercato.database import ReadConnections
 from mercato.keys.repository import app_vendor_slug
@@ -108,6 +109,13 @@ class TrustedKeyCache:
         self.verified: BoundedCache[str, SignedLicense] = BoundedCache(10_000)
         # (slug,) rather than the slug: the cache's None means "not cached", and an unlisted app has no vendor.
         self._app_vendors: BoundedCache[str, tuple[str | None]] = BoundedCache(10_000)
+        register(Topic.SIGNING_KEYS, self, self.forget)
+
+    def forget(self) -> None:
+        """Read the keys again at the next check, and verify every key again (a signing key was retired or
+        rotated in this process: what it verified may be trusted no longer)."""
+        self._loaded_at = float("-inf")
+        self.verified.clear()
 
     def get(self) -> TrustedKeys:
         if time.monotonic() - self._loaded_at > self._ttl:
@@ -159,6 +167,7 @@ class StandingCache:
         self.ttl = ttl
         self._clock = clock
         self._entries: BoundedCache[str, tuple[float, KeyStanding | None]] = BoundedCache(50_000)
+        register(Topic.KEY_STANDINGS, self, self._entries.clear)
 
     def get(self, serial: str) -> KeyStanding | object | None:
         """The standing, ``None`` for a serial this deployment never issued, or ``_MISSING`` to read it."""
