@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from typing import Annotated
 
 import typer
@@ -12,11 +13,10 @@ from mercato.accounts import cli as accounts_cli
 from mercato.billing.cli import app as billing_app
 from mercato.catalog.demo import load_demo_catalog
 from mercato.catalog.repository import CatalogRepository
-from mercato.cli_support import require_secret
-from mercato.database import make_engine, make_session_factory, transaction
+from mercato.cli_support import database_engine, require_secret
+from mercato.database import make_session_factory, transaction
 from mercato.keys.cli import app as keys_app
 from mercato.licenses.cli import app as license_app
-from mercato.migrations import upgrade_to_head
 from mercato.outbox.cli import outbox_app, worker
 from mercato.settings import get_settings
 from mercato.testclock.cli import app as clock_app
@@ -33,10 +33,7 @@ app.command()(worker)
 
 
 def _migrate() -> None:
-    settings = get_settings()
-    engine = make_engine(settings.database_url)
-    upgrade_to_head(engine)
-    engine.dispose()
+    database_engine(get_settings(), create=True).dispose()
 
 
 @app.command()
@@ -49,8 +46,7 @@ def migrate() -> None:
 @app.command()
 def demo() -> None:
     """Load the demo catalog into an empty database (does nothing if the catalog has listings)."""
-    _migrate()
-    engine = make_engine(get_settings().database_url)
+    engine = database_engine(get_settings(), create=True)
     with transaction(make_session_factory(engine)) as session:
         repository = CatalogRepository(session)
         loaded = repository.is_empty()
@@ -85,6 +81,7 @@ def serve(
         _migrate()
     settings = get_settings()
     bind_host, bind_port = host or settings.host, port or settings.port
+    _refuse_a_taken_port(bind_host, bind_port)
     console.print(f"Mercato on http://{bind_host}:{bind_port}  (API docs: /api/docs)")
     uvicorn.run(
         "mercato.app:create_app",
@@ -98,3 +95,18 @@ def serve(
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=settings.trusted_proxies or None,
     )
+
+
+def _refuse_a_taken_port(host: str, port: int) -> None:
+    """A sentence, not a traceback, when another program already listens on the port."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            console.print(
+                f"[red]Cannot serve on {host}:{port}:[/red] {error.strerror or error}. Another program (another "
+                f"Mercato?) may be using it: stop it, or serve on another port: mercato serve --port {port + 1} "
+                f"(make run PORT={port + 1})."
+            )
+            raise typer.Exit(1) from None

@@ -7,9 +7,14 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
+from typing import NoReturn
 
 import typer
 from rich.console import Console
+from sqlalchemy import inspect, make_url
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session
 
 from mercato.clock import Clock, FixedClock, SystemClock, noon_of
@@ -81,6 +86,60 @@ def command_services(settings: Settings, as_of: date | None = None) -> Services:
     return Services.from_settings(settings, clock)
 
 
+def _where(settings: Settings) -> str:
+    """The database, as an operator recognises it (no password)."""
+    try:
+        url = make_url(settings.database_url)
+    except ArgumentError:
+        return repr(settings.database_url)
+    if url.get_backend_name() == "sqlite":
+        return f"the SQLite file {url.database}"
+    return url.render_as_string(hide_password=True)
+
+
+def _fail(sentence: str) -> NoReturn:
+    err_console.print(sentence)
+    raise typer.Exit(1)
+
+
+def database_engine(settings: Settings, *, create: bool = False) -> Engine:
+    """An engine on the deployment's database, migrated to the current schema, or a sentence and exit 1: a URL
+    that is not one, a server that does not answer, or (unless ``create``) no Mercato database there at all,
+    rather than silently making an empty one."""
+    where = _where(settings)
+    unset = "" if "MERCATO_DATABASE_URL" in os.environ else " (MERCATO_DATABASE_URL is not set: that is the default)"
+    try:
+        engine = make_engine(settings.database_url)
+    except (ArgumentError, NoSuchModuleError, ValueError) as error:
+        _fail(
+            f"[red]MERCATO_DATABASE_URL is not a database URL Mercato can use:[/red] {where} ({error}). Use "
+            "sqlite:///path/to/mercato.db, or postgresql://user:password@host:5432/database."
+        )
+    if not create and engine.url.get_backend_name() == "sqlite":
+        path = engine.url.database
+        if not path or path == ":memory:" or not Path(path).exists():
+            _fail(
+                f"[red]There is no Mercato database at {where}[/red]{unset}. Run `mercato migrate` to create it "
+                "there, or point MERCATO_DATABASE_URL at your database."
+            )
+    try:
+        with engine.connect() as connection:
+            migrated = inspect(connection).has_table("alembic_version")
+    except OperationalError as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        _fail(
+            f"[red]Cannot reach the database at {where}:[/red] {reason}. Check that the server runs and "
+            "that MERCATO_DATABASE_URL names it (host, port, user, password, database)."
+        )
+    if not migrated and not create:
+        _fail(
+            f"[red]{where} has no Mercato tables.[/red] Run `mercato migrate` to create them (it is safe to "
+            "run again)."
+        )
+    upgrade_to_head(engine)
+    return engine
+
+
 @contextmanager
 def unit_of_work(services: Services | None = None) -> Iterator[tuple[Session, Services]]:
     """A migrated database and one transaction, committed once when the command succeeds, with the services
@@ -90,9 +149,8 @@ def unit_of_work(services: Services | None = None) -> Iterator[tuple[Session, Se
     """
     settings = get_settings()
     services = services or command_services(settings)
-    engine = make_engine(settings.database_url)
+    engine = database_engine(settings)
     try:
-        upgrade_to_head(engine)
         with transaction(make_session_factory(engine)) as session:
             yield session, services
     except (Problem, PricingError) as problem:

@@ -71,6 +71,7 @@ def test_mercato_clock_sets_the_time_every_command_reads(
 ) -> None:
     monkeypatch.setenv("MERCATO_DATABASE_URL", fresh_database_url("sqlite"))
     runner = CliRunner()
+    assert runner.invoke(mercato_cli, ["migrate"]).exit_code == 0
     off = runner.invoke(mercato_cli, ["clock", "set", "2031-05-01"])
     assert off.exit_code == 2 and "test clock is off" in off.output
     monkeypatch.setenv("MERCATO_TEST_CLOCK", "true")

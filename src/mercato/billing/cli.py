@@ -9,9 +9,8 @@ from rich.progress import track
 
 from mercato.billing.run_lock import billing_run_lock
 from mercato.billing.service import BillingReport, BillingRun
-from mercato.cli_support import command_services, err_console, parse_date
-from mercato.database import make_engine, make_session_factory, transaction
-from mercato.migrations import upgrade_to_head
+from mercato.cli_support import command_services, database_engine, err_console, parse_date
+from mercato.database import make_session_factory, transaction
 from mercato.settings import get_settings
 
 app = typer.Typer(help="Billing: cloud renewals, dunning and license lifecycle.", no_args_is_help=True)
@@ -31,8 +30,7 @@ def run(
     services = command_services(settings, parse_date(today))
     day = services.clock.today()
     report = BillingReport()
-    engine = make_engine(settings.database_url)
-    upgrade_to_head(engine)
+    engine = database_engine(settings)
     factory = make_session_factory(engine)
     try:
         with billing_run_lock(

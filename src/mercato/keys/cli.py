@@ -8,7 +8,6 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from mercato.cli_support import USAGE_ERROR, err_console, require_secret, unit_of_work
 from mercato.keys.service import KeyService
@@ -66,16 +65,14 @@ def list_keys(issuer: IssuerOption) -> None:
     """Show the issuer's keys and their states (signing, verifying, retired)."""
     with unit_of_work() as (session, services):
         service = KeyService(session, services.secret_key, services.clock)
-        table = Table("kid", "state", "created", "rotated", "retired")
-        for row in service.ring(service.resolve_issuer(issuer)):
-            table.add_row(
-                row.kid,
-                row.state,
-                f"{row.created_at:%Y-%m-%d %H:%M}",
-                f"{row.rotated_at:%Y-%m-%d}" if row.rotated_at else "",
-                f"{row.retired_at:%Y-%m-%d}" if row.retired_at else "",
-            )
-        err_console.print(table)
+        rows = service.ring(service.resolve_issuer(issuer))
+        # One line per key, the kid first and whole: it is what `keys retire` takes, and a table would cut it
+        # on a narrow terminal. soft_wrap lets the terminal wrap a long line instead of Rich cropping it.
+        for row in rows:
+            dates = [f"created {row.created_at:%Y-%m-%d %H:%M}"]
+            dates += [f"rotated {row.rotated_at:%Y-%m-%d}"] if row.rotated_at else []
+            dates += [f"retired {row.retired_at:%Y-%m-%d}"] if row.retired_at else []
+            err_console.print(f"{row.kid}  [bold]{row.state}[/bold]  {', '.join(dates)}", soft_wrap=True)
 
 
 @app.command()
