@@ -159,7 +159,17 @@ def _connect_postgresql(timeouts: DatabaseTimeouts) -> Callable[..., Any]:
         cparams.setdefault("connect_timeout", max(2, math.ceil(timeouts.connect)))
         options = str(cparams.get("options", ""))
         if "statement_timeout" not in options:
-            cparams["options"] = f"{options} -c statement_timeout={statement_ms}".strip()
+            options = f"{options} -c statement_timeout={statement_ms}".strip()
+        if "idle_in_transaction_session_timeout" not in options:
+            # A client that vanished mid-transaction (its machine lost power, a partition) must not hold its
+            # row locks (an invoice series, a quote) until TCP gives up hours later: the server ends it.
+            options = f"{options} -c idle_in_transaction_session_timeout={statement_ms * 2}"
+        cparams["options"] = options
+        # TCP keepalives notice a dead peer in about a minute instead of the system's two hours.
+        cparams.setdefault("keepalives", 1)
+        cparams.setdefault("keepalives_idle", 30)
+        cparams.setdefault("keepalives_interval", 10)
+        cparams.setdefault("keepalives_count", 3)
         connection = _DeadlineConnection.connect(*cargs, **cparams)
         connection.round_trip_timeout = timeouts.round_trip
         return connection

@@ -59,6 +59,7 @@ from mercato.keys.models import KeyState, SigningKey
 from mercato.licenses.models import License, LicenseKey, LicenseState, LicenseTransaction
 from mercato.outbox.models import OutboxMessage
 from operations.live_server import free_port
+from support.secrets import COMMAND_SECRET
 
 pytestmark = pytest.mark.postgres
 
@@ -84,7 +85,7 @@ class ServerUnderFire:
         self.workdir = workdir
         self.environment = {k: v for k, v in os.environ.items() if not k.startswith("MERCATO_")} | {
             "MERCATO_DATABASE_URL": database_url,
-            "MERCATO_SECRET_KEY": "crash-test-secret-key",
+            "MERCATO_SECRET_KEY": COMMAND_SECRET,
         }
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
