@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from mercato.fields import Day, Text
 from mercato.pricing.types import BillingCycle, Hosting, LicenseType
 
 Scope = Literal["read", "write"]
@@ -64,7 +65,7 @@ class MeOut(BaseModel):
 class TokenIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(
+    name: Text | None = Field(
         default=None,
         max_length=200,
         description="What the token is for, to recognise it in lists (e.g. 'CI deploys').",
@@ -107,14 +108,14 @@ class TokenPage(PageOut):
 class OrganisationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    slug: str = Field(
+    slug: Text = Field(
         min_length=1, max_length=64, description="Short name for URLs and commands.", examples=["initech"]
     )
-    name: str = Field(min_length=1, max_length=200, examples=["Initech"])
-    billing_email: str = Field(
+    name: Text = Field(min_length=1, max_length=200, examples=["Initech"])
+    billing_email: Text = Field(
         max_length=254, description="Where invoices go.", examples=["ap@initech.example"]
     )
-    country: str | None = Field(
+    country: Text | None = Field(
         default=None, max_length=2, description="ISO 3166 alpha-2 code, e.g. US.", examples=["US"]
     )
 
@@ -135,9 +136,9 @@ class OrganisationPage(PageOut):
 class MemberIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    email: str = Field(max_length=254, examples=["carol@acme.example"])
+    email: Text = Field(max_length=254, examples=["carol@acme.example"])
     role: CustomerRole
-    name: str | None = Field(
+    name: Text | None = Field(
         default=None,
         max_length=200,
         description="Used only when the e-mail is new to Mercato; defaults to the part before the @.",
@@ -165,7 +166,7 @@ class HostInstanceTermsIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, max_length=200, description="A label, e.g. 'Production wiki'.")
+    name: Text | None = Field(default=None, max_length=200, description="A label, e.g. 'Production wiki'.")
     host_license_type: LicenseType | None = Field(
         default=None, description="The host's own license type (default commercial)."
     )
@@ -175,22 +176,22 @@ class HostInstanceTermsIn(BaseModel):
         'or "unlimited" for unlimited.',
         examples=[100],
     )
-    host_maintenance_end: date | None = Field(
+    host_maintenance_end: Day | None = Field(
         default=None, description="Server and Data Center: when the host license's maintenance ends."
     )
     cloud_users: int | None = Field(default=None, ge=1, description="Cloud: the site's users.")
     billing_cycle: BillingCycle | None = Field(default=None, description="Cloud: monthly or annual.")
-    next_billing_date: date | None = Field(default=None, description="Cloud: the site's next billing date.")
+    next_billing_date: Day | None = Field(default=None, description="Cloud: the site's next billing date.")
 
     _unlimited = field_validator("user_tier", mode="before")(_tier)
 
 
 class HostInstanceIn(HostInstanceTermsIn):
-    host_product: str = Field(
+    host_product: Text = Field(
         max_length=64, description="Host product key: wiki, tracker.", examples=["wiki"]
     )
     hosting: Hosting
-    server_id: str = Field(
+    server_id: Text = Field(
         max_length=200,
         description="Server and Data Center: the host's server id. Cloud: the site's hostname.",
         examples=["BX7Q-2M9L-33KD-W1PA"],

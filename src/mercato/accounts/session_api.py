@@ -15,6 +15,7 @@ from mercato.accounts.sessions import (
     signed_in,
     start_session,
 )
+from mercato.fields import Text
 from mercato.web.dependencies import SessionDep
 from mercato.web.routing import UnitOfWorkRoute
 
@@ -24,7 +25,7 @@ router = APIRouter(tags=["accounts"], route_class=UnitOfWorkRoute)
 class SignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    email: str = Field(max_length=254, examples=["admin@acme.example"])
+    email: Text = Field(max_length=254, examples=["admin@acme.example"])
     password: str = Field(max_length=256)
 
 

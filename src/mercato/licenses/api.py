@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
+from mercato.fields import Text
 from mercato.keys.service import KeyService
 from mercato.licenses.schemas import ServerKnowledgeOut, ValidateRequest, ValidateResponse
 from mercato.licenses.validation import ValidationService
@@ -80,7 +81,11 @@ async def validate_license(request: Request) -> Response:
 
 
 @router.get("/issuers/{issuer}/jwks", summary="Public keys of an issuer (JWKS)")
-def issuer_jwks(issuer: str, request: Request, session: SessionDep) -> dict[str, Any]:
+def issuer_jwks(
+    issuer: Annotated[Text, Path(max_length=100, description="operator, or a vendor's slug.")],
+    request: Request,
+    session: SessionDep,
+) -> dict[str, Any]:
     """The public keys that verify the license keys of `issuer` (`operator`, or a vendor's slug), as a JSON
     Web Key Set. Apps embed these to verify keys offline; retired keys are not listed."""
     service = KeyService(session, request.app.state.settings.secret_key)

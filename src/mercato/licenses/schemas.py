@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from mercato.fields import Day, Text
 from mercato.licensing import Hosting, LicenseType
 
 
@@ -18,9 +19,9 @@ class ValidateRequest(BaseModel):
     key: str = Field(
         max_length=8192, description="The license key as pasted (whitespace and line breaks are ignored)."
     )
-    app_key: str = Field(min_length=1, max_length=200, examples=["com.example.mockups.wiki"])
+    app_key: Text = Field(min_length=1, max_length=200, examples=["com.example.mockups.wiki"])
     hosting: Hosting
-    server_id: str = Field(
+    server_id: Text = Field(
         min_length=1, max_length=200, description="The host's server id, or the cloud site."
     )
     host_tier: str = Field(
@@ -30,8 +31,8 @@ class ValidateRequest(BaseModel):
     )
     host_license_type: LicenseType = LicenseType.COMMERCIAL
     app_users: int | None = Field(default=None, ge=0, description="How many users use the app (direct keys).")
-    build_date: date | None = Field(default=None, description="Build date of the installed app version.")
-    today: date | None = Field(
+    build_date: Day | None = Field(default=None, description="Build date of the installed app version.")
+    today: Day | None = Field(
         default=None, description="Check as of this date (default: the server's today)."
     )
 
@@ -46,7 +47,7 @@ class ValidateRequest(BaseModel):
     @classmethod
     def _tier(cls, value: str) -> str:
         text = value.strip().lower()
-        if text != "unlimited" and not (text.isdigit() and int(text) > 0):
+        if text != "unlimited" and not (text.isascii() and text.isdigit() and int(text) > 0):
             raise ValueError('the host tier is a positive number of users or "unlimited"')
         return text
 
