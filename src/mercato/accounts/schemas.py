@@ -63,7 +63,12 @@ class MeOut(BaseModel):
 
 
 class TokenIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"name": "nightly report", "scopes": ["read"], "expires_in_days": 90}]
+        },
+    )
 
     name: Text | None = Field(
         default=None,
@@ -106,7 +111,14 @@ class TokenPage(PageOut):
 
 
 class OrganisationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"slug": "initech", "name": "Initech", "billing_email": "ap@initech.example", "country": "US"}
+            ]
+        },
+    )
 
     slug: Text = Field(
         min_length=1, max_length=64, description="Short name for URLs and commands.", examples=["initech"]
@@ -134,7 +146,12 @@ class OrganisationPage(PageOut):
 
 
 class MemberIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"email": "carol@acme.example", "role": "billing_contact", "name": "Carol Acme"}]
+        },
+    )
 
     email: Text = Field(max_length=254, examples=["carol@acme.example"])
     role: CustomerRole
@@ -187,6 +204,29 @@ class HostInstanceTermsIn(BaseModel):
 
 
 class HostInstanceIn(HostInstanceTermsIn):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "host_product": "wiki",
+                    "hosting": "datacenter",
+                    "server_id": "DC4N-7QX2-81LM-ZK3P",
+                    "name": "Acme wiki cluster",
+                    "user_tier": 500,
+                    "host_maintenance_end": "2027-09-30",
+                },
+                {
+                    "host_product": "wiki",
+                    "hosting": "cloud",
+                    "server_id": "acme-sandbox.wiki.example",
+                    "cloud_users": 40,
+                    "billing_cycle": "monthly",
+                    "next_billing_date": "2026-12-15",
+                },
+            ]
+        }
+    )
+
     host_product: Text = Field(
         max_length=64, description="Host product key: wiki, tracker.", examples=["wiki"]
     )
@@ -201,6 +241,10 @@ class HostInstanceIn(HostInstanceTermsIn):
 class HostInstanceChangesIn(HostInstanceTermsIn):
     """The fields to change; fields left out keep their value, a field sent as null is cleared. The host
     product, hosting and server id never change: register a new host instance instead."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"user_tier": 250, "host_maintenance_end": "2028-03-31"}]}
+    )
 
 
 class HostInstanceOut(BaseModel):

@@ -7,6 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from mercato.accounts.access import NotAuthenticated
 from mercato.accounts.sessions import (
     CSRF_HEADER,
     SESSION_COOKIE,
@@ -17,13 +18,19 @@ from mercato.accounts.sessions import (
 )
 from mercato.fields import Text
 from mercato.web.dependencies import SessionDep
+from mercato.web.responses import problem_responses
 from mercato.web.routing import UnitOfWorkRoute
 
 router = APIRouter(tags=["accounts"], route_class=UnitOfWorkRoute)
 
 
 class SignIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"email": "admin@acme.example", "password": "correct horse battery"}]
+        },
+    )
 
     email: Text = Field(max_length=254, examples=["admin@acme.example"])
     password: str = Field(max_length=256)
@@ -37,7 +44,13 @@ class SessionOut(BaseModel):
     expires_at: datetime
 
 
-@router.post("/session", status_code=201, response_model=SessionOut, summary="Sign in")
+@router.post(
+    "/session",
+    status_code=201,
+    response_model=SessionOut,
+    summary="Sign in",
+    responses=problem_responses(NotAuthenticated),
+)
 def sign_in(body: SignIn, request: Request, response: Response, session: SessionDep) -> SessionOut:
     """Sign in with e-mail and password. The answer sets an HttpOnly session cookie and gives the CSRF token
     that every change made with the cookie must carry in the `X-CSRF-Token` header."""
@@ -56,7 +69,12 @@ def sign_in(body: SignIn, request: Request, response: Response, session: Session
     )
 
 
-@router.get("/session", response_model=SessionOut, summary="The current session")
+@router.get(
+    "/session",
+    response_model=SessionOut,
+    summary="The current session",
+    responses=problem_responses(NotAuthenticated),
+)
 def get_session_info(request: Request, session: SessionDep) -> SessionOut:
     """Who is signed in, and the CSRF token (for a page that was reloaded)."""
     record, user = signed_in(session, request.cookies.get(SESSION_COOKIE), request.app.state.clock.now())

@@ -65,6 +65,23 @@ QuoteItem = Annotated[
 
 
 class QuoteRequest(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "host_instance_id": "b1307e65-4cf4-4a5e-9d0e-6f2a1c3b8d47",
+                    "channel": "marketplace",
+                    "po_number": "PO-4711",
+                    "items": [
+                        {"action": "new", "product_key": "wiki", "tier": "100"},
+                        {"action": "new", "product_key": "com.gatekeeper.sso.wiki", "tier": "100"},
+                        {"action": "renewal", "license": "SEN-7290803472", "years": 2},
+                    ],
+                }
+            ]
+        }
+    )
+
     host_instance_id: uuid.UUID
     channel: Channel = Channel.MARKETPLACE
     po_number: Text | None = Field(
@@ -168,6 +185,19 @@ class AcceptedQuote(BaseModel):
 
 
 class PaymentIn(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "amount": "6150.00",
+                    "provider": "bank_transfer",
+                    "reference": "BANK-2026-11-26-0042",
+                    "received_on": "2026-11-26",
+                }
+            ]
+        }
+    )
+
     amount: Decimal = Field(gt=0, max_digits=14, examples=["1100.00"])
     provider: Literal["bank_transfer", "purchase_order"] = "bank_transfer"
     reference: Text = Field(min_length=1, max_length=200, description="The bank reference or PO number.")
@@ -177,6 +207,10 @@ class PaymentIn(Strict):
 
 
 class RefundIn(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"reason": "bought for the wrong host instance"}]}
+    )
+
     reason: Note = Field(default="refund requested by the customer", max_length=500)
 
 

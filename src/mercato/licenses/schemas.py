@@ -14,7 +14,22 @@ from mercato.licensing import Hosting, LicenseType
 class ValidateRequest(BaseModel):
     """A pasted key and the host it was pasted into."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "key": "eyJhbGciOiJFZERTQSIsImtpZCI6Im9wZXJhdG9yLTIwMjYxMTI2LTAyMDE5YSJ9.e30.c2ln",
+                    "app_key": "com.example.mockups.wiki",
+                    "hosting": "server",
+                    "server_id": "BX7Q-2M9L-33KD-W1PA",
+                    "host_tier": "100",
+                    "host_license_type": "commercial",
+                    "app_users": 25,
+                }
+            ]
+        },
+    )
 
     key: str = Field(
         max_length=8192, description="The license key as pasted (whitespace and line breaks are ignored)."

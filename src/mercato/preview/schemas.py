@@ -107,6 +107,32 @@ Item = Annotated[
 
 
 class PreviewRequest(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "channel": "marketplace",
+                    "host": {
+                        "product": "wiki",
+                        "hosting": "server",
+                        "user_tier": "100",
+                        "maintenance_end": "2027-06-30",
+                    },
+                    "items": [
+                        {"action": "new", "product_key": "wiki", "tier": "100"},
+                        {"action": "new", "product_key": "com.example.mockups.wiki", "tier": "100"},
+                        {
+                            "action": "co_term",
+                            "product_key": "com.gatekeeper.sso.wiki",
+                            "tier": "100",
+                            "maintenance_end": "2027-01-15",
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
     channel: Channel = Channel.MARKETPLACE
     date: Day | None = Field(default=None, description="Price as of this date (default: today).")
     host: HostIn

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from mercato.pricing import PricingError
 from mercato.problems import Problem
@@ -79,6 +80,7 @@ def _pricing_handler(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(exc.status, exc.type, exc.title, exc.detail, request.url.path, **exc.details)
 
 
+_HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 _HTTP_TITLES = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized", 403: "Forbidden"}
 
 
@@ -91,7 +93,26 @@ def _http_handler(request: Request, exc: Exception) -> JSONResponse:
     elif exc.status_code == 405:
         detail = f"{request.method} is not allowed on {request.url.path}."
     slug = title.lower().replace(" ", "-")
-    return problem_response(exc.status_code, slug, title, detail, request.url.path)
+    response = problem_response(exc.status_code, slug, title, detail, request.url.path)
+    response.headers.update(exc.headers or {})
+    if exc.status_code == 405:
+        response.headers["Allow"] = _methods_allowed(request)
+    return response
+
+
+def _methods_allowed(request: Request) -> str:
+    """Every method the path takes (RFC 9110's ``Allow``). Starlette names only those of the first route whose
+    path matched, and a path such as ``/tokens`` has one route for GET and another for POST; so each method is
+    tried against every route."""
+    allowed = [
+        method
+        for method in _HTTP_METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+    return ", ".join(allowed)
 
 
 def _unexpected_handler(request: Request, exc: Exception) -> JSONResponse:
