@@ -24,18 +24,67 @@ from mercato.services import Services
 from mercato.settings import Settings, get_settings
 from mercato.testclock.api import router as test_clock_router
 from mercato.testclock.clock import SharedTestClock
+from mercato.web.api_docs import install_api_docs
 from mercato.web.health import router as health_router
+from mercato.web.openapi import install_openapi
+from mercato.web.problem_pages import router as problem_pages_router
 from mercato.web.problems import install_problem_handlers
 from mercato.web.security import SecurityHeaders
 
-API_DESCRIPTION = """
-Mercato's REST API: the catalog of host products and apps, prices, and (as the project grows) quotes, orders,
-invoices, licenses and license keys.
+OPENAPI_URL = "/api/v1/openapi.json"
 
-Every error is an [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457) problem document
-(`application/problem+json`) with a stable `type`, a `title` and a `detail` sentence meant for people.
-Amounts are decimal strings in the currency named beside them.
+API_DESCRIPTION = """
+Mercato's REST API, the same one its pages and the `mercato` command use: the catalog of host products and apps
+with their prices, a price calculator, customer organisations with their people, host instances and API tokens,
+and the life of a sale (quote → order and invoice → payments → licenses and their keys), with refunds. Apps
+check their keys online with the validate endpoint, or offline against the issuers' public keys (JWKS).
+
+**Calling it.** Public reads (catalog, price preview, key validation, public keys, problem types) need no
+credential. Everything else needs one: an API token sent as `Authorization: Bearer mct_…` (make one with
+`POST /api/v1/tokens` or `mercato tokens create`; **Authorize** above takes it), or the session cookie of
+`POST /api/v1/session`, which on any change also needs its CSRF token in the `X-CSRF-Token` header. A
+read-only token may not change anything (403). What a caller sees follows from their roles: an object of an
+organisation or vendor they have no role in answers 404, exactly as a missing one, so existence does not leak.
+
+**Conventions.** Amounts are decimal strings (`"1100.00"`) in the currency named beside them; tiers are a
+number of users as a string, or `"unlimited"`; dates are `YYYY-MM-DD` between 2000-01-01 and 2099-12-31.
+Lists take `limit` (1–200) and `offset` and say in `total` how many items match. Accepting a quote is safe to
+retry, and takes an `Idempotency-Key` header.
+
+**Errors.** Every error is an [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457) problem document
+(`application/problem+json`) with a stable `type`, a `title`, a `detail` sentence for people and, where a
+client can act on them, facts such as the tier to choose instead. Each `type` is a page that explains the
+problem: `GET /api/v1/problems` lists them all. Malformed JSON is 400, invalid fields and broken rules 422,
+unknown things 404. A failed request changes nothing.
+
+This reference is also at `/api/redoc` (for reading) and as OpenAPI at `/api/v1/openapi.json`.
 """
+
+OPENAPI_TAGS = [
+    {
+        "name": "licenses",
+        "description": "Check a license key online; the public keys that verify keys offline.",
+    },
+    {
+        "name": "catalog",
+        "description": "Host products and apps: listings per hosting, prices, channel policies.",
+    },
+    {
+        "name": "accounts",
+        "description": "Who am I, API tokens, browser sessions, organisations, members, hosts.",
+    },
+    {
+        "name": "pricing",
+        "description": "Price proposed items for a host without buying; every line explained.",
+    },
+    {
+        "name": "commerce",
+        "description": "Quotes, orders, invoices, payments, refunds and the licenses they make.",
+    },
+    {"name": "problems", "description": "The pages that problem documents' `type` points to."},
+    {"name": "operations", "description": "For the people who run Mercato: health checks and the test clock."},
+    {"name": "outbox", "description": "Operator staff: e-mail waiting, retried or dead, and sending it again."},
+]
 
 
 def create_app(
@@ -55,8 +104,9 @@ def create_app(
         title="Mercato",
         version=__version__,
         description=API_DESCRIPTION,
-        openapi_url="/api/v1/openapi.json",
-        docs_url="/api/docs",
+        openapi_url=OPENAPI_URL,
+        openapi_tags=OPENAPI_TAGS,
+        docs_url=None,
         redoc_url=None,
     )
     app.state.settings = settings
@@ -77,6 +127,8 @@ def create_app(
         settings.rate_limit_storage, settings.sign_in_limit_per_account, settings.sign_in_limit_per_address
     )
     install_problem_handlers(app)
+    install_openapi(app)
+    install_api_docs(app, OPENAPI_URL)
     app.add_middleware(SecurityHeaders)
 
     app.include_router(health_router)
@@ -89,4 +141,5 @@ def create_app(
     app.include_router(commerce_router, prefix="/api/v1")
     app.include_router(outbox_router, prefix="/api/v1")
     app.include_router(test_clock_router, prefix="/api/v1")
+    app.include_router(problem_pages_router, prefix="/api/v1")
     return app

@@ -28,18 +28,28 @@ class Problem(Exception):
 
 
 class NotFound(Problem):
+    """There is nothing at that id or key that you may see. Objects of organisations and vendors you have no
+    role in answer exactly like missing ones, so that their existence does not leak."""
+
     status = 404
     type = "not-found"
     title = "Not found"
 
 
 class Conflict(Problem):
+    """The request is valid but the object's state forbids it now (already paid, taken, cancelled, ...).
+    The sentence says what the state is."""
+
     status = 409
     type = "conflict"
     title = "Conflict"
 
 
 class InvalidInput(Problem):
+    """The request has invalid fields, or breaks a rule about its values. For fields, `errors` lists each
+    one: where it is (`field`, like `body.items.0.tier` or `query.offset`), what is wrong (`message`) and a
+    machine `code`. Nothing was changed: correct the fields and send the request again."""
+
     status = 422
     type = "invalid-input"
     title = "Invalid input"

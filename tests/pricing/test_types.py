@@ -52,6 +52,12 @@ def test_tier_parse_refuses_words() -> None:
         Tier.parse("lots")
 
 
+@pytest.mark.parametrize("text", ["١٠٠", "१००", "²", "１００"])
+def test_tier_parse_reads_ascii_digits_only(text: str) -> None:
+    with pytest.raises(ValueError, match="not a user tier"):
+        Tier.parse(text)
+
+
 def test_tier_str_reads_like_a_quote() -> None:
     assert str(Tier(25)) == "25 users"
     assert str(Tier(10_000)) == "10,000 users"

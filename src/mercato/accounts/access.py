@@ -19,12 +19,20 @@ from mercato.problems import Problem
 
 
 class NotAuthenticated(Problem):
+    """The request carries no credential Mercato accepts: no token, an unknown, expired or revoked token,
+    a token of a deactivated user, or no (or an ended) browser session. Send `Authorization: Bearer <token>`
+    (`POST /api/v1/tokens` or `mercato tokens create` make one), or sign in with `POST /api/v1/session`."""
+
     status = 401
     type = "not-authenticated"
     title = "Not authenticated"
 
 
 class Forbidden(Problem):
+    """You are signed in and may see the object, but not do this to it: a read-only token on a change, a
+    browser session change without its `X-CSRF-Token` header, or a role that does not allow the action. The
+    sentence names who may."""
+
     status = 403
     type = "forbidden"
     title = "Forbidden"

@@ -64,19 +64,20 @@ from mercato.accounts.schemas import (
     VendorRef,
 )
 from mercato.accounts.service import AccountService
+from mercato.fields import PageLimit, PageOffset, Text
 from mercato.pricing.types import Hosting
 from mercato.web.dependencies import SessionDep
 from mercato.web.responses import problem_responses
 from mercato.web.routing import UnitOfWorkRoute
 
 router = APIRouter(tags=["accounts"], route_class=UnitOfWorkRoute)
-Limit = Annotated[int, Query(ge=1, le=200, description="Items per page.")]
-Offset = Annotated[int, Query(ge=0, description="Items to skip.")]
+Limit = Annotated[PageLimit, Query(description="Items per page.")]
+Offset = Annotated[PageOffset, Query(description="Items to skip.")]
 OrganisationPath = Annotated[
-    str, Path(max_length=100, description="The organisation's id or slug, e.g. acme.")
+    Text, Path(max_length=100, description="The organisation's id or slug, e.g. acme.")
 ]
-InstancePath = Annotated[str, Path(max_length=100, description="The host instance's id.")]
-TokenPath = Annotated[str, Path(max_length=100, description="The token's id (not the token itself).")]
+InstancePath = Annotated[Text, Path(max_length=100, description="The host instance's id.")]
+TokenPath = Annotated[Text, Path(max_length=100, description="The token's id (not the token itself).")]
 _SIGNED_IN = (NotAuthenticated, Forbidden)
 _TOKEN_RULES = (
     UnknownScope,
@@ -215,7 +216,7 @@ def revoke_token(token_id: TokenPath, principal: Writer, session: SessionDep) ->
 def list_organisations(
     principal: Reader,
     session: SessionDep,
-    q: Annotated[str | None, Query(max_length=100, description="Text to find in the name or slug.")] = None,
+    q: Annotated[Text | None, Query(max_length=100, description="Text to find in the name or slug.")] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> OrganisationPage:
@@ -323,7 +324,7 @@ def list_host_instances(
     session: SessionDep,
     hosting: Annotated[Hosting | None, Query(description="Only this hosting.")] = None,
     host_product: Annotated[
-        str | None, Query(max_length=64, description="Only this host product key.")
+        Text | None, Query(max_length=64, description="Only this host product key.")
     ] = None,
     limit: Limit = 50,
     offset: Offset = 0,

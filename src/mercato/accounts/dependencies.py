@@ -6,18 +6,28 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from mercato.accounts.access import NotAuthenticated, Principal, principal_for_token
 from mercato.accounts.sessions import CSRF_HEADER, SESSION_COOKIE, principal_for_session
+from mercato.web.openapi import BEARER, SESSION
+
+# Read the credentials (auto_error off: Mercato answers its own 401 problem), and declare them in the OpenAPI
+# document, so that every operation needing a caller says which credentials it takes.
+_bearer = HTTPBearer(scheme_name=BEARER, auto_error=False)
+_session_cookie = APIKeyCookie(name=SESSION_COOKIE, scheme_name=SESSION, auto_error=False)
 
 
-def get_principal(request: Request) -> Principal:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    cookie = request.cookies.get(SESSION_COOKIE)
+def get_principal(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    cookie: Annotated[str | None, Security(_session_cookie)],
+) -> Principal:
+    token = bearer.credentials.strip() if bearer else ""
     with request.app.state.read_connection() as connection:
-        if scheme.lower() == "bearer" and token.strip():
-            return principal_for_token(connection, token.strip())
+        if token:
+            return principal_for_token(connection, token)
         if cookie:
             return principal_for_session(
                 connection,

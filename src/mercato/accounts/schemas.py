@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from mercato.fields import Day, Text
 from mercato.pricing.types import BillingCycle, Hosting, LicenseType
 
 Scope = Literal["read", "write"]
@@ -62,9 +63,14 @@ class MeOut(BaseModel):
 
 
 class TokenIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"name": "nightly report", "scopes": ["read"], "expires_in_days": 90}]
+        },
+    )
 
-    name: str | None = Field(
+    name: Text | None = Field(
         default=None,
         max_length=200,
         description="What the token is for, to recognise it in lists (e.g. 'CI deploys').",
@@ -105,16 +111,23 @@ class TokenPage(PageOut):
 
 
 class OrganisationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"slug": "initech", "name": "Initech", "billing_email": "ap@initech.example", "country": "US"}
+            ]
+        },
+    )
 
-    slug: str = Field(
+    slug: Text = Field(
         min_length=1, max_length=64, description="Short name for URLs and commands.", examples=["initech"]
     )
-    name: str = Field(min_length=1, max_length=200, examples=["Initech"])
-    billing_email: str = Field(
+    name: Text = Field(min_length=1, max_length=200, examples=["Initech"])
+    billing_email: Text = Field(
         max_length=254, description="Where invoices go.", examples=["ap@initech.example"]
     )
-    country: str | None = Field(
+    country: Text | None = Field(
         default=None, max_length=2, description="ISO 3166 alpha-2 code, e.g. US.", examples=["US"]
     )
 
@@ -133,11 +146,16 @@ class OrganisationPage(PageOut):
 
 
 class MemberIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"email": "carol@acme.example", "role": "billing_contact", "name": "Carol Acme"}]
+        },
+    )
 
-    email: str = Field(max_length=254, examples=["carol@acme.example"])
+    email: Text = Field(max_length=254, examples=["carol@acme.example"])
     role: CustomerRole
-    name: str | None = Field(
+    name: Text | None = Field(
         default=None,
         max_length=200,
         description="Used only when the e-mail is new to Mercato; defaults to the part before the @.",
@@ -169,7 +187,7 @@ class HostInstanceTermsIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, max_length=200, description="A label, e.g. 'Production wiki'.")
+    name: Text | None = Field(default=None, max_length=200, description="A label, e.g. 'Production wiki'.")
     host_license_type: LicenseType | None = Field(
         default=None, description="The host's own license type (default commercial)."
     )
@@ -179,22 +197,45 @@ class HostInstanceTermsIn(BaseModel):
         'or "unlimited" for unlimited.',
         examples=[100],
     )
-    host_maintenance_end: date | None = Field(
+    host_maintenance_end: Day | None = Field(
         default=None, description="Server and Data Center: when the host license's maintenance ends."
     )
     cloud_users: int | None = Field(default=None, ge=1, description="Cloud: the site's users.")
     billing_cycle: BillingCycle | None = Field(default=None, description="Cloud: monthly or annual.")
-    next_billing_date: date | None = Field(default=None, description="Cloud: the site's next billing date.")
+    next_billing_date: Day | None = Field(default=None, description="Cloud: the site's next billing date.")
 
     _unlimited = field_validator("user_tier", mode="before")(_tier)
 
 
 class HostInstanceIn(HostInstanceTermsIn):
-    host_product: str = Field(
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "host_product": "wiki",
+                    "hosting": "datacenter",
+                    "server_id": "DC4N-7QX2-81LM-ZK3P",
+                    "name": "Acme wiki cluster",
+                    "user_tier": 500,
+                    "host_maintenance_end": "2027-09-30",
+                },
+                {
+                    "host_product": "wiki",
+                    "hosting": "cloud",
+                    "server_id": "acme-sandbox.wiki.example",
+                    "cloud_users": 40,
+                    "billing_cycle": "monthly",
+                    "next_billing_date": "2026-12-15",
+                },
+            ]
+        }
+    )
+
+    host_product: Text = Field(
         max_length=64, description="Host product key: wiki, tracker.", examples=["wiki"]
     )
     hosting: Hosting
-    server_id: str = Field(
+    server_id: Text = Field(
         max_length=200,
         description="Server and Data Center: the host's server id. Cloud: the site's hostname.",
         examples=["BX7Q-2M9L-33KD-W1PA"],
@@ -204,6 +245,10 @@ class HostInstanceIn(HostInstanceTermsIn):
 class HostInstanceChangesIn(HostInstanceTermsIn):
     """The fields to change; fields left out keep their value, a field sent as null is cleared. The host
     product, hosting and server id never change: register a new host instance instead."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"user_tier": 250, "host_maintenance_end": "2028-03-31"}]}
+    )
 
 
 class HostInstanceOut(BaseModel):

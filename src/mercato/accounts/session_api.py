@@ -17,6 +17,7 @@ from mercato.accounts.sessions import (
     start_session,
 )
 from mercato.accounts.throttle import SignInThrottle, TooManySignIns
+from mercato.fields import Text
 from mercato.web.dependencies import SessionDep
 from mercato.web.responses import problem_responses
 from mercato.web.routing import UnitOfWorkRoute
@@ -25,9 +26,14 @@ router = APIRouter(tags=["accounts"], route_class=UnitOfWorkRoute)
 
 
 class SignIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"email": "admin@acme.example", "password": "correct horse battery"}]
+        },
+    )
 
-    email: str = Field(max_length=254, examples=["admin@acme.example"])
+    email: Text = Field(max_length=254, examples=["admin@acme.example"])
     password: str = Field(max_length=256)
 
 
@@ -74,7 +80,12 @@ def sign_in(body: SignIn, request: Request, response: Response, session: Session
     )
 
 
-@router.get("/session", response_model=SessionOut, summary="The current session")
+@router.get(
+    "/session",
+    response_model=SessionOut,
+    summary="The current session",
+    responses=problem_responses(NotAuthenticated),
+)
 def get_session_info(request: Request, session: SessionDep) -> SessionOut:
     """Who is signed in, and the CSRF token (for a page that was reloaded)."""
     record, user = signed_in(session, request.cookies.get(SESSION_COOKIE), request.app.state.clock.now())

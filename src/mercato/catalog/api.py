@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from mercato.catalog import presenters
 from mercato.catalog.repository import CatalogRepository
 from mercato.catalog.schemas import AppOut, AppPage, HostProductOut
+from mercato.fields import PageLimit, PageOffset, Text
 from mercato.problems import NotFound
 from mercato.web.dependencies import SessionDep
+from mercato.web.responses import problem_responses
 from mercato.web.routing import UnitOfWorkRoute
 
 router = APIRouter(tags=["catalog"], route_class=UnitOfWorkRoute)
@@ -20,13 +22,17 @@ router = APIRouter(tags=["catalog"], route_class=UnitOfWorkRoute)
 def list_apps(
     session: SessionDep,
     hosting: Annotated[str | None, Query(pattern="^(server|datacenter|cloud)$")] = None,
-    vendor: Annotated[str | None, Query(description="Vendor slug, e.g. example-mockups")] = None,
-    host_product: Annotated[str | None, Query(description="Host product key, e.g. wiki")] = None,
-    q: Annotated[
-        str | None, Query(max_length=100, description="Text to find in the app's name or key")
+    vendor: Annotated[
+        Text | None, Query(max_length=100, description="Vendor slug, e.g. example-mockups")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    host_product: Annotated[
+        Text | None, Query(max_length=64, description="Host product key, e.g. wiki")
+    ] = None,
+    q: Annotated[
+        Text | None, Query(max_length=100, description="Text to find in the app's name or key")
+    ] = None,
+    limit: Annotated[PageLimit, Query(description="Items per page.")] = 50,
+    offset: Annotated[PageOffset, Query(description="Items to skip.")] = 0,
 ) -> AppPage:
     """Apps in the catalog, ordered by key, each with its listings (one per hosting), list prices, channel
     policy and releases. Filter by hosting, vendor, host product or text; page with `limit` and `offset`."""
@@ -36,8 +42,15 @@ def list_apps(
     return AppPage(items=[presenters.app_out(a) for a in apps], total=total, limit=limit, offset=offset)
 
 
-@router.get("/apps/{app_key}", response_model=AppOut, summary="Get one app")
-def get_app(app_key: str, session: SessionDep) -> AppOut:
+@router.get(
+    "/apps/{app_key}", response_model=AppOut, summary="Get one app", responses=problem_responses(NotFound)
+)
+def get_app(
+    app_key: Annotated[
+        Text, Path(max_length=200, description="The app's key, e.g. com.example.mockups.wiki.")
+    ],
+    session: SessionDep,
+) -> AppOut:
     """One app by its key (for example `com.example.mockups.wiki`), with every listing."""
     app = CatalogRepository(session).app_by_key(app_key)
     if app is None:
@@ -55,8 +68,16 @@ def list_host_products(session: SessionDep) -> list[HostProductOut]:
     ]
 
 
-@router.get("/host-products/{key}", response_model=HostProductOut, summary="Get one host product")
-def get_host_product(key: str, session: SessionDep) -> HostProductOut:
+@router.get(
+    "/host-products/{key}",
+    response_model=HostProductOut,
+    summary="Get one host product",
+    responses=problem_responses(NotFound),
+)
+def get_host_product(
+    key: Annotated[Text, Path(max_length=64, description="The host product's key, e.g. wiki.")],
+    session: SessionDep,
+) -> HostProductOut:
     """One host product by key, with its listings and prices."""
     repository = CatalogRepository(session)
     host = repository.host_product_by_key(key)

@@ -8,7 +8,7 @@ import uuid
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
 from mercato import pricing
 from mercato.accounts.access import Forbidden, NotAuthenticated
@@ -19,6 +19,7 @@ from mercato.commerce.invoicing import Invoicing
 from mercato.commerce.quoting import Quoting
 from mercato.commerce.refunds import Refunds
 from mercato.commerce.repository import CommerceRepository, LicenseFilters
+from mercato.fields import PageLimit, PageOffset, RowId, Text
 from mercato.licenses.models import LicenseState
 from mercato.services import Services
 from mercato.web.dependencies import SessionDep
@@ -26,8 +27,10 @@ from mercato.web.responses import pricing_rules, problem_responses
 from mercato.web.routing import UnitOfWorkRoute
 
 router = APIRouter(tags=["commerce"], route_class=UnitOfWorkRoute)
-Limit = Annotated[int, Query(ge=1, le=200)]
-Offset = Annotated[int, Query(ge=0)]
+Limit = Annotated[PageLimit, Query(description="Items per page.")]
+Offset = Annotated[PageOffset, Query(description="Items to skip.")]
+LineId = Annotated[RowId, Path(description="The invoice line's `id` (not its position).")]
+EntitlementPath = Annotated[Text, Path(max_length=32, description="The license's entitlement number, SEN-….")]
 
 
 def _services(request: Request) -> Services:
@@ -44,7 +47,7 @@ def _repo(session: SessionDep) -> CommerceRepository:
 
 RepoDep = Annotated[CommerceRepository, Depends(_repo)]
 IdempotencyKey = Annotated[
-    str | None,
+    Text | None,
     Header(
         max_length=200,
         description="Any unique string you choose (a UUID, your PO number): a retry with the same key and the "
@@ -279,7 +282,7 @@ def record_payment(
 )
 def refund_line(
     invoice_id: uuid.UUID,
-    line_id: int,
+    line_id: LineId,
     body: schemas.RefundIn,
     principal: Writer,
     repo: RepoDep,
@@ -302,7 +305,9 @@ def list_licenses(
     repo: RepoDep,
     limit: Limit = 50,
     offset: Offset = 0,
-    product_key: str | None = None,
+    product_key: Annotated[
+        Text | None, Query(max_length=200, description="Only this app or host product.")
+    ] = None,
     hosting: pricing.Hosting | None = None,
     channel: pricing.Channel | None = None,
     status: LicenseState | None = None,
@@ -322,7 +327,9 @@ def list_licenses(
     summary="Get a license",
     responses=problem_responses(*_COMMON, errors.LicenseNotFound),
 )
-def get_license(entitlement_number: str, principal: Reader, repo: RepoDep) -> schemas.LicenseDetailOut:
+def get_license(
+    entitlement_number: EntitlementPath, principal: Reader, repo: RepoDep
+) -> schemas.LicenseDetailOut:
     """One license with its keys and its full history (every transaction). The keys themselves are shown to
     the organisation's admins and operator staff, and to the vendor for its direct licenses."""
     license = repo.readable_license(principal, entitlement_number)

@@ -10,11 +10,12 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from mercato.commerce.models import InvoiceStatus, LineAction, QuoteStatus
+from mercato.fields import Day, Note, Text
 from mercato.licenses.models import LicenseEventKind, LicenseState
 from mercato.preview.schemas import TierText
 from mercato.pricing import Channel, Hosting, LicenseType
 
-Entitlement = Annotated[str, Field(max_length=32, pattern=r"^SEN-\S+$", examples=["SEN-5643777687"])]
+Entitlement = Annotated[Text, Field(max_length=32, pattern=r"^SEN-\S+$", examples=["SEN-5643777687"])]
 
 
 class Strict(BaseModel):
@@ -23,7 +24,7 @@ class Strict(BaseModel):
 
 class NewQuoteItem(Strict):
     action: Literal["new"]
-    product_key: str = Field(max_length=200, description="App key or host product key.")
+    product_key: Text = Field(max_length=200, description="App key or host product key.")
     tier: TierText | None = Field(
         default=None,
         description="Server and datacenter: the tier. Cloud: an annual tier, or none for monthly.",
@@ -33,7 +34,7 @@ class NewQuoteItem(Strict):
 
 class EvaluationQuoteItem(Strict):
     action: Literal["evaluation"]
-    product_key: str = Field(max_length=200)
+    product_key: Text = Field(max_length=200)
 
 
 class RenewalQuoteItem(Strict):
@@ -54,7 +55,7 @@ class CoTermQuoteItem(Strict):
         default=None,
         description="The license to co-term; omitted: every marketplace app license of the host instance.",
     )
-    target_date: date | None = Field(default=None, description="Default: the host license's maintenance end.")
+    target_date: Day | None = Field(default=None, description="Default: the host license's maintenance end.")
 
 
 QuoteItem = Annotated[
@@ -64,9 +65,26 @@ QuoteItem = Annotated[
 
 
 class QuoteRequest(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "host_instance_id": "b1307e65-4cf4-4a5e-9d0e-6f2a1c3b8d47",
+                    "channel": "marketplace",
+                    "po_number": "PO-4711",
+                    "items": [
+                        {"action": "new", "product_key": "wiki", "tier": "100"},
+                        {"action": "new", "product_key": "com.gatekeeper.sso.wiki", "tier": "100"},
+                        {"action": "renewal", "license": "SEN-7290803472", "years": 2},
+                    ],
+                }
+            ]
+        }
+    )
+
     host_instance_id: uuid.UUID
     channel: Channel = Channel.MARKETPLACE
-    po_number: str | None = Field(
+    po_number: Text | None = Field(
         default=None, max_length=100, description="Shown on the invoice; a reference."
     )
     items: list[QuoteItem] = Field(min_length=1, max_length=100)
@@ -167,14 +185,33 @@ class AcceptedQuote(BaseModel):
 
 
 class PaymentIn(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "amount": "6150.00",
+                    "provider": "bank_transfer",
+                    "reference": "BANK-2026-11-26-0042",
+                    "received_on": "2026-11-26",
+                }
+            ]
+        }
+    )
+
     amount: Decimal = Field(gt=0, max_digits=14, examples=["1100.00"])
     provider: Literal["bank_transfer", "purchase_order"] = "bank_transfer"
-    reference: str = Field(min_length=1, max_length=200, description="The bank reference or PO number.")
-    received_on: date | None = None
+    reference: Text = Field(min_length=1, max_length=200, description="The bank reference or PO number.")
+    received_on: Day | None = Field(
+        default=None, description="The day the money arrived (default: today); never after today."
+    )
 
 
 class RefundIn(Strict):
-    reason: str = Field(default="refund requested by the customer", max_length=500)
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"reason": "bought for the wrong host instance"}]}
+    )
+
+    reason: Note = Field(default="refund requested by the customer", max_length=500)
 
 
 class TransactionOut(BaseModel):

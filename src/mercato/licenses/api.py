@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from mercato.fields import Text
 from mercato.keys.service import KeyService
 from mercato.licenses.schemas import ServerKnowledgeOut, ValidateRequest, ValidateResponse
 from mercato.licenses.validation import ValidationService
@@ -90,7 +91,11 @@ JWKS_MAX_AGE_SECONDS = 300
     response_class=JSONResponse,
     responses={200: {"content": {"application/jwk-set+json": {}}, "description": "The issuer's JWKS."}},
 )
-def issuer_jwks(issuer: str, request: Request, session: SessionDep) -> JSONResponse:
+def issuer_jwks(
+    issuer: Annotated[Text, Path(max_length=100, description="operator, or a vendor's slug.")],
+    request: Request,
+    session: SessionDep,
+) -> JSONResponse:
     """The public keys that verify the license keys of `issuer` (`operator`, or a vendor's slug), as a JSON
     Web Key Set (`application/jwk-set+json`). Apps embed these to verify keys offline; retired keys are not
     listed. Caches may keep the answer for five minutes (`Cache-Control: public, max-age=300`): an app that

@@ -2,25 +2,41 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from mercato.fields import Day, Text
 from mercato.licensing import Hosting, LicenseType
 
 
 class ValidateRequest(BaseModel):
     """A pasted key and the host it was pasted into."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "key": "eyJhbGciOiJFZERTQSIsImtpZCI6Im9wZXJhdG9yLTIwMjYxMTI2LTAyMDE5YSJ9.e30.c2ln",
+                    "app_key": "com.example.mockups.wiki",
+                    "hosting": "server",
+                    "server_id": "BX7Q-2M9L-33KD-W1PA",
+                    "host_tier": "100",
+                    "host_license_type": "commercial",
+                    "app_users": 25,
+                }
+            ]
+        },
+    )
 
     key: str = Field(
         max_length=8192, description="The license key as pasted (whitespace and line breaks are ignored)."
     )
-    app_key: str = Field(min_length=1, max_length=200, examples=["com.example.mockups.wiki"])
+    app_key: Text = Field(min_length=1, max_length=200, examples=["com.example.mockups.wiki"])
     hosting: Hosting
-    server_id: str = Field(
+    server_id: Text = Field(
         min_length=1, max_length=200, description="The host's server id, or the cloud site."
     )
     host_tier: str = Field(
@@ -30,7 +46,7 @@ class ValidateRequest(BaseModel):
     )
     host_license_type: LicenseType = LicenseType.COMMERCIAL
     app_users: int | None = Field(default=None, ge=0, description="How many users use the app (direct keys).")
-    build_date: date | None = Field(default=None, description="Build date of the installed app version.")
+    build_date: Day | None = Field(default=None, description="Build date of the installed app version.")
 
     @field_validator("app_key", "server_id")
     @classmethod
@@ -43,7 +59,7 @@ class ValidateRequest(BaseModel):
     @classmethod
     def _tier(cls, value: str) -> str:
         text = value.strip().lower()
-        if text != "unlimited" and not (text.isdigit() and int(text) > 0):
+        if text != "unlimited" and not (text.isascii() and text.isdigit() and int(text) > 0):
             raise ValueError('the host tier is a positive number of users or "unlimited"')
         return text
 

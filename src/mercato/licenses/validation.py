@@ -42,6 +42,7 @@ from mercato.clock import utcnow
 from mercato.database import ReadConnections
 from mercato.keys.repository import app_vendor_slug
 from mercato.keys.service import KeyService
+from mercato.licenses.models import LicenseState
 from mercato.licenses.repository import KeyStanding, key_standing
 from mercato.licensing import (
     FixAction,
@@ -301,13 +302,13 @@ class ValidationService:
                 )
             return knowledge, None
         knowledge = ServerKnowledge(True, status, "current")
-        if status == "suspended":
+        if status == LicenseState.SUSPENDED:
             return knowledge, _revoked(
                 verdict,
                 f"License {entitlement} is suspended because an invoice is unpaid. Pay it to restore the license.",
                 FixAction.CONTACT_SELLER,
             )
-        if status == "cancelled":
+        if status == LicenseState.CANCELLED:
             return knowledge, _revoked(
                 verdict,
                 f"License {entitlement} was cancelled. Buy a new license to keep using the app.",

@@ -8,32 +8,32 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from mercato.accounts.access import Forbidden, Principal
+from mercato.accounts.access import Forbidden, NotAuthenticated, Principal
 from mercato.accounts.dependencies import reading, writing
+from mercato.accounts.errors import OperatorOnly
+from mercato.fields import PageLimit, PageOffset, Text
 from mercato.outbox.repository import UNDELIVERED, MessageStatus
 from mercato.outbox.schemas import OutboxMessageDetailOut, OutboxMessageOut, OutboxMessagePage
 from mercato.outbox.service import MessageView, OutboxService
+from mercato.problems import Conflict, InvalidInput, NotFound
 from mercato.web.dependencies import SessionDep
+from mercato.web.responses import problem_responses
 from mercato.web.routing import UnitOfWorkRoute
 
 router = APIRouter(prefix="/outbox", tags=["outbox"], route_class=UnitOfWorkRoute)
 MessagePath = Annotated[
-    str, Path(max_length=36, description="The message's id, or its first characters (at least 6).")
+    Text, Path(max_length=36, description="The message's id, or its first characters (at least 6).")
 ]
-_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No token, or one that is unknown, revoked or expired."},
-    403: {"description": "Only operator staff see the outbox (or the token lacks the scope)."},
-    404: {"description": "No such message."},
-}
+_PROBLEMS = problem_responses(NotAuthenticated, Forbidden, OperatorOnly, NotFound, InvalidInput)
 
 
 def _operator_staff(principal: Principal) -> Principal:
     if not principal.operator:
-        raise Forbidden("Only operator staff may see and resend outbox messages.")
+        raise OperatorOnly("Only operator staff may see and resend outbox messages.")
     return principal
 
 
@@ -74,9 +74,9 @@ def list_messages(
             description="Only messages in these states (repeat the parameter). Default: all not delivered."
         ),
     ] = None,
-    topic: Annotated[str | None, Query(max_length=100, description="Only this topic, e.g. email.")] = None,
-    limit: Annotated[int, Query(ge=1, le=200, description="Items per page.")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
+    topic: Annotated[Text | None, Query(max_length=100, description="Only this topic, e.g. email.")] = None,
+    limit: PageLimit = 50,
+    offset: PageOffset = 0,
 ) -> OutboxMessagePage:
     """Outbox messages, newest first, with their state, attempts, next attempt and last error. By default the
     ones not delivered yet: pending, retrying, sending and dead."""
@@ -105,7 +105,7 @@ def show_message(
     "/messages/{message}/retry",
     response_model=OutboxMessageOut,
     summary="Send an outbox message again",
-    responses={**_PROBLEMS, 409: {"description": "Already delivered, or a worker is delivering it now."}},
+    responses=problem_responses(NotAuthenticated, Forbidden, OperatorOnly, NotFound, InvalidInput, Conflict),
 )
 def retry_message(
     message: MessagePath, request: Request, _principal: OperatorWriter, session: SessionDep

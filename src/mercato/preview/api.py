@@ -5,14 +5,20 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from mercato.preview.schemas import PreviewRequest, PreviewResponse
-from mercato.preview.service import PreviewService
+from mercato.preview.service import PreviewService, UnknownProduct
 from mercato.web.dependencies import SessionDep
+from mercato.web.responses import pricing_rules, problem_responses
 from mercato.web.routing import UnitOfWorkRoute
 
 router = APIRouter(tags=["pricing"], route_class=UnitOfWorkRoute)
 
 
-@router.post("/pricing/preview", response_model=PreviewResponse, summary="Price items without buying")
+@router.post(
+    "/pricing/preview",
+    response_model=PreviewResponse,
+    summary="Price items without buying",
+    responses=problem_responses(UnknownProduct, *pricing_rules()),
+)
 def preview_prices(body: PreviewRequest, request: Request, session: SessionDep) -> PreviewResponse:
     """Price a list of proposed items (new purchases, renewals, upgrades, co-terms, evaluations, cloud
     subscriptions and user changes) for one host instance and one channel, as of `date` (default today).

@@ -7,23 +7,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from mercato.pricing import BillingCycle, Channel, Hosting, LicenseType, Tier
+from mercato.fields import Day, Text, UserCount, UserTier
+from mercato.pricing import BillingCycle, Channel, Hosting, LicenseType
 
 TierText = Annotated[
-    str, Field(description='A user tier: a number of users or "unlimited".', examples=["100"], max_length=20)
+    UserTier, Field(description='A user tier: a number of users or "unlimited".', examples=["100"])
 ]
-
-
-def _check_tier(value: str | None) -> str | None:
-    if value is None:
-        return value
-    try:
-        Tier.parse(value)
-    except ValueError as error:
-        raise ValueError(f'{value!r} is not a user tier: give a number of users or "unlimited"') from error
-    return value
 
 
 class Strict(BaseModel):
@@ -33,24 +24,22 @@ class Strict(BaseModel):
 class HostIn(Strict):
     """The customer's host instance the items are for."""
 
-    product: str = Field(description="Host product key, e.g. `wiki`.", examples=["wiki"], max_length=64)
+    product: Text = Field(description="Host product key, e.g. `wiki`.", examples=["wiki"], max_length=64)
     hosting: Hosting
     user_tier: TierText | None = Field(
         default=None, description="Server and datacenter hosts: the user tier."
     )
-    users: int | None = Field(default=None, ge=1, description="Cloud sites: how many users the site has.")
+    users: UserCount | None = Field(default=None, description="Cloud sites: how many users the site has.")
     license_type: LicenseType = LicenseType.COMMERCIAL
-    maintenance_end: date | None = Field(
+    maintenance_end: Day | None = Field(
         default=None, description="The host license's maintenance end (a co-term target)."
     )
     billing_cycle: BillingCycle | None = Field(default=None, description="Cloud sites: monthly or annual.")
-    next_billing_date: date | None = Field(default=None, description="Cloud sites: the site's next bill.")
-
-    _tier = field_validator("user_tier")(_check_tier)
+    next_billing_date: Day | None = Field(default=None, description="Cloud sites: the site's next bill.")
 
 
 class ItemBase(Strict):
-    product_key: str = Field(
+    product_key: Text = Field(
         description="An app key (`com.example.mockups.wiki`) or a host product key (`wiki`).", max_length=200
     )
 
@@ -60,17 +49,13 @@ class NewItem(ItemBase):
     tier: TierText
     license_type: LicenseType = LicenseType.COMMERCIAL
 
-    _tier = field_validator("tier")(_check_tier)
-
 
 class RenewalItem(ItemBase):
     action: Literal["renewal"]
     tier: TierText
     license_type: LicenseType = LicenseType.COMMERCIAL
-    maintenance_end: date = Field(description="The license's current maintenance (or term) end.")
+    maintenance_end: Day = Field(description="The license's current maintenance (or term) end.")
     years: int = Field(default=1, ge=1, le=10)
-
-    _tier = field_validator("tier")(_check_tier)
 
 
 class UpgradeItem(ItemBase):
@@ -78,21 +63,17 @@ class UpgradeItem(ItemBase):
     from_tier: TierText
     tier: TierText
     license_type: LicenseType = LicenseType.COMMERCIAL
-    maintenance_end: date
-
-    _tiers = field_validator("from_tier", "tier")(_check_tier)
+    maintenance_end: Day
 
 
 class CoTermItem(ItemBase):
     action: Literal["co_term"]
     tier: TierText
     license_type: LicenseType = LicenseType.COMMERCIAL
-    maintenance_end: date
-    target_date: date | None = Field(
+    maintenance_end: Day
+    target_date: Day | None = Field(
         default=None, description="The date to extend to; by default the host license's maintenance end."
     )
-
-    _tier = field_validator("tier")(_check_tier)
 
 
 class EvaluationItem(ItemBase):
@@ -104,14 +85,12 @@ class CloudSubscriptionItem(ItemBase):
     tier: TierText | None = Field(default=None, description="Annual only: a larger tier than the site needs.")
     license_type: LicenseType = LicenseType.COMMERCIAL
 
-    _tier = field_validator("tier")(_check_tier)
-
 
 class CloudUserChangeItem(ItemBase):
     action: Literal["cloud_user_change"]
-    old_users: int = Field(ge=1)
-    new_users: int = Field(ge=1)
-    cycle_end: date = Field(description="The last day of the current billing cycle.")
+    old_users: UserCount
+    new_users: UserCount
+    cycle_end: Day = Field(description="The last day of the current billing cycle.")
     license_type: LicenseType = LicenseType.COMMERCIAL
 
 
@@ -128,8 +107,34 @@ Item = Annotated[
 
 
 class PreviewRequest(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "channel": "marketplace",
+                    "host": {
+                        "product": "wiki",
+                        "hosting": "server",
+                        "user_tier": "100",
+                        "maintenance_end": "2027-06-30",
+                    },
+                    "items": [
+                        {"action": "new", "product_key": "wiki", "tier": "100"},
+                        {"action": "new", "product_key": "com.example.mockups.wiki", "tier": "100"},
+                        {
+                            "action": "co_term",
+                            "product_key": "com.gatekeeper.sso.wiki",
+                            "tier": "100",
+                            "maintenance_end": "2027-01-15",
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
     channel: Channel = Channel.MARKETPLACE
-    date: dt.date | None = Field(default=None, description="Price as of this date (default: today).")
+    date: Day | None = Field(default=None, description="Price as of this date (default: today).")
     host: HostIn
     items: list[Item] = Field(min_length=1, max_length=100)
 

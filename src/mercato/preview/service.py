@@ -16,6 +16,8 @@ from mercato.problems import InvalidInput, Problem
 
 
 class UnknownProduct(Problem):
+    """No app or host product has this key. `GET /api/v1/apps` and `GET /api/v1/host-products` list them."""
+
     status = 422
     type = "unknown-product"
     title = "Unknown product"

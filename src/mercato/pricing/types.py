@@ -90,7 +90,8 @@ class Tier:
         if words == "unlimited":
             return cls.UNLIMITED
         digits = words.replace(",", "").replace("_", "")
-        if not digits.isdigit():
+        # ASCII digits only: str.isdigit() also takes "²" (which int() refuses) and "١٠٠" (which it reads).
+        if not (digits.isascii() and digits.isdigit()):
             raise ValueError(f"{text!r} is not a user tier")
         return cls(int(digits))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from mercato.accounts.access import Forbidden, NotAuthenticated, Principal
 from mercato.accounts.dependencies import Reader, Writer
@@ -34,6 +34,8 @@ class TestClockOut(BaseModel):
 
 
 class TestClockIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"now": "2027-01-15"}]})
+
     now: date | datetime = Field(
         description="The moment to freeze the clock at; a date alone means noon UTC of that day.",
         examples=["2027-01-15", "2027-01-15T09:30:00Z"],

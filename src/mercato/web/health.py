@@ -9,7 +9,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from sqlalchemy import text
 
-from mercato.web.problems import PROBLEM_MEDIA_TYPE
+from mercato.web.problems import DatabaseBusy, DatabaseUnavailable
+from mercato.web.responses import problem_responses
 
 router = APIRouter(tags=["operations"])
 
@@ -23,12 +24,7 @@ async def healthz() -> dict[str, str]:
 @router.get(
     "/readyz",
     summary="Readiness check",
-    responses={
-        503: {
-            "description": "The database cannot be reached or is too busy; `Retry-After` says when to ask again.",
-            "content": {PROBLEM_MEDIA_TYPE: {}},
-        }
-    },
+    responses=problem_responses(DatabaseUnavailable, DatabaseBusy),
 )
 def readyz(request: Request) -> dict[str, str]:
     """Answers 200 when the database answers a query within the configured timeouts, and 503 (a problem

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from mercato.database import DatabaseTimeouts, DatabaseTrouble, database_trouble, engine_timeouts
 from mercato.pricing import PricingError
@@ -83,6 +84,7 @@ def _pricing_handler(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(exc.status, exc.type, exc.title, exc.detail, request.url.path, **exc.details)
 
 
+_HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 _HTTP_TITLES = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized", 403: "Forbidden"}
 
 
@@ -95,7 +97,26 @@ def _http_handler(request: Request, exc: Exception) -> JSONResponse:
     elif exc.status_code == 405:
         detail = f"{request.method} is not allowed on {request.url.path}."
     slug = title.lower().replace(" ", "-")
-    return problem_response(exc.status_code, slug, title, detail, request.url.path)
+    response = problem_response(exc.status_code, slug, title, detail, request.url.path)
+    response.headers.update(exc.headers or {})
+    if exc.status_code == 405:
+        response.headers["Allow"] = _methods_allowed(request)
+    return response
+
+
+def _methods_allowed(request: Request) -> str:
+    """Every method the path takes (RFC 9110's ``Allow``). Starlette names only those of the first route whose
+    path matched, and a path such as ``/tokens`` has one route for GET and another for POST; so each method is
+    tried against every route."""
+    allowed = [
+        method
+        for method in _HTTP_METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+    return ", ".join(allowed)
 
 
 def _unexpected_handler(request: Request, exc: Exception) -> JSONResponse:
@@ -147,13 +168,32 @@ def _database_sentence(trouble: DatabaseTrouble, timeouts: DatabaseTimeouts) -> 
     )
 
 
+class DatabaseUnavailable(Problem):
+    """Mercato cannot reach its database (the server is down, or the network to it). Nothing was changed. The
+    answer's `Retry-After` says when to ask again; if it goes on, the operator checks the database server."""
+
+    status = 503
+    type = "database-unavailable"
+    title = "Database unavailable"
+
+
+class DatabaseBusy(Problem):
+    """The database did not answer within Mercato's timeouts (too many writers at once on SQLite, a long lock
+    wait on PostgreSQL). Nothing was changed; ask again after `Retry-After` seconds."""
+
+    status = 503
+    type = "database-busy"
+    title = "Database busy"
+
+
 def database_problem_response(request: Request, trouble: DatabaseTrouble) -> JSONResponse:
     """503 with ``Retry-After``: the request can succeed later, and the client is told when to try."""
     unavailable = trouble is DatabaseTrouble.UNREACHABLE
+    problem = DatabaseUnavailable if unavailable else DatabaseBusy
     response = problem_response(
         503,
-        "database-unavailable" if unavailable else "database-busy",
-        "Database unavailable" if unavailable else "Database busy",
+        problem.type,
+        problem.title,
         _database_sentence(trouble, engine_timeouts(request.app.state.engine)),
         request.url.path,
     )

@@ -7,6 +7,7 @@ from typing import Any
 
 from mercato.pricing import PricingError
 from mercato.problems import Problem
+from mercato.web.problem_types import link
 
 
 def pricing_rules() -> list[type[PricingError]]:
@@ -27,8 +28,8 @@ def problem_responses(*problems: type[Problem | PricingError]) -> dict[int | str
         by_status.setdefault(problem.status, []).append(problem)
     return {
         status: {
-            "description": "; ".join(f"`{p.type}`: {p.title}" for p in listed),
-            "content": {"application/problem+json": {}},
+            "description": "; ".join(link(p.type, p.title) for p in listed),
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
         }
         for status, listed in sorted(by_status.items())
     }
