@@ -29,12 +29,16 @@ def invoice_number(response: Any) -> str:
 
 
 def test_two_marketplace_acceptances_are_numbered_000001_and_000002(shop: TestClient, world: World) -> None:
-    first = accept(shop, world, quote(shop, world, [{"action": "new", "product_key": MOCKUPS, "tier": "100"}]))
+    first = accept(
+        shop, world, quote(shop, world, [{"action": "new", "product_key": MOCKUPS, "tier": "100"}])
+    )
     second = accept(shop, world, quote(shop, world, [{"action": "new", "product_key": SSO, "tier": "100"}]))
     assert [invoice_number(first), invoice_number(second)] == ["MKT-2026-000001", "MKT-2026-000002"]
 
 
-def test_a_direct_invoice_in_between_does_not_use_a_marketplace_number(shop: TestClient, world: World) -> None:
+def test_a_direct_invoice_in_between_does_not_use_a_marketplace_number(
+    shop: TestClient, world: World
+) -> None:
     marketplace_item = [{"action": "new", "product_key": MOCKUPS, "tier": "100"}]
     direct_item = [{"action": "new", "product_key": MOCKUPS, "tier": "10"}]
     numbers = [
@@ -74,7 +78,9 @@ def test_a_refused_or_rolled_back_acceptance_leaves_no_gap(
 
     numbers.append(
         invoice_number(
-            accept(shop, world, quote(shop, world, [{"action": "new", "product_key": MOCKUPS, "tier": "100"}]))
+            accept(
+                shop, world, quote(shop, world, [{"action": "new", "product_key": MOCKUPS, "tier": "100"}])
+            )
         )
     )
     assert numbers == [f"MKT-2026-{n:06d}" for n in range(1, 8)]
