@@ -20,6 +20,7 @@ from mercato.pricing import (
     HostContext,
     Hosting,
     HostingMismatch,
+    InvalidPriceTable,
     InvalidUserCount,
     LicenseType,
     LicenseTypeNotAllowed,
@@ -269,3 +270,41 @@ def test_a_split_and_its_refund_name_the_app_the_hosting_and_the_rates_start() -
             Hosting.SERVER,
             date(2012, 1, 1),
         )
+
+
+def test_an_academic_site_pays_half_for_users_added_mid_cycle() -> None:
+    line = price_cloud_user_increase(
+        cloud_listing(),
+        MONTHLY,
+        100,
+        150,
+        date(2026, 3, 22),
+        date(2026, 4, 1),
+        license_type=LicenseType.ACADEMIC,
+    )
+    assert line.amount == Decimal("24.19")  # 50% of (520 − 370) × 10/31
+
+
+def test_an_unchanged_user_count_costs_nothing_and_says_so() -> None:
+    line = price_cloud_user_increase(cloud_listing(), MONTHLY, 100, 100, date(2026, 3, 22), date(2026, 4, 1))
+    assert (line.amount, line.period_start, line.period_end) == (
+        Decimal("0.00"),
+        date(2026, 3, 22),
+        date(2026, 4, 1),
+    )
+    assert line.explanation == "Users 100 → 100: no users added, nothing to pay = USD 0.00"
+
+
+def test_a_one_user_tier_reads_in_the_singular() -> None:
+    assert (str(Tier(1)), str(Tier(2)), str(Tier(1000))) == ("1 user", "2 users", "1,000 users")
+
+
+def test_a_negative_per_user_price_is_refused() -> None:
+    with pytest.raises(InvalidPriceTable) as refused:
+        CloudPriceTable(
+            "USD",
+            flat_monthly=Decimal("10"),
+            brackets=(CloudBracket(None, Decimal("-1")),),
+            annual_tiers=(Tier(10),),
+        )
+    assert refused.value.detail == "A per-user price must be zero or more, not -1."
