@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import os
-import socket
+import re
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -30,36 +24,46 @@ def _clean_env() -> dict[str, str]:
 
 
 MERCATO = Path(sys.executable).with_name("mercato")
+LISTENING = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
 
 
 @pytest.fixture(scope="module")
 def served(workdir: Path) -> Iterator[str]:
-    port = _free_port()
+    # Port 0: the server listens on a port the system picks, and says which in its log.
     process = subprocess.Popen(
-        [str(MERCATO), "serve", "--demo", "--port", str(port)],
+        [str(MERCATO), "serve", "--demo"],
         cwd=workdir,
-        env=_clean_env(),
+        env={**_clean_env(), "MERCATO_PORT": "0"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        text=True,
     )
-    base = f"http://127.0.0.1:{port}"
+    output: list[str] = []
+    port: list[int] = []
+    listening = threading.Event()
+
+    def read_output() -> None:  # to the end, so the server never blocks on a full pipe
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.append(line)
+            if not port and (found := LISTENING.search(line)):
+                port.append(int(found.group(1)))
+                listening.set()
+        listening.set()
+
+    reader = threading.Thread(target=read_output, daemon=True)
+    reader.start()
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                output = process.stdout.read().decode() if process.stdout else ""
-                pytest.fail(f"mercato serve exited early:\n{output}")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("mercato serve did not answer /healthz within 30 s")
+        listening.wait(timeout=30)
+        if not port:
+            pytest.fail("mercato serve did not start listening within 30 s:\n" + "".join(output))
+        base = f"http://127.0.0.1:{port[0]}"
+        assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
         yield base
     finally:
         process.terminate()
         process.wait(timeout=10)
+        reader.join(timeout=10)
     assert (workdir / "mercato.db").exists(), "the default database is a SQLite file in the working directory"
 
 

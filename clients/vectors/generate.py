@@ -42,7 +42,8 @@ from mercato.licensing import (
     public_key_to_jwk,
     sign_license,
 )
-from mercato.licensing.claims import canonical_json
+from mercato.licensing.claims import canonical_json, payload_from_claims
+from mercato.licensing.keys import b64url_decode
 
 VECTORS_FILE = Path(__file__).with_name("license-keys.json")
 
@@ -149,6 +150,25 @@ HOST: dict[str, Any] = {
     "today": TODAY.isoformat(),
     "host_name": "the wiki",
     "app_vendor": VENDOR,
+}
+
+
+# Verdicts written by hand rather than taken from check(): the tier rules one user either side of the edge,
+# where a verifier that is off by one (``<=`` for ``<``) reaches another verdict. Replaying the vectors then
+# tests check() against a person's reading of the rules, not against itself.
+HAND_WRITTEN: dict[str, dict[str, str]] = {
+    "user-mismatch/marketplace-99-user-key-on-100-user-host": {
+        "status": "USER_MISMATCH",
+        "message": "This key is for 99 users but the wiki has 100 users. Marketplace licenses must cover every "
+        "user of the host: upgrade the app to the 100-user tier.",
+        "action": "UPGRADE",
+    },
+    "users-exceeded/direct-10-user-key-with-11-app-users": {
+        "status": "USERS_EXCEEDED",
+        "message": "This key is for 10 users but the app has 11 users. A direct license admits at most its tier: "
+        "upgrade the app license to at least 11 users, or remove 1 user from the app.",
+        "action": "UPGRADE",
+    },
 }
 
 
@@ -481,8 +501,10 @@ def cases() -> list[dict[str, Any]]:
         ("revoked/superseded-key-serial", other, {}, [DIRECT.key_serial]),
         ("revoked/license-and-serial", good, {}, [MARKETPLACE.key_serial, MARKETPLACE.license_id]),
         ("users-exceeded/direct-10-user-key-with-25-app-users", other, {"app_users": 25}, []),
+        ("users-exceeded/direct-10-user-key-with-11-app-users", other, {"app_users": 11}, []),
         ("users-exceeded/direct-1-user-key", signed(DIRECT, tier=1), {"app_users": 2}, []),
         ("user-mismatch/marketplace-50-user-key-on-100-user-host", signed(MARKETPLACE, tier=50), {}, []),
+        ("user-mismatch/marketplace-99-user-key-on-100-user-host", signed(MARKETPLACE, tier=99), {}, []),
         ("user-mismatch/marketplace-key-on-unlimited-host", good, {"host_tier": None}, []),
         (
             "user-mismatch/beats-type-mismatch",
@@ -541,35 +563,30 @@ def cases() -> list[dict[str, Any]]:
     result = []
     for name, key, host_changes, revoked in table:
         host = {**HOST, **host_changes}
-        verdict = check(key, TRUSTED, host_context(host), revoked)
-        expected = verdict.to_dict()
-        payload = {
-            field: expected.pop(field)
-            for field in list(expected)
-            if field not in ("status", "message", "action")
-        }
-        result.append(
-            {
-                "name": name,
-                "key": key,
-                "host": host,
-                "revoked": revoked,
-                "expected": {**expected, "payload": payload or None},
+        if name in HAND_WRITTEN:
+            expected = {**HAND_WRITTEN[name], "payload": genuine_payload(key)}
+        else:
+            verdict = check(key, TRUSTED, host_context(host), revoked).to_dict()
+            payload = {
+                field: verdict.pop(field)
+                for field in list(verdict)
+                if field not in ("status", "message", "action")
             }
-        )
+            expected = {**verdict, "payload": payload or None}
+        result.append({"name": name, "key": key, "host": host, "revoked": revoked, "expected": expected})
     for name, key, host_changes, revoked, (status, action, message) in FORGERIES:
         # Written by hand, never computed: not genuine, so no payload.
         expected = {"status": status, "message": message, "action": action, "payload": None}
         result.append(
-            {
-                "name": name,
-                "key": key,
-                "host": {**HOST, **host_changes},
-                "revoked": revoked,
-                "expected": expected,
-            }
+            {"name": name, "key": key, "host": {**HOST, **host_changes}, "revoked": revoked, "expected": expected}
         )
+    assert set(HAND_WRITTEN) <= {case["name"] for case in result}, "a hand-written verdict names no case"
     return result
+
+
+def genuine_payload(key: str) -> dict[str, Any]:
+    """The payload of a key this generator signed, read without check()."""
+    return payload_from_claims(json.loads(b64url_decode(key.split(".")[1]))).to_dict()
 
 
 def host_context(host: dict[str, Any]) -> HostContext:

@@ -1,29 +1,133 @@
-"""``mercato billing run`` on the database that ``make run`` leaves in the working directory."""
+"""``mercato billing run`` on the SQLite file that ``mercato demo`` leaves in the working directory, with work
+due: the test buys through the HTTP API on that same file (so its fixtures replace the shared test database),
+then runs the command twice."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from commerce.test_seed_scenarios import MOCKUPS, buy
+from mercato.database import make_engine, make_session_factory
+from mercato.settings import Settings
+from support.licenses import SECRET
+from support.world import World
 
 MERCATO = Path(sys.executable).with_name("mercato")
 
 
-def test_billing_run_reports_what_it_did_and_is_safe_to_repeat(tmp_path: Path) -> None:
+def mercato(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MERCATO_")}
+    env["MERCATO_SECRET_KEY"] = SECRET
+    return subprocess.run(
+        [str(MERCATO), *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=120
+    )
 
-    def mercato(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(MERCATO), *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
-        )
 
-    assert mercato("demo").returncode == 0
-    first = mercato("billing", "run", "--today", "2027-12-01")
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    loaded = mercato(tmp_path, "demo")
+    assert loaded.returncode == 0, loaded.stderr
+    return tmp_path
+
+
+@pytest.fixture
+def engine(workdir: Path) -> Iterator[Engine]:
+    """The demo database in the working directory, instead of the shared test database."""
+    engine = make_engine(f"sqlite:///{workdir / 'mercato.db'}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Real commits: the command runs in another process and must see what the test bought."""
+    return make_session_factory(engine)
+
+
+@pytest.fixture
+def settings(engine: Engine) -> Settings:
+    return Settings(
+        database_url=engine.url.render_as_string(hide_password=False),
+        secret_key=SECRET,
+        validation_cache_seconds=0,
+    )
+
+
+def test_billing_run_reports_what_it_did_and_a_second_run_on_the_same_day_does_nothing(
+    workdir: Path, shop: TestClient, world: World
+) -> None:
+    # Bought on 2026-11-26. A second cloud site bills yearly, on 2027-11-10.
+    yearly_site = shop.post(
+        f"/api/v1/organisations/{world.acme.slug}/host-instances",
+        headers=world.auth("acme_admin"),
+        json={
+            "host_product": "wiki",
+            "hosting": "cloud",
+            "server_id": "acme-test-yearly.wiki.example",
+            "cloud_users": 40,
+            "billing_cycle": "annual",
+            "next_billing_date": "2027-11-10",
+        },
+    )
+    assert yearly_site.status_code == 201, yearly_site.text
+    monthly = buy(shop, world, [{"action": "new", "product_key": MOCKUPS}], instance="wiki_cloud")
+    evaluation = buy(shop, world, [{"action": "evaluation", "product_key": MOCKUPS}])
+    perpetual = buy(shop, world, [{"action": "new", "product_key": MOCKUPS, "tier": "100"}])
+    yearly_quote = shop.post(
+        "/api/v1/quotes",
+        headers=world.auth("acme_admin"),
+        json={
+            "host_instance_id": yearly_site.json()["id"],
+            "items": [{"action": "new", "product_key": MOCKUPS}],
+        },
+    )
+    assert yearly_quote.status_code == 201, yearly_quote.text
+    yearly = shop.post(f"/api/v1/quotes/{yearly_quote.json()['id']}/accept", headers=world.auth("acme_admin"))
+    invoice = yearly.json()["invoice"]
+    paid = shop.post(
+        f"/api/v1/invoices/{invoice['id']}/payments",
+        json={"amount": invoice["amount_due"], "reference": "TRF-YEARLY"},
+        headers=world.auth("operator"),
+    )
+    assert paid.status_code == 200, paid.text
+
+    def license_of(invoice: dict[str, object]) -> str:
+        return str(invoice["lines"][0]["license"])  # type: ignore[index]
+
+    # 2027-12-01: both sites' apps were invoiced on their billing dates and never paid. The monthly one is
+    # past 15 days of grace and 15 days suspended; the yearly one is 21 days overdue, so suspended. The
+    # evaluation ended on 2026-12-26, the perpetual license's maintenance on 2027-11-26.
+    first = mercato(workdir, "billing", "run", "--today", "2027-12-01")
     assert first.returncode == 0, first.stderr
-    assert "Billing run for 2027-12-01" in first.stderr
-    again = mercato("billing", "run", "--today", "2027-12-01")
-    assert again.returncode == 0
-    said = " ".join(again.stderr.split())  # Rich wraps long lines to the terminal's width
-    assert "0 renewal invoice(s), 0 suspended, 0 unlicensed, 0 expired, 0 with lapsed maintenance" in said
-    assert mercato("billing", "run", "--today", "someday").returncode == 2
+    said = " ".join(first.stderr.split())  # Rich wraps long lines to the terminal's width
+    assert (
+        "Billing run for 2027-12-01: 2 renewal invoice(s), 1 suspended, 1 unlicensed, 1 expired, "
+        "1 with lapsed maintenance." in said
+    ), said
+    assert f"Suspended: {license_of(paid.json())}" in said
+    assert f"Unlicensed: {license_of(monthly)}" in said
+    assert f"Expired: {license_of(evaluation)}" in said
+    assert f"Maintenance lapsed: {license_of(perpetual)}" in said
+
+    again = mercato(workdir, "billing", "run", "--today", "2027-12-01")
+    assert again.returncode == 0, again.stderr
+    said = " ".join(again.stderr.split())
+    assert (
+        "Billing run for 2027-12-01: 0 renewal invoice(s), 0 suspended, 0 unlicensed, 0 expired, "
+        "0 with lapsed maintenance." in said
+    ), said
+
+
+def test_billing_run_refuses_a_date_it_cannot_read(workdir: Path) -> None:
+    refused = mercato(workdir, "billing", "run", "--today", "someday")
+    assert refused.returncode == 2
+    assert "'someday' is not a date: use YYYY-MM-DD" in " ".join(refused.stderr.split())

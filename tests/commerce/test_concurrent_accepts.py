@@ -34,12 +34,6 @@ class LiveShop:
     engine: Engine
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def live_shop(backend: str, fresh_database_url) -> Iterator[LiveShop]:  # type: ignore[no-untyped-def]
     url = fresh_database_url(backend)
@@ -49,9 +43,12 @@ def live_shop(backend: str, fresh_database_url) -> Iterator[LiveShop]:  # type: 
         load_demo_catalog(CatalogRepository(session))
         world = build_world(session)
     app = create_app(Settings(database_url=url, secret_key="test-secret-key"), engine)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
+    # The server gets a socket already bound to a port the system picked: no other process can take it first.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = int(listener.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
     while not server.started and time.monotonic() < deadline:
@@ -60,6 +57,7 @@ def live_shop(backend: str, fresh_database_url) -> Iterator[LiveShop]:  # type: 
     yield LiveShop(f"http://127.0.0.1:{port}", world, engine)
     server.should_exit = True
     thread.join(timeout=10)
+    listener.close()
     engine.dispose()
 
 

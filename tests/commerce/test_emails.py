@@ -15,7 +15,7 @@ from mercato.outbox.worker import OutboxWorker
 from outbox.doubles import smtp_handlers
 from support.world import World
 
-from .test_seed_scenarios import MOCKUPS, buy, quote
+from .test_seed_scenarios import MOCKUPS, SSO, buy, quote
 
 
 @pytest.fixture
@@ -44,13 +44,51 @@ def test_the_invoice_and_then_the_keys_are_emailed_to_the_billing_contact(
     assert "Keys you received earlier" not in keys_text  # a new license has no earlier keys
 
 
-def test_a_refused_request_queues_no_email(
-    shop: TestClient, world: World, session_factory: sessionmaker[Session]
+def test_a_payment_refused_in_the_middle_of_issuing_keys_sends_no_keys_and_changes_nothing(
+    shop: TestClient, world: World, session_factory: sessionmaker[Session], smtp_server: SmtpTestServer
 ) -> None:
-    refused = quote(shop, world, [{"action": "new", "product_key": MOCKUPS, "tier": "10"}])
-    assert refused.status_code == 422
+    # Five evaluations of the mockups app are granted; two open quotes each ask for the sixth and last. The
+    # second also buys an app, so accepting it only sends the invoice: the evaluation is granted (or refused)
+    # when the invoice is paid, after the purchased app's key is signed and just before the keys e-mail.
+    for _ in range(5):
+        buy(shop, world, [{"action": "evaluation", "product_key": MOCKUPS}])
+    sixth = quote(shop, world, [{"action": "evaluation", "product_key": MOCKUPS}]).json()
+    late = quote(
+        shop,
+        world,
+        [
+            {"action": "new", "product_key": SSO, "tier": "100"},
+            {"action": "evaluation", "product_key": MOCKUPS},
+        ],
+    ).json()
+    assert (
+        shop.post(f"/api/v1/quotes/{sixth['id']}/accept", headers=world.auth("acme_admin")).status_code == 201
+    )
+    invoice = shop.post(f"/api/v1/quotes/{late['id']}/accept", headers=world.auth("acme_admin")).json()[
+        "invoice"
+    ]
     with session_factory() as session:
-        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+        queued_before = session.scalar(select(func.count()).select_from(OutboxMessage))
+
+    refused = shop.post(
+        f"/api/v1/invoices/{invoice['id']}/payments",
+        json={"amount": invoice["amount_due"], "reference": "TRF-LATE"},
+        headers=world.auth("operator"),
+    )
+
+    assert refused.status_code == 422
+    assert refused.json()["type"] == "/api/v1/problems/evaluation-limit-reached"
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == queued_before
+    OutboxWorker(session_factory, smtp_handlers(smtp_server.port)).drain()
+    subjects = [email.message["Subject"] for email in smtp_server.received]
+    assert len(subjects) == queued_before
+    assert f"Invoice {invoice['number']} from Northwind Marketplace" in subjects
+    assert f"License keys for invoice {invoice['number']}" not in subjects
+    after = shop.get(f"/api/v1/invoices/{invoice['id']}", headers=world.auth("acme_admin")).json()
+    assert (after["status"], after["amount_paid"], after["payments"]) == ("open", "0.00", [])
+    sso_licenses = shop.get(f"/api/v1/licenses?product_key={SSO}", headers=world.auth("acme_admin")).json()
+    assert sso_licenses["total"] == 0
 
 
 def test_a_free_evaluation_sends_its_keys_but_no_invoice(

@@ -35,16 +35,13 @@ def mercato(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("cli")
+def demo_directory(directory: Path) -> Path:
     assert mercato(directory, "demo").returncode == 0
     assert (directory / "mercato.db").exists()
     return directory
 
 
-@pytest.fixture(scope="module")
-def marketplace_key(workdir: Path) -> str:
+def issue_marketplace_key(workdir: Path) -> str:
     result = mercato(
         workdir,
         "license",
@@ -68,6 +65,17 @@ def marketplace_key(workdir: Path) -> str:
     assert key.count(".") == 2 and "\n" not in key
     assert "SEN-" in result.stderr
     return key
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One demo database for the tests that only read its signing keys (checks, issues, revocations)."""
+    return demo_directory(tmp_path_factory.mktemp("cli"))
+
+
+@pytest.fixture(scope="module")
+def marketplace_key(workdir: Path) -> str:
+    return issue_marketplace_key(workdir)
 
 
 def test_check_valid_key_exits_0(workdir: Path, marketplace_key: str) -> None:
@@ -117,7 +125,10 @@ def test_usage_errors_exit_2(workdir: Path, marketplace_key: str) -> None:
     assert missing.returncode == 2
 
 
-def test_offline_check_with_exported_keys_and_rotation(workdir: Path, marketplace_key: str) -> None:
+def test_offline_check_with_exported_keys_and_rotation(tmp_path: Path) -> None:
+    # Rotating and retiring the operator's signing key changes the database: this test has its own.
+    workdir = demo_directory(tmp_path)
+    marketplace_key = issue_marketplace_key(workdir)
     jwks = mercato(workdir, "keys", "export", "--issuer", "operator", "--format", "jwks")
     assert jwks.returncode == 0, jwks.stderr
     (workdir / "operator.jwks.json").write_text(jwks.stdout)

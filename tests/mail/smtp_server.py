@@ -6,6 +6,8 @@ import datetime
 import ipaddress
 import socket
 import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -20,10 +22,17 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+@contextmanager
+def refusing_port() -> Iterator[int]:
+    """A loopback port where nothing listens, so connecting is refused: an SMTP server that is down.
+
+    The port stays bound (but not listening) while in use, so nothing else picks it meanwhile; an
+    ``SmtpTestServer`` can still be started on it, as both sockets allow the address to be reused.
+    """
+    with socket.socket() as holder:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        holder.bind(("127.0.0.1", 0))
+        yield int(holder.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -55,15 +64,28 @@ class _Capture:
         return "250 Message accepted for delivery"
 
 
-class SmtpTestServer:
-    """Listens on 127.0.0.1 while started; ``received`` lists every accepted e-mail, parsed."""
+class _Controller(Controller):
+    """aiosmtpd's controller, on the port it was given or, given 0, on one the system picks."""
 
-    def __init__(
-        self, port: int | None = None, refuse_recipients_with: str | None = None, **smtp: Any
-    ) -> None:
-        self.port = port or free_port()
+    def _trigger_server(self) -> None:
+        # Listening by now: learn the port before the controller connects to it to check that it answers.
+        assert self.server is not None
+        self.port = int(self.server.sockets[0].getsockname()[1])
+        super()._trigger_server()
+
+
+class SmtpTestServer:
+    """Listens on 127.0.0.1 while started (by default on a port the system picks, read back as ``port``);
+    ``received`` lists every accepted e-mail, parsed."""
+
+    def __init__(self, port: int = 0, refuse_recipients_with: str | None = None, **smtp: Any) -> None:
         self._capture = _Capture(refuse_recipients_with)
-        self._controller = Controller(self._capture, hostname="127.0.0.1", port=self.port, **smtp)
+        self._controller = _Controller(self._capture, hostname="127.0.0.1", port=port, **smtp)
+
+    @property
+    def port(self) -> int:
+        assert self._controller.port, "the server has no port until it is started"
+        return int(self._controller.port)
 
     @property
     def received(self) -> list[ReceivedEmail]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from mail.smtp_server import SmtpTestServer, free_port, self_signed_certificate
+from mail.smtp_server import SmtpTestServer, refusing_port, self_signed_certificate
 from mercato.mail import (
     Attachment,
     OutgoingEmail,
@@ -87,9 +87,10 @@ def test_a_text_only_email_is_a_single_plain_part() -> None:
 
 
 def test_an_unreachable_server_raises_so_the_worker_retries() -> None:
-    mailer = SmtpMailer(host="127.0.0.1", port=free_port(), sender=SENDER, timeout=2)
-    with pytest.raises(ConnectionRefusedError):
-        mailer.send(INVOICE)
+    with refusing_port() as port:
+        mailer = SmtpMailer(host="127.0.0.1", port=port, sender=SENDER, timeout=2)
+        with pytest.raises(ConnectionRefusedError):
+            mailer.send(INVOICE)
 
 
 def test_every_recipient_refused_for_good_is_final() -> None:

@@ -7,7 +7,7 @@ import uuid
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from mail.smtp_server import SmtpTestServer, free_port
+from mail.smtp_server import SmtpTestServer, refusing_port
 from mercato.clock import FixedClock
 from mercato.outbox.emails import EmailAttachment
 from mercato.outbox.models import OutboxMessage
@@ -85,18 +85,18 @@ def test_a_rolled_back_change_sends_no_email(
 def test_an_email_waits_out_a_server_outage_and_goes_when_the_server_is_back(
     session_factory: sessionmaker[Session], make_worker: MakeWorker, clock: FixedClock
 ) -> None:
-    port = free_port()  # nothing listens there yet: the SMTP server is down
-    with session_factory() as session, session.begin():
-        message_id = enqueue_invoice_email(session)
-    worker = make_worker(smtp_handlers(port))
+    with refusing_port() as port:  # nothing listens there yet: the SMTP server is down
+        with session_factory() as session, session.begin():
+            message_id = enqueue_invoice_email(session)
+        worker = make_worker(smtp_handlers(port))
 
-    assert worker.drain().retrying == 1
-    message = stored(session_factory, message_id)
-    assert message.attempts == 1
-    assert message.last_error is not None and message.last_error.startswith("ConnectionRefusedError")
-    assert (message.available_at - clock.now()).total_seconds() == 30
+        assert worker.drain().retrying == 1
+        message = stored(session_factory, message_id)
+        assert message.attempts == 1
+        assert message.last_error is not None and message.last_error.startswith("ConnectionRefusedError")
+        assert (message.available_at - clock.now()).total_seconds() == 30
 
-    server = SmtpTestServer(port=port).start()
+        server = SmtpTestServer(port=port).start()
     try:
         clock.advance(seconds=10)
         assert worker.drain().settled == 0  # backing off, even though the server is back

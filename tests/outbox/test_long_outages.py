@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from mail.smtp_server import SmtpTestServer, free_port
+from mail.smtp_server import SmtpTestServer, refusing_port
 from mercato.clock import FixedClock
 from mercato.outbox.models import OutboxMessage
 from mercato.outbox.service import enqueue_email
@@ -53,36 +53,36 @@ def live_through_outage(
 def test_an_email_is_kept_through_a_sixty_hour_smtp_outage_and_delivered_when_the_server_returns(
     session_factory: sessionmaker[Session], make_worker: MakeWorker, clock: FixedClock
 ) -> None:
-    port = free_port()  # nothing listens there: the mail server is down
-    message_id = enqueue_invoice(session_factory)
-    worker = make_worker(smtp_handlers(port))  # the default policy: a 72-hour horizon
+    with refusing_port() as port:  # nothing listens there: the mail server is down
+        message_id = enqueue_invoice(session_factory)
+        worker = make_worker(smtp_handlers(port))  # the default policy: a 72-hour horizon
 
-    waits = live_through_outage(worker, session_factory, message_id, clock, timedelta(hours=60))
+        waits = live_through_outage(worker, session_factory, message_id, clock, timedelta(hours=60))
 
-    message = stored(session_factory, message_id)
-    assert (message.dead_at, message.delivered_at) == (None, None)
-    assert message.last_error is not None and "Connection refused" in message.last_error
-    assert max(waits) == timedelta(hours=1)  # never more than an hour between two attempts
-    # Eight attempts in the first 63.5 minutes (30 s doubling), then one an hour until the 60th hour.
-    assert message.attempts == len(waits) == 8 + 58
-    server = SmtpTestServer(port=port).start()
-    try:
-        clock.advance(hours=1)
-        assert worker.drain().delivered == 1
-        assert [received.message["Subject"] for received in server.received] == ["Invoice INV-2026-0042"]
-    finally:
-        server.stop()
-    assert stored(session_factory, message_id).delivered_at == clock.now()
+        message = stored(session_factory, message_id)
+        assert (message.dead_at, message.delivered_at) == (None, None)
+        assert message.last_error is not None and "Connection refused" in message.last_error
+        assert max(waits) == timedelta(hours=1)  # never more than an hour between two attempts
+        # Eight attempts in the first 63.5 minutes (30 s doubling), then one an hour until the 60th hour.
+        assert message.attempts == len(waits) == 8 + 58
+        server = SmtpTestServer(port=port).start()
+        try:
+            clock.advance(hours=1)
+            assert worker.drain().delivered == 1
+            assert [received.message["Subject"] for received in server.received] == ["Invoice INV-2026-0042"]
+        finally:
+            server.stop()
+        assert stored(session_factory, message_id).delivered_at == clock.now()
 
 
 def test_an_email_failing_past_its_horizon_is_parked_dead_and_kept(
     session_factory: sessionmaker[Session], make_worker: MakeWorker, clock: FixedClock
 ) -> None:
     message_id = enqueue_invoice(session_factory)
-    worker = make_worker(smtp_handlers(free_port()), horizon=timedelta(hours=72))
-    first_attempt_at = clock.now()
-
-    live_through_outage(worker, session_factory, message_id, clock, timedelta(days=5))
+    with refusing_port() as port:
+        worker = make_worker(smtp_handlers(port), horizon=timedelta(hours=72))
+        first_attempt_at = clock.now()
+        live_through_outage(worker, session_factory, message_id, clock, timedelta(days=5))
 
     message = stored(session_factory, message_id)
     assert message.dead_at is not None and message.delivered_at is None

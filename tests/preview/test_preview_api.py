@@ -137,15 +137,18 @@ def test_cloud_app_is_sold_only_through_the_marketplace(client: TestClient) -> N
 
 
 def test_direct_preview_of_several_vendors_is_refused(client: TestClient) -> None:
-    response = preview(
-        client,
-        [
-            {"action": "new", "product_key": MOCKUPS, "tier": "100"},
-            {"action": "new", "product_key": "io.timekeep.tracker", "tier": "100"},
-        ],
-        channel="direct",
-    )
+    # Both apps are for the tracker and sold direct, so each alone prices: only their mix is refused.
+    mockups = {"action": "new", "product_key": "com.example.mockups.tracker", "tier": "100"}
+    timekeep = {"action": "new", "product_key": "io.timekeep.tracker", "tier": "100"}
+    for item in (mockups, timekeep):
+        alone = preview(client, [item], channel="direct", product="tracker")
+        assert alone.status_code == 200, alone.text
+    response = preview(client, [mockups, timekeep], channel="direct", product="tracker")
     assert response.status_code == 422
+    assert response.json()["detail"] == (
+        "A direct purchase is billed by one vendor, but these items come from several. Price each vendor's "
+        "apps separately, or buy them together on the marketplace."
+    )
 
 
 @pytest.mark.parametrize(
