@@ -80,7 +80,8 @@ def serve(
         require_secret(get_settings())
         _migrate()
     settings = get_settings()
-    bind_host, bind_port = host or settings.host, port or settings.port
+    bind_host = host or settings.host
+    bind_port = port if port is not None else settings.port  # 0: any free port
     _refuse_a_taken_port(bind_host, bind_port)
     console.print(f"Mercato on http://{bind_host}:{bind_port}  (API docs: /api/docs)")
     uvicorn.run(
