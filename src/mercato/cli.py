@@ -83,7 +83,14 @@ def serve(
     bind_host = host or settings.host
     bind_port = port if port is not None else settings.port  # 0: any free port
     _refuse_a_taken_port(bind_host, bind_port)
-    console.print(f"Mercato on http://{bind_host}:{bind_port}  (API docs: /api/docs)")
+    base = f"http://{bind_host}:{bind_port}"
+    console.print(f"Mercato on {base}  (API reference: {base}/api/docs)")
+    if with_demo:
+        console.print(
+            f"Try:  curl -s {base}/api/v1/apps\n"
+            f"      curl -s {base}/api/v1/me -H 'Authorization: Bearer mct_demo_acme_admin'\n"
+            "A walkthrough of buying, step by step: docs/buying.md"
+        )
     uvicorn.run(
         "mercato.app:create_app",
         factory=True,
