@@ -74,6 +74,7 @@ def free_port() -> int:
 
 def start_server(directory: Path, database_url: str | None) -> tuple[subprocess.Popen[bytes], str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("MERCATO_")}
+    environment["MERCATO_DEMO"] = "true"  # demo data, sealed with the public demo secret
     if database_url:
         environment["MERCATO_DATABASE_URL"] = database_url
     subprocess.run([str(MERCATO), "demo"], cwd=directory, env=environment, check=True, capture_output=True)

@@ -39,11 +39,12 @@ from mercato.catalog.repository import CatalogRepository
 from mercato.database import make_engine, make_session_factory, transaction
 from mercato.licenses.service import IssueRequest, LicenseService
 from mercato.migrations import upgrade_to_head
+from mercato.services import Services
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "MERCATO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-SECRET = "benchmark-secret"
+SECRET = "benchmark-only-secret-5Rw8Lq2Zx7Kc4Vn9Tb1Mh6"  # serve refuses a weak one
 SERVER_ID = "BENCH-SERVER-1"
 
 
@@ -79,12 +80,11 @@ def prepare_database(url: str, keys: int) -> list[str]:
         tier=100,
         license_type="commercial",
         host_binding=SERVER_ID,
-        today=date.today(),
         maintenance_end=date.today() + timedelta(days=365),
     )
     with transaction(make_session_factory(engine)) as session:
         load_demo_catalog(CatalogRepository(session))
-        service = LicenseService(session, SECRET)
+        service = LicenseService(session, Services(secret_key=SECRET))
         tokens = [service.issue(request).token for _ in range(keys)]
     engine.dispose()
     return tokens

@@ -44,7 +44,13 @@ def with_secret(monkeypatch: pytest.MonkeyPatch, secret: str | None) -> None:
 )
 @pytest.mark.parametrize(
     "command",
-    [["serve", "--port", "1"], ["worker", "--once"], ["keys", "list", "--issuer", "operator"], ISSUE],
+    [
+        ["serve", "--port", "1"],
+        ["worker", "--once"],
+        ["billing", "run"],
+        ["keys", "list", "--issuer", "operator"],
+        ISSUE,
+    ],
 )
 def test_commands_that_touch_signing_keys_refuse_a_weak_secret(
     command: list[str], secret: str | None, reason: str, monkeypatch: pytest.MonkeyPatch, database: str

@@ -18,7 +18,7 @@ from sqlalchemy import DateTime, MetaData, String, TypeDecorator, create_engine,
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapper, Session, sessionmaker
 
 from mercato.settings import Settings
 
@@ -80,6 +80,22 @@ class StrEnumColumn(TypeDecorator[Any]):
 
 def enum_column(enum: type[StrEnum], length: int = 32) -> StrEnumColumn:
     return StrEnumColumn(enum, length)
+
+
+@event.listens_for(Mapper, "mapper_configured")
+def _enum_attributes_hold_enums(mapper: Mapper[Any], cls: type) -> None:
+    """An enum column's attribute holds its enum from the moment it is set, not only once read back: a row made
+    in this session with ``hosting="server"`` then reads ``Hosting.SERVER``, and a value outside the enum is
+    refused when assigned."""
+    for prop in mapper.column_attrs:
+        column_type = prop.columns[0].type
+        if isinstance(column_type, StrEnumColumn):
+            enum = column_type.enum
+
+            def coerce(target: Any, value: Any, old: Any, initiator: Any, enum: type[StrEnum] = enum) -> Any:
+                return value if value is None or isinstance(value, enum) else enum(value)
+
+            event.listen(getattr(cls, prop.key), "set", coerce, retval=True)
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ class Settings(BaseSettings):
         default="",
         description="Seals the private signing keys at rest. At least 32 random bytes; make one with "
         "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`. There is no default: serve, worker, "
-        "keys and license issue refuse to start without one (except `mercato serve --demo`).",
+        "billing run, keys and license issue refuse to start without one (except `mercato serve --demo`).",
     )
     superseded_key_grace_days: int = Field(
         default=30, description="How long a superseded key keeps validating after it was replaced."

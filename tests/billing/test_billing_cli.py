@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from commerce.test_seed_scenarios import MOCKUPS, buy
 from mercato.database import make_engine, make_session_factory
 from mercato.settings import Settings
-from support.licenses import SECRET
+from support.secrets import COMMAND_SECRET as SECRET  # billing runs refuse a weak secret
 from support.world import World
 
 MERCATO = Path(sys.executable).with_name("mercato")

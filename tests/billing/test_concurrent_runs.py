@@ -26,7 +26,7 @@ from mercato.database import make_engine, make_session_factory, transaction
 from mercato.licenses.models import LicenseTransaction
 from mercato.migrations import upgrade_to_head
 from mercato.settings import Settings
-from support.licenses import SECRET
+from support.secrets import COMMAND_SECRET as SECRET  # billing runs refuse a weak secret
 from support.world import World, build_world
 
 CLOUD_SITES = 6

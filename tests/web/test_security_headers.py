@@ -3,10 +3,16 @@ served as a JWK set that caches may keep briefly; https requests get HSTS and Se
 
 from __future__ import annotations
 
-from fastapi.testclient import TestClient
+from pathlib import Path
+from typing import Any
 
-from mercato.app import create_app
-from mercato.settings import Settings
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from mercato.cli import app as mercato_cli
+from mercato.settings import get_settings
 
 
 def test_every_answer_has_nosniff_frame_and_content_policies(client: TestClient) -> None:
@@ -54,10 +60,18 @@ def test_https_answers_carry_hsts_and_plain_http_ones_do_not(client: TestClient)
     assert secure.get("/healthz").headers["strict-transport-security"].startswith("max-age=31536000")
 
 
-def test_forwarded_headers_are_ignored_without_a_trusted_proxy(settings: Settings) -> None:
-    # Mercato does not read X-Forwarded-* itself: uvicorn applies them only for the proxies in trusted_proxies,
-    # so by default a client cannot claim another address (sign-in throttling) or https (Secure cookies).
-    assert Settings(secret_key="x" * 40).trusted_proxies == ""
-    app = create_app(settings)
-    answer = TestClient(app).get("/healthz", headers={"X-Forwarded-Proto": "https"})
-    assert "strict-transport-security" not in answer.headers
+@pytest.mark.parametrize(("trusted", "believed"), [(None, None), ("10.0.0.5", "10.0.0.5")])
+def test_forwarded_headers_are_believed_only_from_the_proxies_the_operator_named(
+    trusted: str | None, believed: str | None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # uvicorn applies X-Forwarded-For/-Proto; what `mercato serve` hands it decides whose are believed.
+    monkeypatch.chdir(tmp_path)
+    if trusted is None:
+        monkeypatch.delenv("MERCATO_TRUSTED_PROXIES", raising=False)
+    else:
+        monkeypatch.setenv("MERCATO_TRUSTED_PROXIES", trusted)
+    get_settings.cache_clear()
+    handed: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **options: handed.update(options))
+    assert CliRunner().invoke(mercato_cli, ["serve", "--port", "0"]).exit_code == 0
+    assert (handed["proxy_headers"], handed["forwarded_allow_ips"]) == (believed is not None, believed)

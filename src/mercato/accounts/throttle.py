@@ -1,7 +1,8 @@
 """Failed sign-ins are throttled per account and per client address, so a password cannot be guessed at speed
-and one address cannot spray many accounts. Only failures count: a person who types the password right is never
-slowed. Counts live in the ``limits`` storage the settings name (memory of this process by default; a
-``redis://`` URI shares them between server processes)."""
+and one address cannot spray many accounts. Only failures count towards the limits; once one is spent, every
+attempt waits (the right password too, or guessing could go on behind it). Counts live in the ``limits``
+storage the settings name (memory of this process by default; a ``redis://`` URI shares them between server
+processes)."""
 
 from __future__ import annotations
 

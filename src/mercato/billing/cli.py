@@ -9,7 +9,7 @@ from rich.progress import track
 
 from mercato.billing.run_lock import billing_run_lock
 from mercato.billing.service import BillingReport, BillingRun
-from mercato.cli_support import command_services, database_engine, err_console, parse_date
+from mercato.cli_support import command_services, database_engine, err_console, parse_date, require_secret
 from mercato.database import make_session_factory, transaction
 from mercato.settings import get_settings
 
@@ -26,6 +26,7 @@ def run(
     """Create the renewal invoices of cloud sites whose billing date has come, apply dunning (15 days of
     grace, suspended, 15 more days, expired), expire evaluations and Data Center terms, and record lapsed
     maintenance. Safe to run again: a second run on the same day changes nothing."""
+    require_secret(get_settings())  # a renewal with nothing to pay is settled at once and signs keys
     settings = get_settings()
     services = command_services(settings, parse_date(today))
     day = services.clock.today()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from contextlib import nullcontext
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -181,6 +182,8 @@ def check_key(
         with unit_of_work() as (session, services):
             service = KeyService(session, services.secret_key, services.clock)
             trusted_keys = StaticTrustedKeys(service.trusted_keys(), service.app_vendor)
+            if today is None:  # online, the deployment's clock decides (its test clock, where enabled)
+                host = replace(host, today=services.clock.today())
             result = ValidationService(lambda: nullcontext(session.connection()), trusted_keys).validate(
                 key, host, services.clock.now()
             )
