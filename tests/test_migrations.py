@@ -32,3 +32,106 @@ def test_migrations_downgrade_to_nothing_and_back(backend: str, fresh_database_u
     upgrade_to_head(engine)  # a second run applies nothing and fails on nothing
     assert "listings" in inspect(engine).get_table_names()
     engine.dispose()
+
+
+def test_prices_move_to_dated_price_tables_without_loss(backend: str, fresh_database_url) -> None:  # type: ignore[no-untyped-def]
+    """0008 moves every listing's prices into its first price table: the same amounts, tiers and brackets."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    from mercato.catalog.domain import pricing_listing
+    from mercato.catalog.repository import CatalogRepository
+    from mercato.pricing import Channel, CloudPriceTable, Tier
+
+    url = fresh_database_url(backend)
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        config = alembic_config(url)
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0007")
+    created = datetime(2025, 5, 6, 7, 8, tzinfo=UTC)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO host_products (id, key, name, summary, user_tiers, created_at) VALUES (:id, 'wiki', 'Wiki', '', '[10, 25]', :at)"
+            ),
+            {
+                "id": "11111111111111111111111111111111"
+                if backend == "sqlite"
+                else "11111111-1111-1111-1111-111111111111",
+                "at": created,
+            },
+        )
+        ids = {
+            "host": "11111111111111111111111111111111"
+            if backend == "sqlite"
+            else "11111111-1111-1111-1111-111111111111",
+            "server": "22222222222222222222222222222222"
+            if backend == "sqlite"
+            else "22222222-2222-2222-2222-222222222222",
+            "cloud": "33333333333333333333333333333333"
+            if backend == "sqlite"
+            else "33333333-3333-3333-3333-333333333333",
+        }
+        for hosting, flat, tiers in (("server", None, None), ("cloud", 1000, "[10, 25]")):
+            connection.execute(
+                text(
+                    "INSERT INTO listings (id, product_key, hosting, host_product_id, currency, sold_on_marketplace,"
+                    " sold_direct, tier_must_match_host_marketplace, tier_must_match_host_direct,"
+                    " max_maintenance_months_marketplace, max_maintenance_months_direct, cloud_flat_monthly_minor,"
+                    " cloud_annual_tiers, created_at) VALUES (:id, 'wiki', :hosting, :host, 'USD', true, false, true,"
+                    " false, 36, 12, :flat, :tiers, :at)"
+                ),
+                {
+                    "id": ids[hosting],
+                    "hosting": hosting,
+                    "host": ids["host"],
+                    "flat": flat,
+                    "tiers": tiers,
+                    "at": created,
+                },
+            )
+        connection.execute(
+            text(
+                "INSERT INTO tier_prices (listing_id, price_list, tier_users, amount_minor) VALUES"
+                " (:l, 'standard', 10, 1000), (:l, 'standard', 25, 120000), (:l, 'direct', 10, 1100)"
+            ),
+            {"l": ids["server"]},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO cloud_price_brackets (listing_id, position, up_to_users, per_user_monthly_minor)"
+                " VALUES (:l, 0, 100, 575), (:l, 1, NULL, 140)"
+            ),
+            {"l": ids["cloud"]},
+        )
+    upgrade_to_head(engine)
+    with Session(engine) as session:
+        catalog = CatalogRepository(session)
+        server = catalog.listing("wiki", "server")
+        cloud = catalog.listing("wiki", "cloud")
+        assert server is not None and cloud is not None
+        assert server.published_at is not None and [t.effective_from for t in server.price_tables] == [
+            created.date()
+        ]
+        offer = pricing_listing(server, "Wiki", created.date())
+        assert offer.price_table_for(Channel.MARKETPLACE).price_of(Tier(25)) == 1200  # type: ignore[union-attr]
+        assert offer.price_table_for(Channel.DIRECT).price_of(Tier(10)) == 11  # type: ignore[union-attr]
+        table = pricing_listing(cloud, "Wiki", created.date()).price_table
+        assert isinstance(table, CloudPriceTable)
+        assert table.flat_monthly == 10 and [b.up_to_users for b in table.brackets] == [100, None]
+        assert [t.users for t in table.annual_tiers] == [10, 25]
+    with engine.begin() as connection:
+        config = alembic_config(url)
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0007")
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT tier_users, amount_minor FROM tier_prices ORDER BY id")).all()
+        assert [tuple(r) for r in rows] == [(10, 1000), (25, 120000), (10, 1100)]
+        flat = connection.execute(
+            text("SELECT cloud_flat_monthly_minor FROM listings WHERE hosting = 'cloud'")
+        ).scalar()
+        assert flat == 1000
+    engine.dispose()

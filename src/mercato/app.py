@@ -82,8 +82,14 @@ OPENAPI_TAGS = [
         "description": "Quotes, orders, invoices, payments, refunds and the licenses they make.",
     },
     {"name": "problems", "description": "The pages that problem documents' `type` points to."},
-    {"name": "operations", "description": "For the people who run Mercato: health checks and the test clock."},
-    {"name": "outbox", "description": "Operator staff: e-mail waiting, retried or dead, and sending it again."},
+    {
+        "name": "operations",
+        "description": "For the people who run Mercato: health checks and the test clock.",
+    },
+    {
+        "name": "outbox",
+        "description": "Operator staff: e-mail waiting, retried or dead, and sending it again.",
+    },
 ]
 
 

@@ -107,7 +107,11 @@ def database_engine(settings: Settings, *, create: bool = False) -> Engine:
     that is not one, a server that does not answer, or (unless ``create``) no Mercato database there at all,
     rather than silently making an empty one."""
     where = _where(settings)
-    unset = "" if "MERCATO_DATABASE_URL" in os.environ else " (MERCATO_DATABASE_URL is not set: that is the default)"
+    unset = (
+        ""
+        if "MERCATO_DATABASE_URL" in os.environ
+        else " (MERCATO_DATABASE_URL is not set: that is the default)"
+    )
     try:
         engine = make_engine(settings.database_url)
     except (ArgumentError, NoSuchModuleError, ValueError) as error:

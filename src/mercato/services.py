@@ -22,6 +22,7 @@ class Services:
     secret_key: str
     clock: Clock = field(default_factory=SystemClock)
     superseded_key_grace: timedelta = timedelta(days=30)
+    price_change_notice: timedelta = timedelta(days=30)
     payments: PaymentProvider = field(default_factory=ManualPaymentProvider)
     license_subscribers: Sequence[LicenseSubscriber] = DEFAULT_SUBSCRIBERS
 
@@ -31,4 +32,5 @@ class Services:
             secret_key=settings.secret_key,
             clock=clock or SystemClock(),
             superseded_key_grace=timedelta(days=settings.superseded_key_grace_days),
+            price_change_notice=timedelta(days=settings.price_change_notice_days),
         )

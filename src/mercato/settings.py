@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     superseded_key_grace_days: int = Field(
         default=30, description="How long a superseded key keeps validating after it was replaced."
     )
+    price_change_notice_days: int = Field(
+        default=30,
+        ge=0,
+        le=365,
+        description="A vendor's price change takes effect at least this many days after the operator approves "
+        "it; customers with renewals due before then are told through the outbox.",
+    )
 
     validation_cache_seconds: float = Field(
         default=5.0,
@@ -73,7 +80,8 @@ class Settings(BaseSettings):
 
     # Sign-in throttling and the HTTP edge. See docs/security.md.
     sign_in_limit_per_account: str = Field(
-        default="5/minute", description="Failed sign-ins allowed per account (a `limits` rate, e.g. 5/minute)."
+        default="5/minute",
+        description="Failed sign-ins allowed per account (a `limits` rate, e.g. 5/minute).",
     )
     sign_in_limit_per_address: str = Field(
         default="20/minute", description="Failed sign-ins allowed per client address."

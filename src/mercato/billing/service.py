@@ -132,7 +132,10 @@ class BillingRun:
             assert listing is not None
             name = listing.app.name if listing.app is not None else host_product.name
             line = pricing.price_cloud_subscription(
-                pricing_listing(listing, name), host, billing_date, license_type=license.license_type
+                pricing_listing(listing, name, billing_date),
+                host,
+                billing_date,
+                license_type=license.license_type,
             )
             split = pricing.split_revenue(line, schedule, self.clock.today())
             currency = line.currency

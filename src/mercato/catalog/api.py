@@ -11,7 +11,7 @@ from mercato.catalog.repository import CatalogRepository
 from mercato.catalog.schemas import AppOut, AppPage, HostProductOut
 from mercato.fields import PageLimit, PageOffset, Text
 from mercato.problems import NotFound
-from mercato.web.dependencies import SessionDep
+from mercato.web.dependencies import ServicesDep, SessionDep
 from mercato.web.responses import problem_responses
 from mercato.web.routing import UnitOfWorkRoute
 
@@ -21,6 +21,7 @@ router = APIRouter(tags=["catalog"], route_class=UnitOfWorkRoute)
 @router.get("/apps", response_model=AppPage, summary="List apps")
 def list_apps(
     session: SessionDep,
+    services: ServicesDep,
     hosting: Annotated[str | None, Query(pattern="^(server|datacenter|cloud)$")] = None,
     vendor: Annotated[
         Text | None, Query(max_length=100, description="Vendor slug, e.g. example-mockups")
@@ -39,7 +40,12 @@ def list_apps(
     apps, total = CatalogRepository(session).list_apps(
         hosting=hosting, vendor_slug=vendor, host_product_key=host_product, text=q, limit=limit, offset=offset
     )
-    return AppPage(items=[presenters.app_out(a) for a in apps], total=total, limit=limit, offset=offset)
+    return AppPage(
+        items=[presenters.app_out(a, services.clock.today()) for a in apps],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
 
 
 @router.get(
@@ -50,20 +56,23 @@ def get_app(
         Text, Path(max_length=200, description="The app's key, e.g. com.example.mockups.wiki.")
     ],
     session: SessionDep,
+    services: ServicesDep,
 ) -> AppOut:
     """One app by its key (for example `com.example.mockups.wiki`), with every listing."""
     app = CatalogRepository(session).app_by_key(app_key)
     if app is None:
         raise NotFound(f"There is no app with key {app_key!r}. GET /api/v1/apps lists the apps.")
-    return presenters.app_out(app)
+    return presenters.app_out(app, services.clock.today())
 
 
 @router.get("/host-products", response_model=list[HostProductOut], summary="List host products")
-def list_host_products(session: SessionDep) -> list[HostProductOut]:
+def list_host_products(session: SessionDep, services: ServicesDep) -> list[HostProductOut]:
     """The operator's host products (for example the wiki and the tracker), sold like any other item."""
     repository = CatalogRepository(session)
     return [
-        presenters.host_product_out(host, repository.listings_of_host_product(host.id))
+        presenters.host_product_out(
+            host, repository.listings_of_host_product(host.id), services.clock.today()
+        )
         for host in repository.list_host_products()
     ]
 
@@ -77,10 +86,13 @@ def list_host_products(session: SessionDep) -> list[HostProductOut]:
 def get_host_product(
     key: Annotated[Text, Path(max_length=64, description="The host product's key, e.g. wiki.")],
     session: SessionDep,
+    services: ServicesDep,
 ) -> HostProductOut:
     """One host product by key, with its listings and prices."""
     repository = CatalogRepository(session)
     host = repository.host_product_by_key(key)
     if host is None:
         raise NotFound(f"There is no host product with key {key!r}. GET /api/v1/host-products lists them.")
-    return presenters.host_product_out(host, repository.listings_of_host_product(host.id))
+    return presenters.host_product_out(
+        host, repository.listings_of_host_product(host.id), services.clock.today()
+    )

@@ -8,7 +8,7 @@ same app for both hosts and all their hostings, like the seed FAQ's vendor; its 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from mercato.catalog.models import (
@@ -18,6 +18,7 @@ from mercato.catalog.models import (
     HostProduct,
     Listing,
     Operator,
+    PriceTable,
     Release,
     RevenueShareRate,
     TierPrice,
@@ -166,6 +167,9 @@ HOST_PRODUCTS: list[tuple[str, str, str, list[ListingSpec]]] = [
 ]
 
 
+DEMO_PRICES_FROM = date(2025, 1, 1)
+
+
 def _listing(spec: ListingSpec, product_key: str, host: HostProduct, app: App | None) -> Listing:
     listing = Listing(
         product_key=product_key,
@@ -179,24 +183,27 @@ def _listing(spec: ListingSpec, product_key: str, host: HostProduct, app: App | 
         tier_must_match_host_direct=False,
         max_maintenance_months_marketplace=36,
         max_maintenance_months_direct=12,
+        published_at=datetime(2025, 1, 1, tzinfo=UTC),
     )
+    table = PriceTable(effective_from=DEMO_PRICES_FROM)
     if isinstance(spec.prices, CloudPrices):
-        listing.cloud_flat_monthly_minor = spec.prices.flat_monthly
-        listing.cloud_annual_tiers = CLOUD_ANNUAL_TIERS
-        listing.cloud_brackets = [
+        table.cloud_flat_monthly_minor = spec.prices.flat_monthly
+        table.cloud_annual_tiers = CLOUD_ANNUAL_TIERS
+        table.cloud_brackets = [
             CloudPriceBracket(position=i, up_to_users=up_to, per_user_monthly_minor=cents)
             for i, (up_to, cents) in enumerate(spec.prices.brackets)
         ]
     else:
-        listing.tier_prices = [
+        table.tier_prices = [
             TierPrice(price_list="standard", tier_users=tier, amount_minor=price * 100)
             for tier, price in zip(SERVER_TIERS, spec.prices, strict=True)
         ]
         if spec.direct_prices:
-            listing.tier_prices += [
+            table.tier_prices += [
                 TierPrice(price_list="direct", tier_users=tier, amount_minor=price * 100)
                 for tier, price in zip(SERVER_TIERS, spec.direct_prices, strict=True)
             ]
+    listing.price_tables = [table]
     listing.releases = [Release(version=v, build_date=d) for v, d in spec.releases]
     return listing
 
@@ -217,7 +224,11 @@ def load_demo_catalog(repository: CatalogRepository) -> None:
         host = HostProduct(key=key, name=name, summary=summary, user_tiers=SERVER_TIERS)
         hosts[key] = host
         repository.add(host, *[_listing(spec, key, host, None) for spec in specs])
-    vendors = {slug: Vendor(slug=slug, name=n, email=e, website=w) for slug, n, e, w in VENDORS}
+    direct_sellers = {vendor for _, _, vendor, _, _, specs in APPS if any(spec.direct for spec in specs)}
+    vendors = {
+        slug: Vendor(slug=slug, name=n, legal_name=n, email=e, website=w, direct_store=slug in direct_sellers)
+        for slug, n, e, w in VENDORS
+    }
     repository.add(*vendors.values())
     for key, name, vendor_slug, host_key, summary, specs in APPS:
         app = App(

@@ -3,36 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 
 from mercato import pricing
-from mercato.catalog.models import UNLIMITED_USERS, Listing, RevenueShareRate
+from mercato.catalog.models import UNLIMITED_USERS, Listing, PriceTable, RevenueShareRate
 
 
 def tier_of(users: int) -> pricing.Tier:
     return pricing.Tier.UNLIMITED if users == UNLIMITED_USERS else pricing.Tier(users)
 
 
-def _tier_table(listing: Listing, price_list: str) -> pricing.TierPriceTable | None:
+def _tier_table(table: PriceTable, currency: str, price_list: str) -> pricing.TierPriceTable | None:
     prices = {
-        tier_of(p.tier_users): pricing.from_minor_units(p.amount_minor, listing.currency)
-        for p in listing.tier_prices
+        tier_of(p.tier_users): pricing.from_minor_units(p.amount_minor, currency)
+        for p in table.tier_prices
         if p.price_list == price_list
     }
-    return pricing.TierPriceTable(listing.currency, prices) if prices else None
+    return pricing.TierPriceTable(currency, prices) if prices else None
 
 
-def _cloud_table(listing: Listing) -> pricing.CloudPriceTable:
-    assert listing.cloud_flat_monthly_minor is not None
+def _cloud_table(table: PriceTable, currency: str) -> pricing.CloudPriceTable:
+    assert table.cloud_flat_monthly_minor is not None
     return pricing.CloudPriceTable(
-        currency=listing.currency,
-        flat_monthly=pricing.from_minor_units(listing.cloud_flat_monthly_minor, listing.currency),
+        currency=currency,
+        flat_monthly=pricing.from_minor_units(table.cloud_flat_monthly_minor, currency),
         brackets=tuple(
-            pricing.CloudBracket(
-                b.up_to_users, pricing.from_minor_units(b.per_user_monthly_minor, listing.currency)
-            )
-            for b in listing.cloud_brackets
+            pricing.CloudBracket(b.up_to_users, pricing.from_minor_units(b.per_user_monthly_minor, currency))
+            for b in table.cloud_brackets
         ),
-        annual_tiers=tuple(tier_of(t) for t in listing.cloud_annual_tiers or ()),
+        annual_tiers=tuple(tier_of(t) for t in table.cloud_annual_tiers or ()),
     )
 
 
@@ -55,11 +54,16 @@ def channel_policy(listing: Listing) -> pricing.ChannelPolicy:
     )
 
 
-def pricing_listing(listing: Listing, name: str) -> pricing.Listing:
-    """The listing as the pricing core sees it (needs tier_prices and cloud_brackets loaded)."""
+def pricing_listing(listing: Listing, name: str, on: date) -> pricing.Listing:
+    """The listing as the pricing core sees it on ``on``, with the prices in force that day (needs
+    ``price_tables`` loaded with their tier prices and cloud brackets)."""
     hosting = pricing.Hosting(listing.hosting)
+    prices = listing.prices_on(on)
     table: pricing.TierPriceTable | pricing.CloudPriceTable | None
-    table = _cloud_table(listing) if hosting is pricing.Hosting.CLOUD else _tier_table(listing, "standard")
+    if hosting is pricing.Hosting.CLOUD:
+        table = _cloud_table(prices, listing.currency)
+    else:
+        table = _tier_table(prices, listing.currency, "standard")
     if table is None:
         raise ValueError(f"listing {listing.product_key} ({listing.hosting}) has no price table")
     return pricing.Listing(
@@ -68,7 +72,9 @@ def pricing_listing(listing: Listing, name: str) -> pricing.Listing:
         hosting=hosting,
         price_table=table,
         policy=channel_policy(listing),
-        direct_price_table=_tier_table(listing, "direct") if hosting is not pricing.Hosting.CLOUD else None,
+        direct_price_table=(
+            _tier_table(prices, listing.currency, "direct") if hosting is not pricing.Hosting.CLOUD else None
+        ),
         host_product=listing.app_id is None,
     )
 

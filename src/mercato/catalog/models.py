@@ -12,8 +12,20 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mercato.clock import utcnow
@@ -27,6 +39,29 @@ UNLIMITED_USERS = -1
 class PriceList(StrEnum):
     STANDARD = "standard"  # the listing's prices, in every channel
     DIRECT = "direct"  # a vendor's override for its direct store
+
+
+class VendorStatus(StrEnum):
+    PENDING = "pending"  # signed up; the operator has not approved it yet, so nothing of it is sold
+    ACTIVE = "active"
+    SUSPENDED = "suspended"  # the operator stopped its new sales; licenses already sold keep working
+
+
+class AppVisibility(StrEnum):
+    PUBLIC = "public"  # listed, searchable and sold (listings that are published)
+    HIDDEN = "hidden"  # not listed and not sold to new buyers; the vendor can make it public again
+    RETIRED = "retired"  # for good: never sold again; licenses already sold keep working and renewing
+
+
+class RevisionStatus(StrEnum):
+    DRAFT = "draft"  # the vendor is still editing it
+    SUBMITTED = "submitted"  # waiting for the operator's review
+    APPROVED = "approved"  # the operator approved it and it was published
+    REJECTED = "rejected"  # the operator sent it back, with a note saying why
+    WITHDRAWN = "withdrawn"  # the vendor gave it up before a decision
+
+
+OPEN_REVISION_STATES = (RevisionStatus.DRAFT, RevisionStatus.SUBMITTED)
 
 
 class Operator(Base):
@@ -50,7 +85,15 @@ class Vendor(Base):
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(254))
     website: Mapped[str | None] = mapped_column(String(300))
+    legal_name: Mapped[str] = mapped_column(String(200), default="", doc="The name on contracts and payouts")
+    status: Mapped[VendorStatus] = mapped_column(enum_column(VendorStatus, 16), default=VendorStatus.ACTIVE)
+    # How the operator pays the vendor: {"method": "bank_transfer", "account_holder": ..., "iban": ..., ...}.
+    payout_details: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    direct_store: Mapped[bool] = mapped_column(
+        default=False, doc="Whether the vendor sells on its own bills (its signing keys and invoice series)"
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     apps: Mapped[list[App]] = relationship(back_populates="vendor", lazy="raise", order_by="App.key")
 
@@ -78,11 +121,20 @@ class App(Base):
     key: Mapped[str] = mapped_column(String(200), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     summary: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(
+        Text, default="", doc="Markdown; rendered and sanitised on output"
+    )
+    # Named links shown on the app page: {"documentation": "https://...", "support": ..., "source": ...}.
+    links: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    visibility: Mapped[AppVisibility] = mapped_column(
+        enum_column(AppVisibility, 16), default=AppVisibility.PUBLIC
+    )
     vendor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("vendors.id", ondelete="RESTRICT"), index=True)
     host_product_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("host_products.id", ondelete="RESTRICT"), index=True
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     vendor: Mapped[Vendor] = relationship(back_populates="apps", lazy="raise")
     host_product: Mapped[HostProduct] = relationship(back_populates="apps", lazy="raise")
@@ -115,24 +167,72 @@ class Listing(Base):
     tier_must_match_host_direct: Mapped[bool] = mapped_column(default=False)
     max_maintenance_months_marketplace: Mapped[int] = mapped_column(Integer, default=36)
     max_maintenance_months_direct: Mapped[int] = mapped_column(Integer, default=12)
-    # Cloud price table: flat monthly price up to 10 users, then per-user brackets (CloudPriceBracket).
-    cloud_flat_monthly_minor: Mapped[int | None] = mapped_column(Integer)
-    cloud_annual_tiers: Mapped[list[int] | None] = mapped_column(JSON)
+    # License types sold besides commercial and evaluation (which every listing offers).
+    license_types: Mapped[list[str]] = mapped_column(
+        JSON, default=lambda: ["academic", "starter", "community", "open_source", "developer"]
+    )
+    published_at: Mapped[datetime | None] = mapped_column(
+        doc="When the operator first approved it; NULL: not public yet, so not sold"
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     app: Mapped[App | None] = relationship(back_populates="listings", lazy="raise")
     host_product: Mapped[HostProduct] = relationship(lazy="raise")
-    tier_prices: Mapped[list[TierPrice]] = relationship(
-        back_populates="listing", lazy="raise", cascade="all, delete-orphan", order_by="TierPrice.id"
-    )
-    cloud_brackets: Mapped[list[CloudPriceBracket]] = relationship(
+    price_tables: Mapped[list[PriceTable]] = relationship(
         back_populates="listing",
         lazy="raise",
         cascade="all, delete-orphan",
-        order_by="CloudPriceBracket.position",
+        order_by="PriceTable.effective_from",
     )
     releases: Mapped[list[Release]] = relationship(
         back_populates="listing", lazy="raise", cascade="all, delete-orphan", order_by="Release.build_date"
+    )
+
+    def prices_on(self, day: date) -> PriceTable:
+        """The price table in force on ``day``: the latest that took effect on or before it (the first one for a
+        day before any took effect). Needs ``price_tables`` loaded."""
+        in_force = [table for table in self.price_tables if table.effective_from <= day]
+        if in_force:
+            return in_force[-1]
+        if not self.price_tables:
+            raise ValueError(f"listing {self.product_key} ({self.hosting}) has no price table")
+        return self.price_tables[0]
+
+    def prices_after(self, day: date) -> list[PriceTable]:
+        """Price tables scheduled to take effect after ``day``, soonest first."""
+        return [table for table in self.price_tables if table.effective_from > day]
+
+
+class PriceTable(Base):
+    """A listing's prices from ``effective_from`` on. A price change is a new table with a later date, so a
+    quote, a renewal or a report of any day reads the prices of that day, and a change can be announced ahead.
+
+    Server/Data Center tables hold ``tier_prices``; cloud tables a flat monthly price up to 10 users, the
+    per-user ``cloud_brackets`` above it and the user tiers sold annually."""
+
+    __tablename__ = "price_tables"
+    __table_args__ = (UniqueConstraint("listing_id", "effective_from"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    listing_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("listings.id", ondelete="CASCADE"), index=True)
+    effective_from: Mapped[date]
+    cloud_flat_monthly_minor: Mapped[int | None] = mapped_column(Integer)
+    cloud_annual_tiers: Mapped[list[int] | None] = mapped_column(JSON)
+    announced_at: Mapped[datetime | None] = mapped_column(
+        doc="When customers with renewals due before it took effect were told (a price change's notice)"
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    listing: Mapped[Listing] = relationship(back_populates="price_tables", lazy="raise")
+    tier_prices: Mapped[list[TierPrice]] = relationship(
+        back_populates="price_table", lazy="raise", cascade="all, delete-orphan", order_by="TierPrice.id"
+    )
+    cloud_brackets: Mapped[list[CloudPriceBracket]] = relationship(
+        back_populates="price_table",
+        lazy="raise",
+        cascade="all, delete-orphan",
+        order_by="CloudPriceBracket.position",
     )
 
 
@@ -141,19 +241,21 @@ class TierPrice(Base):
 
     __tablename__ = "tier_prices"
     __table_args__ = (
-        UniqueConstraint("listing_id", "price_list", "tier_users"),
+        UniqueConstraint("price_table_id", "price_list", "tier_users"),
         CheckConstraint("price_list IN ('standard', 'direct')", name="price_list"),
         CheckConstraint("amount_minor >= 0", name="amount_not_negative"),
         CheckConstraint("tier_users > 0 OR tier_users = -1", name="tier_users"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    listing_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("listings.id", ondelete="CASCADE"), index=True)
+    price_table_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("price_tables.id", ondelete="CASCADE"), index=True
+    )
     price_list: Mapped[PriceList] = mapped_column(enum_column(PriceList, 16), default=PriceList.STANDARD)
     tier_users: Mapped[int] = mapped_column(Integer)
     amount_minor: Mapped[int] = mapped_column(Integer)
 
-    listing: Mapped[Listing] = relationship(back_populates="tier_prices", lazy="raise")
+    price_table: Mapped[PriceTable] = relationship(back_populates="tier_prices", lazy="raise")
 
 
 class CloudPriceBracket(Base):
@@ -161,17 +263,19 @@ class CloudPriceBracket(Base):
 
     __tablename__ = "cloud_price_brackets"
     __table_args__ = (
-        UniqueConstraint("listing_id", "position"),
+        UniqueConstraint("price_table_id", "position"),
         CheckConstraint("per_user_monthly_minor >= 0", name="amount_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    listing_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("listings.id", ondelete="CASCADE"), index=True)
+    price_table_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("price_tables.id", ondelete="CASCADE"), index=True
+    )
     position: Mapped[int] = mapped_column(Integer)
     up_to_users: Mapped[int | None] = mapped_column(Integer)
     per_user_monthly_minor: Mapped[int] = mapped_column(Integer)
 
-    listing: Mapped[Listing] = relationship(back_populates="cloud_brackets", lazy="raise")
+    price_table: Mapped[PriceTable] = relationship(back_populates="cloud_brackets", lazy="raise")
 
 
 class Release(Base):
@@ -182,7 +286,11 @@ class Release(Base):
     listing_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("listings.id", ondelete="CASCADE"), index=True)
     version: Mapped[str] = mapped_column(String(64))
     build_date: Mapped[date]
-    notes: Mapped[str] = mapped_column(Text, default="")
+    notes: Mapped[str] = mapped_column(Text, default="", doc="Release notes, Markdown")
+    # The host versions the release works with, inclusive; NULL: no bound on that side.
+    host_version_min: Mapped[str | None] = mapped_column(String(32))
+    host_version_max: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     listing: Mapped[Listing] = relationship(back_populates="releases", lazy="raise")
 
@@ -200,3 +308,64 @@ class RevenueShareRate(Base):
     hosting: Mapped[Hosting] = mapped_column(enum_column(Hosting))
     effective_from: Mapped[date]
     vendor_share: Mapped[Decimal] = mapped_column(Numeric(6, 4))
+
+
+class VendorRevenueShare(Base):
+    """A vendor's own revenue-share agreement: its share of marketplace sales for a hosting from
+    ``effective_from`` on. Where a vendor has none, the marketplace's standard rates apply."""
+
+    __tablename__ = "vendor_revenue_shares"
+    __table_args__ = (
+        UniqueConstraint("vendor_id", "hosting", "effective_from"),
+        CheckConstraint("vendor_share >= 0 AND vendor_share <= 1", name="share_is_fraction"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    vendor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("vendors.id", ondelete="CASCADE"), index=True)
+    hosting: Mapped[Hosting] = mapped_column(enum_column(Hosting))
+    effective_from: Mapped[date]
+    vendor_share: Mapped[Decimal] = mapped_column(Numeric(6, 4))
+
+
+class ListingRevision(Base):
+    """A vendor's proposed listing, or a proposed change to a published one, on its way through review:
+    draft → submitted → approved (published) or rejected, with the reviewer's note.
+
+    ``content`` is the whole listing as the catalog file writes it (``catalog.specs.ListingSpec``): what the
+    operator reviews is exactly what gets published. A change of prices takes effect on
+    ``prices_effective_from`` (at least the notice period after approval for a listing already public)."""
+
+    __tablename__ = "listing_revisions"
+    __table_args__ = (
+        # One open revision (draft or submitted) per app and hosting, however many requests race.
+        Index(
+            "uq_listing_revisions_one_open_per_listing",
+            "app_id",
+            "hosting",
+            unique=True,
+            sqlite_where=text("status IN ('draft', 'submitted')"),
+            postgresql_where=text("status IN ('draft', 'submitted')"),
+        ),
+        CheckConstraint(
+            "status IN ('draft', 'submitted', 'approved', 'rejected', 'withdrawn')", name="status"
+        ),
+        CheckConstraint("hosting IN ('server', 'datacenter', 'cloud')", name="hosting"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    app_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    hosting: Mapped[Hosting] = mapped_column(enum_column(Hosting))
+    status: Mapped[RevisionStatus] = mapped_column(
+        enum_column(RevisionStatus, 16), default=RevisionStatus.DRAFT
+    )
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prices_effective_from: Mapped[date | None]
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    submitted_at: Mapped[datetime | None]
+    reviewed_at: Mapped[datetime | None]
+    reviewed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reviewer_note: Mapped[str] = mapped_column(Text, default="")
+
+    app: Mapped[App] = relationship(lazy="raise")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 from mercato.catalog.domain import tier_label
-from mercato.catalog.models import UNLIMITED_USERS, App, HostProduct, Listing
+from mercato.catalog.models import UNLIMITED_USERS, App, HostProduct, Listing, PriceTable
 from mercato.catalog.schemas import (
     AppOut,
     ChannelPolicyOut,
@@ -15,6 +16,7 @@ from mercato.catalog.schemas import (
     HostProductOut,
     HostProductRef,
     ListingOut,
+    PriceChangeOut,
     ReleaseOut,
     TierPriceOut,
     VendorRef,
@@ -22,39 +24,50 @@ from mercato.catalog.schemas import (
 from mercato.pricing import from_minor_units
 
 
-def _tier_prices(listing: Listing, price_list: str) -> list[TierPriceOut] | None:
-    rows = [p for p in listing.tier_prices if p.price_list == price_list]
+def _tier_prices(table: PriceTable, currency: str, price_list: str) -> list[TierPriceOut] | None:
+    rows = [p for p in table.tier_prices if p.price_list == price_list]
     if not rows:
         return None
     rows.sort(key=lambda p: (p.tier_users == UNLIMITED_USERS, p.tier_users))
     return [
-        TierPriceOut(tier=tier_label(p.tier_users), amount=from_minor_units(p.amount_minor, listing.currency))
+        TierPriceOut(tier=tier_label(p.tier_users), amount=from_minor_units(p.amount_minor, currency))
         for p in rows
     ]
 
 
-def _cloud_prices(listing: Listing) -> CloudPricesOut | None:
-    if listing.cloud_flat_monthly_minor is None:
+def _cloud_prices(table: PriceTable, currency: str) -> CloudPricesOut | None:
+    if table.cloud_flat_monthly_minor is None:
         return None
     brackets = []
     first_user = 11
-    for bracket in listing.cloud_brackets:
+    for bracket in table.cloud_brackets:
         brackets.append(
             CloudBracketOut(
                 from_users=first_user,
                 to_users=bracket.up_to_users,
-                per_user_monthly=from_minor_units(bracket.per_user_monthly_minor, listing.currency),
+                per_user_monthly=from_minor_units(bracket.per_user_monthly_minor, currency),
             )
         )
         first_user = (bracket.up_to_users or 0) + 1
     return CloudPricesOut(
-        flat_monthly=from_minor_units(listing.cloud_flat_monthly_minor, listing.currency),
+        flat_monthly=from_minor_units(table.cloud_flat_monthly_minor, currency),
         brackets=brackets,
-        annual_tiers=[tier_label(t) for t in listing.cloud_annual_tiers or []],
+        annual_tiers=[tier_label(t) for t in table.cloud_annual_tiers or []],
     )
 
 
-def listing_out(listing: Listing) -> ListingOut:
+def price_change_out(table: PriceTable, currency: str) -> PriceChangeOut:
+    return PriceChangeOut(
+        effective_from=table.effective_from,
+        prices=_tier_prices(table, currency, "standard"),
+        direct_prices=_tier_prices(table, currency, "direct"),
+        cloud_prices=_cloud_prices(table, currency),
+    )
+
+
+def listing_out(listing: Listing, today: date) -> ListingOut:
+    """The listing with the prices in force ``today`` and the changes scheduled after it."""
+    prices = listing.prices_on(today)
     return ListingOut(
         hosting=listing.hosting,
         currency=listing.currency,
@@ -70,29 +83,30 @@ def listing_out(listing: Listing) -> ListingOut:
                 max_maintenance_months=listing.max_maintenance_months_direct,
             ),
         ),
-        prices=_tier_prices(listing, "standard"),
-        direct_prices=_tier_prices(listing, "direct"),
-        cloud_prices=_cloud_prices(listing),
+        prices=_tier_prices(prices, listing.currency, "standard"),
+        direct_prices=_tier_prices(prices, listing.currency, "direct"),
+        cloud_prices=_cloud_prices(prices, listing.currency),
+        price_changes=[price_change_out(table, listing.currency) for table in listing.prices_after(today)],
         releases=[ReleaseOut(version=r.version, build_date=r.build_date) for r in listing.releases],
     )
 
 
-def app_out(app: App) -> AppOut:
+def app_out(app: App, today: date) -> AppOut:
     return AppOut(
         key=app.key,
         name=app.name,
         summary=app.summary,
         vendor=VendorRef(slug=app.vendor.slug, name=app.vendor.name),
         host_product=HostProductRef(key=app.host_product.key, name=app.host_product.name),
-        listings=[listing_out(listing) for listing in app.listings],
+        listings=[listing_out(listing, today) for listing in app.listings],
     )
 
 
-def host_product_out(host: HostProduct, listings: Sequence[Listing]) -> HostProductOut:
+def host_product_out(host: HostProduct, listings: Sequence[Listing], today: date) -> HostProductOut:
     return HostProductOut(
         key=host.key,
         name=host.name,
         summary=host.summary,
         user_tiers=[tier_label(t) for t in host.user_tiers],
-        listings=[listing_out(listing) for listing in listings],
+        listings=[listing_out(listing, today) for listing in listings],
     )

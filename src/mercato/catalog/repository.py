@@ -13,13 +13,15 @@ from mercato.catalog.models import (
     HostProduct,
     Listing,
     Operator,
+    PriceTable,
     RevenueShareRate,
     Vendor,
 )
 
 _LISTING_DETAILS = (
-    selectinload(Listing.tier_prices),
-    selectinload(Listing.cloud_brackets),
+    selectinload(Listing.price_tables).options(
+        selectinload(PriceTable.tier_prices), selectinload(PriceTable.cloud_brackets)
+    ),
     selectinload(Listing.releases),
 )
 

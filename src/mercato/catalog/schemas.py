@@ -45,6 +45,15 @@ class ReleaseOut(BaseModel):
     build_date: date
 
 
+class PriceChangeOut(BaseModel):
+    """Prices announced for a later date. Quotes made before it keep the prices they were made at."""
+
+    effective_from: date = Field(description="The first day these prices apply.")
+    prices: list[TierPriceOut] | None = None
+    direct_prices: list[TierPriceOut] | None = None
+    cloud_prices: CloudPricesOut | None = None
+
+
 class ListingOut(BaseModel):
     hosting: str = Field(examples=["server"])
     currency: str = Field(examples=["USD"])
@@ -57,6 +66,9 @@ class ListingOut(BaseModel):
         default=None, description="The vendor's own direct-channel prices, when they differ from `prices`."
     )
     cloud_prices: CloudPricesOut | None = None
+    price_changes: list[PriceChangeOut] = Field(
+        default_factory=list, description="Price changes scheduled after today, soonest first."
+    )
     releases: list[ReleaseOut]
 
 

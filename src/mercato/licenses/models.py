@@ -87,8 +87,11 @@ class License(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
+    # Keys issued in the same instant (a test clock, or a fast upgrade) still list the replaced one first.
     keys: Mapped[list[LicenseKey]] = relationship(
-        back_populates="license", lazy="raise", order_by="LicenseKey.issued_at"
+        back_populates="license",
+        lazy="raise",
+        order_by="[LicenseKey.issued_at, LicenseKey.superseded_at.is_(None)]",
     )
 
     @property

@@ -92,7 +92,8 @@ class LicenseService:
         if request.channel not in ("marketplace", "direct"):
             raise InvalidInput(f"{request.channel!r} is not a channel. Use 'marketplace' or 'direct'.")
         # The pricing core owns the rules of what a listing sells: the same checks and errors as a quote.
-        offer = pricing_listing(listing, listing.app.name if listing.app else listing.host_product.name)
+        name = listing.app.name if listing.app else listing.host_product.name
+        offer = pricing_listing(listing, name, self.clock.today())
         channel = pricing.Channel(request.channel)
         pricing.check_channel(offer, channel)
         if not evaluation and isinstance(offer.price_table, pricing.TierPriceTable):

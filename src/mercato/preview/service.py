@@ -82,7 +82,7 @@ class PreviewService:
                 vendors.add(listing.app.vendor_id)
             name = listing.app.name if listing.app is not None else host_product.name
             try:
-                lines.append(self._price(item, pricing_listing(listing, name), request.channel, host, on))
+                lines.append(self._price(item, pricing_listing(listing, name, on), request.channel, host, on))
             except pricing.PricingError as error:
                 raise ItemRefused(index, item.product_key, error) from error
         if request.channel is pricing.Channel.DIRECT and len(vendors) > 1:

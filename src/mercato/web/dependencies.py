@@ -8,6 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
+from mercato.services import Services
+
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """The request's unit of work. Sync endpoints commit or roll back in their own worker thread (see
@@ -28,3 +30,12 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 # "function" scope: the commit happens before the response is sent, so a client never sees a success whose
 # commit then failed (FastAPI's default scope would commit after the response).
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(_services)]
+"""The deployment's services: its clock (the server's, or the test clock), secret and payment provider."""
