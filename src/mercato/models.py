@@ -3,6 +3,7 @@
 from mercato.accounts import models as account_models
 from mercato.billing import models as billing_models
 from mercato.catalog import models as catalog_models
+from mercato.catalog import price_notices_models
 from mercato.commerce import models as commerce_models
 from mercato.keys import models as key_models
 from mercato.licenses import models as license_models
@@ -17,5 +18,6 @@ __all__ = [
     "key_models",
     "license_models",
     "outbox_models",
+    "price_notices_models",
     "test_clock_models",
 ]

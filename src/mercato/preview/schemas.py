@@ -146,6 +146,16 @@ class RevenueSplitOut(BaseModel):
     explanation: str
 
 
+class ComingPriceOut(BaseModel):
+    """The same item priced on the day a scheduled price change takes effect."""
+
+    effective_from: dt.date = Field(description="The day the listing's next price change takes effect.")
+    amount_after: Decimal = Field(
+        description="What this line costs when bought on that day, at the new prices (it may equal `amount` "
+        "when the change leaves this item's price alone)."
+    )
+
+
 class PricedLineOut(BaseModel):
     product_key: str
     kind: str
@@ -163,6 +173,14 @@ class PricedLineOut(BaseModel):
     formula: dict[str, str]
     revenue_split: RevenueSplitOut | None = Field(
         description="Marketplace app lines: what the vendor gets and what the operator keeps."
+    )
+    price_change: ComingPriceOut | None = Field(
+        default=None,
+        description="When the listing has a price change scheduled after the preview's date: the soonest "
+        "one, with this item priced on its first day. This line costs `amount` now and `amount_after` from "
+        "`effective_from`. Null when no change is scheduled, or when the item cannot be bought that day "
+        "(a billing cycle that ends before it).",
+        examples=[{"effective_from": "2027-01-01", "amount_after": "1320.00"}],
     )
 
 

@@ -58,7 +58,10 @@ class PreviewService:
         return schemas.PreviewResponse(
             date=on,
             channel=request.channel.value,
-            lines=[self._line_out(item.line, item.split) for item in items],
+            lines=[
+                self._line_out(item.line, item.split, self.price_change(request, index, item, on))
+                for index, item in enumerate(items)
+            ],
             totals=[schemas.TotalOut(currency=c, amount=a) for c, a in priced.totals.items()],
         )
 
@@ -94,6 +97,26 @@ class PreviewService:
             PricedItem(listing, line, pricing.split_revenue(line, schedule, on))
             for listing, line in zip(listings, lines, strict=True)
         ]
+
+    def price_change(
+        self, request: schemas.PreviewRequest, index: int, item: PricedItem, on: date
+    ) -> schemas.ComingPriceOut | None:
+        """The item priced again on the first day of its listing's next scheduled price change (None when no
+        change is scheduled after ``on``, or when the item cannot be bought that day)."""
+        scheduled = item.listing.prices_after(on)
+        if not scheduled:
+            return None
+        effective = scheduled[0].effective_from
+        listing = item.listing
+        name = listing.app.name if listing.app is not None else listing.host_product.name
+        try:
+            host = self._host_context(_host_on(request.host, effective), listing.host_product.name)
+            line = self._price(
+                request.items[index], pricing_listing(listing, name, effective), request.channel, host, effective
+            )
+        except pricing.PricingError:
+            return None
+        return schemas.ComingPriceOut(effective_from=effective, amount_after=line.amount)
 
     def _host_context(self, host: schemas.HostIn, product_name: str) -> pricing.HostContext:
         if host.hosting is pricing.Hosting.CLOUD:
@@ -224,7 +247,11 @@ class PreviewService:
         raise AssertionError(f"unhandled item {item!r}")
 
     @staticmethod
-    def _line_out(line: pricing.PricedLine, split: pricing.RevenueSplit | None) -> schemas.PricedLineOut:
+    def _line_out(
+        line: pricing.PricedLine,
+        split: pricing.RevenueSplit | None,
+        price_change: schemas.ComingPriceOut | None = None,
+    ) -> schemas.PricedLineOut:
         return schemas.PricedLineOut(
             product_key=line.app_key,
             kind=line.kind.value,
@@ -248,4 +275,17 @@ class PreviewService:
                 operator_amount=split.operator_amount,
                 explanation=split.explanation,
             ),
+            price_change=price_change,
         )
+
+
+def _host_on(host: schemas.HostIn, day: date) -> schemas.HostIn:
+    """The host as it will be on ``day``: a cloud site's next billing date moved on by whole cycles to the
+    first one on or after that day."""
+    if host.next_billing_date is None or host.billing_cycle is None or host.next_billing_date >= day:
+        return host
+    months = pricing.cycle_months(host.billing_cycle)
+    next_billing = host.next_billing_date
+    while next_billing < day:
+        next_billing = pricing.add_months(next_billing, months)
+    return host.model_copy(update={"next_billing_date": next_billing})
