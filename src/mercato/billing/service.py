@@ -11,6 +11,9 @@ renewal of a site for a billing date (``CloudRenewal``) and a second history ent
 3. **Evaluations** and **Data Center terms** past their end expire.
 4. **Maintenance** of perpetual server licenses lapses: recorded once per maintenance end; the license keeps
    working for builds released before it.
+
+The command then announces scheduled price changes (``mercato.catalog.price_notices``): each once, to the
+customers with renewals due around it.
 """
 
 from __future__ import annotations

@@ -223,7 +223,6 @@ def price_change_context(
         "hosting": {"server": "Server", "datacenter": "Data Center", "cloud": "Cloud"}[hosting.value],
         "effective_from": effective.isoformat(),
         "organisation": organisation,
-        "rises": any(line.rises for line in lines),
         "licenses": [
             {
                 "entitlement_number": line.license.entitlement_number,
