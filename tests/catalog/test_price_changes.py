@@ -145,3 +145,20 @@ def test_the_preview_documents_the_price_change_with_an_example(shop: TestClient
     line = schema["PricedLineOut"]["properties"]["price_change"]
     assert line["examples"] == [{"effective_from": "2027-01-01", "amount_after": "1320.00"}]
     assert set(schema["ComingPriceOut"]["properties"]) == {"effective_from", "amount_after"}
+
+
+def test_a_listing_s_first_prices_are_no_change_even_before_they_took_effect(shop: TestClient) -> None:
+    # The demo's prices took effect on 2025-01-01; a day before that is priced with them all the same.
+    response = shop.post(
+        "/api/v1/pricing/preview",
+        json={
+            "date": "2024-06-01",
+            "host": SERVER_HOST,
+            "items": [{"action": "new", "product_key": MOCKUPS, "tier": "100"}],
+        },
+    )
+    assert response.status_code == 200, response.text
+    assert (response.json()["lines"][0]["amount"], response.json()["lines"][0]["price_change"]) == (
+        "1100.00",
+        None,
+    )

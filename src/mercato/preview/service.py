@@ -103,7 +103,8 @@ class PreviewService:
     ) -> schemas.ComingPriceOut | None:
         """The item priced again on the first day of its listing's next scheduled price change (None when no
         change is scheduled after ``on``, or when the item cannot be bought that day)."""
-        scheduled = item.listing.prices_after(on)
+        in_force = item.listing.prices_on(on)  # before a listing's first prices, they are the prices
+        scheduled = [table for table in item.listing.prices_after(on) if table is not in_force]
         if not scheduled:
             return None
         effective = scheduled[0].effective_from
