@@ -490,7 +490,7 @@ class VendorService:
             }[vendor.status]
             raise VendorStatusConflict(
                 f"{vendor.name} is {vendor.status.value}: cannot {verbs[to]} it this way.{hint}",
-                status=vendor.status.value,
+                vendor_status=vendor.status.value,
             )
         vendor.status = to
         vendor.status_note = note.strip()
@@ -600,7 +600,7 @@ class VendorService:
             if not sells(vendor):
                 raise VendorNotActive(
                     f"{vendor.name} is {vendor.status.value}: its direct store can open once it is active.",
-                    status=vendor.status.value,
+                    vendor_status=vendor.status.value,
                 )
             keys.keys.lock_ring(issuer)
             if keys.keys.signing_key(issuer) is None:
