@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
+from tests.support.access import Endpoint, assert_access
 
 from mercato.accounts.api_tokens import TokenService
 from mercato.accounts.demo import load_demo_accounts
@@ -20,7 +21,6 @@ from mercato.catalog.vendors import VendorProfile, VendorService
 from mercato.clock import FixedClock
 from mercato.commerce.models import InvoiceSeries
 from mercato.keys.models import SigningKey
-from tests.support.access import Endpoint, assert_access
 
 IBAN = "DE89370400440532013000"
 BANK = {
