@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Body, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from mercato.accounts.access import Forbidden, NotAuthenticated
@@ -497,7 +497,9 @@ def _status_route(action: str, summary: str, doc: str) -> None:
         principal: Writer,
         session: SessionDep,
         services: ServicesDep,
-        body: StatusNoteIn | None = None,
+        body: Annotated[
+            StatusNoteIn | None, Body(examples=[{"note": "Checked the company register."}])
+        ] = None,
     ) -> VendorOut:
         service = _service(session, services)
         vendor = service.operated_by(principal, slug, f"{action} a vendor")
