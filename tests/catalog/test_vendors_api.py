@@ -331,6 +331,23 @@ def test_a_vendor_with_an_80_percent_server_agreement_gets_80_percent_of_a_marke
     assert split("com.example.mockups.wiki", "2026-11-26", "datacenter")["vendor_share_rate"] == "0.7500"
     assert split("com.diagramly.diagrams.wiki", "2026-11-26")["vendor_share_rate"] == "0.7500"
 
+    # A sale: Acme's admin quotes the app for Acme's wiki server and accepts; the quote keeps the 80% split.
+    admin = people.auth("acme_admin")
+    hosts = client.get(
+        "/api/v1/organisations/acme/host-instances?host_product=wiki&hosting=server", headers=admin
+    )
+    items = [{"action": "new", "product_key": "com.example.mockups.wiki", "tier": "100"}]
+    quote = client.post(
+        "/api/v1/quotes",
+        json={"host_instance_id": hosts.json()["items"][0]["id"], "items": items},
+        headers=admin,
+    )
+    assert quote.status_code == 201, quote.text
+    sold = quote.json()["lines"][0]["revenue_split"]
+    assert (sold["vendor_share_rate"], Decimal(sold["vendor_amount"])) == ("0.8000", Decimal("880.00"))
+    accepted = client.post(f"/api/v1/quotes/{quote.json()['id']}/accept", headers=admin)
+    assert accepted.status_code == 201, accepted.text
+
     bad = client.put(
         "/api/v1/vendors/example-mockups/revenue-share",
         json={"rates": [{"hosting": "moon", "effective_from": "2026-01-01", "vendor_share": "0.8"}]},
