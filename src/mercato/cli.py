@@ -11,6 +11,7 @@ from rich.console import Console
 
 from mercato.accounts import cli as accounts_cli
 from mercato.billing.cli import app as billing_app
+from mercato.catalog import vendors_cli
 from mercato.catalog.demo import load_demo_catalog
 from mercato.catalog.repository import CatalogRepository
 from mercato.cli_support import database_engine, require_secret
@@ -29,6 +30,7 @@ app.add_typer(billing_app, name="billing")
 app.add_typer(clock_app, name="clock")
 app.add_typer(outbox_app, name="outbox")
 accounts_cli.register(app)
+vendors_cli.register(app)
 app.command()(worker)
 
 

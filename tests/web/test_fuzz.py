@@ -73,7 +73,7 @@ def _shop(api: TestClient, world: World) -> dict[str, list[str]]:
         "app_key": ["com.example.mockups.wiki"],
         "key": ["wiki"],
         "issuer": ["operator", "example-mockups"],
-        "slug": ["tier-mismatch", "invalid-input"],
+        "slug": ["tier-mismatch", "invalid-input", "example-mockups"],
     }
 
 

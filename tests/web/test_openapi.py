@@ -67,6 +67,7 @@ def test_an_operation_declares_credentials_exactly_when_it_refuses_a_caller_with
             key="wiki",
             issuer="operator",
             slug="tier-mismatch",
+            email="dev@mockups.example",
             message="0123456789ab",
         )
         anonymous = api.request(method, url, json={})
@@ -152,6 +153,7 @@ def test_every_request_body_has_examples_that_its_schema_and_the_api_accept(
                 invoice_id=world.wiki_server.id,
                 line_id=1,
                 quote_id=world.wiki_server.id,
+                slug="example-mockups",
             )
             answer = api.request(method, url, json=example["value"], headers=world.auth("operator"))
             refused_input = answer.status_code in (400, 422) and answer.json()["type"].endswith(

@@ -29,8 +29,9 @@ from mercato import pricing
 from mercato.accounts.models import HostInstance
 from mercato.billing.models import CloudRenewal
 from mercato.billing.repository import BillingRepository
-from mercato.catalog.domain import pricing_listing, revenue_schedule
+from mercato.catalog.domain import pricing_listing
 from mercato.catalog.repository import CatalogRepository
+from mercato.catalog.vendors import RevenueSchedules
 from mercato.commerce.invoicing import Invoicing
 from mercato.commerce.models import Invoice, LineAction, QuoteLine
 from mercato.commerce.quoting import Quoting, quote_line
@@ -127,7 +128,7 @@ class BillingRun:
             next_billing_date=billing_date,
             product_name=host_product.name,
         )
-        schedule = revenue_schedule(self.catalog.revenue_share_rates())
+        schedules = RevenueSchedules(self.session)  # the vendor's agreement, else the standard rates
         lines: list[QuoteLine] = []
         currency = ""
         for position, license in enumerate(licenses, 1):
@@ -140,7 +141,8 @@ class BillingRun:
                 billing_date,
                 license_type=license.license_type,
             )
-            split = pricing.split_revenue(line, schedule, self.clock.today())
+            vendor_id = listing.app.vendor_id if listing.app is not None else None
+            split = pricing.split_revenue(line, schedules.of(vendor_id), self.clock.today())
             currency = line.currency
             lines.append(quote_line(position, LineAction.RENEWAL, listing, line, split, license))
         quote = Quoting(self.commerce, self.services).renewal_quote(site, currency, lines)

@@ -87,6 +87,10 @@ class Vendor(Base):
     website: Mapped[str | None] = mapped_column(String(300))
     legal_name: Mapped[str] = mapped_column(String(200), default="", doc="The name on contracts and payouts")
     status: Mapped[VendorStatus] = mapped_column(enum_column(VendorStatus, 16), default=VendorStatus.ACTIVE)
+    status_note: Mapped[str] = mapped_column(
+        Text, default="", server_default="", doc="The operator's note on the last approval or suspension"
+    )
+    status_changed_at: Mapped[datetime | None]
     # How the operator pays the vendor: {"method": "bank_transfer", "account_holder": ..., "iban": ..., ...}.
     payout_details: Mapped[dict[str, str] | None] = mapped_column(JSON)
     direct_store: Mapped[bool] = mapped_column(

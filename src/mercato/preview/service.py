@@ -8,9 +8,10 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from mercato import pricing
-from mercato.catalog.domain import pricing_listing, revenue_schedule
+from mercato.catalog.domain import pricing_listing
 from mercato.catalog.models import Listing
 from mercato.catalog.repository import CatalogRepository
+from mercato.catalog.vendors import RevenueSchedules
 from mercato.preview import schemas
 from mercato.problems import InvalidInput, Problem
 
@@ -74,7 +75,7 @@ class PreviewService:
                 f"There is no host product {request.host.product!r}. Host products: {known}."
             )
         host = self._host_context(request.host, host_product.name)
-        schedule = revenue_schedule(self.catalog.revenue_share_rates())
+        schedules = RevenueSchedules(self.catalog.session)  # the vendor's agreement, else the standard rates
         lines: list[pricing.PricedLine] = []
         listings: list[Listing] = []
         vendors: set[object] = set()
@@ -94,7 +95,11 @@ class PreviewService:
                 "Price each vendor's apps separately, or buy them together on the marketplace."
             )
         return [
-            PricedItem(listing, line, pricing.split_revenue(line, schedule, on))
+            PricedItem(
+                listing,
+                line,
+                pricing.split_revenue(line, schedules.of(listing.app.vendor_id if listing.app else None), on),
+            )
             for listing, line in zip(listings, lines, strict=True)
         ]
 

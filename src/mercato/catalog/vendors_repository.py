@@ -1,0 +1,147 @@
+"""All SQL about vendors: profiles, their teams, their revenue-share agreements, and what turning the direct
+store on writes (the invoice series). Returns ORM rows; the rules are in ``catalog.vendors``."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from mercato.accounts.models import Membership, Role, User
+from mercato.catalog.models import RevenueShareRate, Vendor, VendorRevenueShare, VendorStatus
+from mercato.commerce.models import InvoiceSeries
+from mercato.problems import Problem
+
+
+def selling_vendor() -> ColumnElement[bool]:
+    """SQL condition on ``Vendor``: its apps may be sold (it is active: not pending approval, not suspended)."""
+    return Vendor.status == VendorStatus.ACTIVE
+
+
+def selling_direct_vendor() -> ColumnElement[bool]:
+    """SQL condition on ``Vendor``: it may sell on its own bills now (active, with its direct store on)."""
+    return (Vendor.status == VendorStatus.ACTIVE) & Vendor.direct_store.is_(True)
+
+
+@dataclass(frozen=True)
+class VendorMember:
+    membership: Membership
+    user: User
+
+
+class VendorsRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, *objects: object) -> None:
+        self.session.add_all(objects)
+        self.session.flush()
+
+    def add_unique(self, row: object, conflict: Problem) -> None:
+        """Insert a row a unique constraint guards; a concurrent insert of the same key gets ``conflict``."""
+        try:
+            with self.session.begin_nested():
+                self.session.add(row)
+                self.session.flush()
+        except IntegrityError:
+            raise conflict from None
+
+    # -- vendors -------------------------------------------------------------------------------------------
+
+    def vendor_by_slug(self, slug: str) -> Vendor | None:
+        return self.session.scalars(select(Vendor).where(Vendor.slug == slug)).first()
+
+    def lock_vendor(self, vendor: Vendor) -> None:
+        """Re-read the vendor under a row lock (PostgreSQL) so changes of one vendor take turns; SQLite's unit
+        of work holds the database's write lock already."""
+        self.session.refresh(vendor, with_for_update=True)
+
+    def list_vendors(
+        self,
+        *,
+        only: Collection[uuid.UUID] | None,
+        status: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[Sequence[Vendor], int]:
+        """A page of vendors by slug, limited to the ids in ``only`` unless it is None."""
+        conditions: list[ColumnElement[bool]] = []
+        if only is not None:
+            conditions.append(Vendor.id.in_(list(only)))
+        if status is not None:
+            conditions.append(Vendor.status == status)
+        total = self.session.scalar(select(func.count()).select_from(Vendor).where(*conditions)) or 0
+        page = self.session.scalars(
+            select(Vendor).where(*conditions).order_by(Vendor.slug).limit(limit).offset(offset)
+        )
+        return page.all(), total
+
+    def is_selling(self, vendor_id: uuid.UUID) -> bool:
+        """Whether the vendor's apps may be sold now (see ``selling_vendor``)."""
+        return bool(self.session.scalar(select(func.count()).where(Vendor.id == vendor_id, selling_vendor())))
+
+    def is_selling_direct(self, vendor_id: uuid.UUID) -> bool:
+        """Whether the vendor may sell on its own bills now (see ``selling_direct_vendor``)."""
+        return bool(
+            self.session.scalar(select(func.count()).where(Vendor.id == vendor_id, selling_direct_vendor()))
+        )
+
+    # -- members -------------------------------------------------------------------------------------------
+
+    def members_of(self, vendor_id: uuid.UUID) -> list[VendorMember]:
+        rows = self.session.execute(
+            select(Membership, User)
+            .join(User, User.id == Membership.user_id)
+            .where(Membership.vendor_id == vendor_id, Membership.role == Role.VENDOR_MEMBER)
+            .order_by(User.email)
+        ).all()
+        return [VendorMember(m, u) for m, u in rows]
+
+    def membership(self, vendor_id: uuid.UUID, user_id: uuid.UUID) -> Membership | None:
+        return self.session.scalars(
+            select(Membership).where(
+                Membership.vendor_id == vendor_id,
+                Membership.user_id == user_id,
+                Membership.role == Role.VENDOR_MEMBER,
+            )
+        ).first()
+
+    def remove(self, membership: Membership) -> None:
+        self.session.execute(delete(Membership).where(Membership.id == membership.id))
+        self.session.flush()
+
+    # -- revenue share -------------------------------------------------------------------------------------
+
+    def standard_rates(self) -> Sequence[RevenueShareRate]:
+        return self.session.scalars(select(RevenueShareRate).order_by(RevenueShareRate.effective_from)).all()
+
+    def agreement_of(self, vendor_id: uuid.UUID) -> Sequence[VendorRevenueShare]:
+        """The vendor's own revenue-share rates, by hosting and date."""
+        return self.session.scalars(
+            select(VendorRevenueShare)
+            .where(VendorRevenueShare.vendor_id == vendor_id)
+            .order_by(VendorRevenueShare.hosting, VendorRevenueShare.effective_from)
+        ).all()
+
+    def replace_agreement(self, vendor_id: uuid.UUID, rates: Sequence[VendorRevenueShare]) -> None:
+        self.session.execute(delete(VendorRevenueShare).where(VendorRevenueShare.vendor_id == vendor_id))
+        self.session.add_all(rates)
+        self.session.flush()
+
+    # -- direct store --------------------------------------------------------------------------------------
+
+    def ensure_invoice_series(self, seller: str, prefix: str) -> None:
+        """The seller's invoice series, created once however many requests race (the seller is its key)."""
+        insert = postgresql_insert if self.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        self.session.execute(
+            insert(InvoiceSeries).values(seller=seller, prefix=prefix, next_number=1).on_conflict_do_nothing()
+        )
+
+    def invoice_series(self, seller: str) -> InvoiceSeries | None:
+        return self.session.get(InvoiceSeries, seller)
