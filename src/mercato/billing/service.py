@@ -136,6 +136,7 @@ class BillingRun:
                 host,
                 billing_date,
                 license_type=license.license_type,
+                renewing=True,
             )
             split = pricing.split_revenue(line, schedule, self.clock.today())
             currency = line.currency
