@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from mercato import pricing
 from mercato.catalog.domain import pricing_listing, revenue_schedule
+from mercato.catalog.listings import check_on_sale
 from mercato.catalog.models import Listing
 from mercato.catalog.repository import CatalogRepository
 from mercato.preview import schemas
@@ -36,6 +37,11 @@ class ItemRefused(Problem):
         self.status = error.status
         self.type = error.type
         self.title = error.title
+
+
+NEW_SALES = (schemas.NewItem, schemas.EvaluationItem, schemas.CloudSubscriptionItem)
+"""Items that sell a new license: only listings on sale take them. Renewals, upgrades, co-terms and user
+changes of licenses already sold go on whatever became of the app."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,15 @@ class PreviewService:
         vendors: set[object] = set()
         for index, item in enumerate(request.items):
             listing = self._listing(item.product_key, request.host, index)
+            if isinstance(item, NEW_SALES):
+                vendor = self.catalog.vendor_by_id(listing.app.vendor_id) if listing.app is not None else None
+                check_on_sale(
+                    listing,
+                    vendor,
+                    f"Item {index + 1} ({item.product_key}) is not sold to new buyers",
+                    item=index + 1,
+                    pointer=f"/items/{index}",
+                )
             listings.append(listing)
             if listing.app is not None:
                 vendors.add(listing.app.vendor_id)
