@@ -61,12 +61,11 @@ from mercato.services import Services
 # -- what is sold -----------------------------------------------------------------------------------------------
 
 
-def sale_refusal(listing: Listing, vendor: Vendor | None) -> str | None:
-    """Why ``listing`` is not sold to new buyers, or None when it is (needs ``listing.app`` loaded; ``vendor``
-    is the app's vendor). Host products' own listings are sold once published."""
+def sale_refusal(listing: Listing, app: App | None, vendor: Vendor | None) -> str | None:
+    """Why ``listing`` (of ``app`` by ``vendor``; None for a host product's own listing) is not sold to new
+    buyers, or None when it is. Host products' own listings are sold once published."""
     if listing.published_at is None:
         return "it is not published yet: its listing waits for the operator's approval"
-    app = listing.app
     if app is None:
         return None
     if app.visibility == AppVisibility.RETIRED:
@@ -79,8 +78,9 @@ def sale_refusal(listing: Listing, vendor: Vendor | None) -> str | None:
 
 
 def check_on_sale(listing: Listing, vendor: Vendor | None, what: str, **extensions: Any) -> None:
-    """Raise ``ListingNotOnSale`` when ``listing`` is not sold to new buyers; ``what`` starts the sentence."""
-    reason = sale_refusal(listing, vendor)
+    """Raise ``ListingNotOnSale`` when ``listing`` (with ``app`` loaded) is not sold to new buyers; ``what``
+    starts the sentence."""
+    reason = sale_refusal(listing, listing.app, vendor)
     if reason is not None:
         raise ListingNotOnSale(
             f"{what}: {reason}. Licenses already sold keep working and renewing.",
@@ -472,5 +472,5 @@ class ListingService:
         return RevisionAlreadyDecided(
             f"This revision is {revision.status.value}, not waiting for review: only a submitted revision can "
             "be approved or rejected.",
-            status=revision.status.value,
+            revision_status=revision.status.value,
         )

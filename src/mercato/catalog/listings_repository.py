@@ -117,7 +117,7 @@ class ListingsRepository:
             select(ListingRevision)
             .options(selectinload(ListingRevision.app).selectinload(App.vendor))
             .where(waiting)
-            .order_by(ListingRevision.submitted_at, ListingRevision.id)
+            .order_by(ListingRevision.submitted_at, ListingRevision.created_at, ListingRevision.id)
             .limit(limit)
             .offset(offset)
         ).all()

@@ -127,9 +127,16 @@ class RejectIn(BaseModel):
         json_schema_extra={"examples": [{"note": "The 25-user price is above the 50-user price's half."}]},
     )
 
-    note: Annotated[Note, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)] = Field(
+    note: Annotated[Note, StringConstraints(min_length=1, max_length=2000)] = Field(
         description="Why the revision is sent back: what the vendor should change."
     )
+
+    @field_validator("note")
+    @classmethod
+    def _says_something(cls, note: str) -> str:
+        if not note.strip():
+            raise ValueError("say why the revision is sent back")
+        return note.strip()
 
 
 class ManagedListingOut(BaseModel):
@@ -180,7 +187,7 @@ class RevisionPage(BaseModel):
 def managed_app_out(app: App, today: date) -> ManagedAppOut:
     listings = []
     for listing in app.listings:
-        reason = sale_refusal(listing, app.vendor)
+        reason = sale_refusal(listing, app, app.vendor)
         listings.append(
             ManagedListingOut(
                 hosting=str(listing.hosting),

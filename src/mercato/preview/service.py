@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from mercato import pricing
 from mercato.catalog.domain import pricing_listing, revenue_schedule
 from mercato.catalog.listings import check_on_sale
+from mercato.catalog.listings_errors import ListingNotOnSale
 from mercato.catalog.models import Listing
 from mercato.catalog.repository import CatalogRepository
 from mercato.preview import schemas
@@ -146,6 +147,13 @@ class PreviewService:
         if hostings:
             raise InvalidInput(
                 prefix + f"it is not sold for {host.hosting.value}; it is sold for {', '.join(hostings)}.",
+                item=index + 1,
+                pointer=f"/items/{index}",
+            )
+        if self.catalog.app_by_key(product_key) is not None:
+            raise ListingNotOnSale(
+                prefix + f"it is not sold for {host.hosting.value}: no listing of it is published yet (a new "
+                "listing is sold once the operator approves it).",
                 item=index + 1,
                 pointer=f"/items/{index}",
             )
