@@ -157,6 +157,9 @@ class ListingService:
             with self.session.begin_nested():
                 self.repo.add(app)
         except IntegrityError:  # the same key, created meanwhile by a request that raced this one
+            raced = self.repo.app(spec.key)
+            if raced is not None and raced.vendor_id == vendor.id and self._same_app(raced, spec):
+                return Created(raced, created=False)
             raise self._key_taken(spec.key) from None
         created = self.repo.app(spec.key)
         assert created is not None
