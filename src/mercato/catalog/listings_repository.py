@@ -27,7 +27,7 @@ _LISTING_DETAILS = (
 )
 
 
-def _apps() -> Select[tuple[App]]:
+def _apps() -> Select[App]:
     return select(App).options(
         selectinload(App.vendor),
         selectinload(App.host_product),

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, field_validator
 
 from mercato.catalog.listings import sale_refusal
 from mercato.catalog.markdown import render_markdown
@@ -16,12 +16,12 @@ from mercato.catalog.schemas import HostProductRef, ListingOut, VendorRef
 from mercato.catalog.specs import AppLinks, AppSpec, ListingSpec, refuse_unsafe_markup
 from mercato.fields import Day, Note, Text
 
-SERVER_PRICES_EXAMPLE = {
+SERVER_PRICES_EXAMPLE: dict[str, JsonValue] = {
     "10": "10.00", "25": "250.00", "50": "500.00", "100": "900.00", "250": "1800.00", "500": "2800.00",
     "2000": "4800.00", "10000": "7800.00", "unlimited": "9800.00",
 }  # fmt: skip
 
-APP_EXAMPLE = {
+APP_EXAMPLE: dict[str, JsonValue] = {
     "key": "com.example.mockups.whiteboard.wiki",
     "name": "Whiteboards for Wiki",
     "host_product": "wiki",
