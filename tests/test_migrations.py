@@ -55,7 +55,8 @@ def test_prices_move_to_dated_price_tables_without_loss(backend: str, fresh_data
     with engine.begin() as connection:
         connection.execute(
             text(
-                "INSERT INTO host_products (id, key, name, summary, user_tiers, created_at) VALUES (:id, 'wiki', 'Wiki', '', '[10, 25]', :at)"
+                "INSERT INTO host_products (id, key, name, summary, user_tiers, created_at) "
+                "VALUES (:id, 'wiki', 'Wiki', '', '[10, 25]', :at)"
             ),
             {
                 "id": "11111111111111111111111111111111"
