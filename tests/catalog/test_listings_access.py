@@ -32,11 +32,11 @@ def test_the_access_matrix_of_apps_drafts_and_review(shop: Shop) -> None:
     endpoints = [
         Endpoint(
             "POST",
-            "/api/v1/vendors/{vendor}/apps",
+            "/api/v1/vendors/{slug}/apps",
             allowed=MANAGERS,
             body=lambda caller: APP | {"key": f"com.whiteboard.{caller.replace('_', '-')}.wiki"},
         ),
-        Endpoint("GET", "/api/v1/vendors/{vendor}/apps", allowed=MANAGERS),
+        Endpoint("GET", "/api/v1/vendors/{slug}/apps", allowed=MANAGERS),
         Endpoint("PATCH", "/api/v1/apps/{key}", allowed=MANAGERS, body={"summary": "Sketch together."}),
         Endpoint("POST", "/api/v1/apps/{key}/visibility", allowed=MANAGERS, body={"visibility": "public"}),
         Endpoint(
@@ -70,7 +70,7 @@ def test_the_access_matrix_of_apps_drafts_and_review(shop: Shop) -> None:
         endpoints,
         shop.tokens,
         read_only={"acme_read_only": "acme_admin"},
-        params={"vendor": VENDOR, "key": KEY, "server": server["id"], "cloud": cloud["id"]},
+        params={"slug": VENDOR, "key": KEY, "server": server["id"], "cloud": cloud["id"]},
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -235,3 +236,27 @@ def test_withdraw_reject_and_history(shop: Shop, session_factory: sessionmaker[S
             session.scalar(select(func.count()).select_from(Listing).where(Listing.product_key == KEY)) == 0
         )
         assert session.scalar(select(func.count()).select_from(ListingRevision)) == 2
+
+
+def test_a_licensed_users_listing_sells_a_tier_below_the_hosts_on_the_marketplace(shop: Shop) -> None:
+    shop.ok("POST", f"/vendors/{VENDOR}/apps", "board", APP, status=201)
+    shop.publish(KEY, server_listing(marketplace={"sold": True, "licensed_users": True}))
+    default = shop.client.get(f"/api/v1/apps/{KEY}").json()["listings"][0]["channel_policy"]["marketplace"]
+    assert default["tier_must_match_host"] is False
+    invoice = shop.buy([{"action": "new", "product_key": KEY, "tier": "25"}])  # the host has 100 users
+    assert invoice["lines"][0]["amount"] == "250.00"
+    key = shop.license(invoice["lines"][0]["license"])["keys"][-1]["key"]
+    assert shop.validate(key)["status"] == "USER_MISMATCH"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="keys do not say that their listing sells licensed users, so the verifier holds a marketplace key "
+    "below the host's tier for a USER_MISMATCH: the key format needs a claim for it",
+)
+def test_a_licensed_users_key_below_the_hosts_tier_validates(shop: Shop) -> None:
+    shop.ok("POST", f"/vendors/{VENDOR}/apps", "board", APP, status=201)
+    shop.publish(KEY, server_listing(marketplace={"sold": True, "licensed_users": True}))
+    invoice = shop.buy([{"action": "new", "product_key": KEY, "tier": "25"}])
+    key = shop.license(invoice["lines"][0]["license"])["keys"][-1]["key"]
+    assert shop.validate(key, app_users=20)["status"] == "VALID"

@@ -68,6 +68,8 @@ def test_an_operation_declares_credentials_exactly_when_it_refuses_a_caller_with
             issuer="operator",
             slug="tier-mismatch",
             message="0123456789ab",
+            hosting="server",
+            revision_id=world.wiki_server.id,
         )
         anonymous = api.request(method, url, json={})
         if "security" in operation:

@@ -49,7 +49,7 @@ _SPEC_RULES = (InvalidInput, HostingNotSoldForHost, PriceChangeTooSoon)
 
 
 @router.post(
-    "/vendors/{vendor}/apps",
+    "/vendors/{slug}/apps",
     response_model=schemas.ManagedAppOut,
     status_code=status.HTTP_201_CREATED,
     summary="Create an app",
@@ -62,7 +62,7 @@ _SPEC_RULES = (InvalidInput, HostingNotSoldForHost, PriceChangeTooSoon)
     },
 )
 def create_app(
-    vendor: VendorPath,
+    slug: VendorPath,
     body: schemas.AppIn,
     principal: Writer,
     session: SessionDep,
@@ -72,24 +72,24 @@ def create_app(
     """A new app of the vendor (its members, or operator staff): key, name, host product, summary, description
     in Markdown and links. It is sold once a listing of it is approved: propose one with
     `PUT /api/v1/apps/{key}/listings/{hosting}/draft`. Sending the same app again answers 200 with it."""
-    created = ListingService(session, services).create_app(principal, vendor, body)
+    created = ListingService(session, services).create_app(principal, slug, body)
     if not created.created:
         response.status_code = status.HTTP_200_OK
     return schemas.managed_app_out(created.app, services.clock.today())
 
 
 @router.get(
-    "/vendors/{vendor}/apps",
+    "/vendors/{slug}/apps",
     response_model=list[schemas.ManagedAppOut],
     summary="List a vendor's apps, published or not",
     responses=problem_responses(*_SIGNED_IN, AppVendorNotFound),
 )
 def list_vendor_apps(
-    vendor: VendorPath, principal: Reader, session: SessionDep, services: ServicesDep
+    slug: VendorPath, principal: Reader, session: SessionDep, services: ServicesDep
 ) -> list[schemas.ManagedAppOut]:
     """Every app of the vendor with every listing, published or not, and whether each is on sale."""
     today = services.clock.today()
-    apps = ListingService(session, services).apps_of_vendor(principal, vendor)
+    apps = ListingService(session, services).apps_of_vendor(principal, slug)
     return [schemas.managed_app_out(app, today) for app in apps]
 
 
