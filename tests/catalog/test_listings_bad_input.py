@@ -70,6 +70,13 @@ BAD_LISTINGS = [
         id="unknown-tier",
     ),
     pytest.param("cloud", cloud_listing(direct={"sold": True}), "body.listing.direct", id="cloud-direct"),
+    pytest.param("server", server_listing(currency="XYZ"), "body.listing.currency", id="unknown-currency"),
+    pytest.param(
+        "server",
+        server_listing(currency="JPY", prices=SERVER_PRICES | {"10": "10.50"}),
+        "body.listing.prices.10",
+        id="yen-cents",
+    ),
     pytest.param("datacenter", server_listing(), "body.listing.hosting", id="hosting-differs"),
     pytest.param(
         "server",

@@ -25,8 +25,12 @@ from catalog.listings_world import (  # noqa: F401  (fixtures)
     shop,
     world,
 )
+from mercato.catalog.listings_errors import ListingNotOnSale
 from mercato.catalog.models import Listing, ListingRevision
 from mercato.clock import FixedClock
+from mercato.licenses.service import IssueRequest, LicenseService
+from mercato.pricing import LicenseTypeNotAllowed
+from support.licenses import license_services
 
 TODAY = date(2026, 11, 26)
 
@@ -260,3 +264,35 @@ def test_a_licensed_users_key_below_the_hosts_tier_validates(shop: Shop) -> None
     invoice = shop.buy([{"action": "new", "product_key": KEY, "tier": "25"}])
     key = shop.license(invoice["lines"][0]["license"])["keys"][-1]["key"]
     assert shop.validate(key, app_users=20)["status"] == "VALID"
+
+
+def test_support_staff_cannot_issue_a_license_of_a_hidden_app_or_of_a_type_not_offered(
+    shop: Shop, session_factory: sessionmaker[Session]
+) -> None:
+    shop.ok("POST", f"/vendors/{VENDOR}/apps", "board", APP, status=201)
+    shop.publish(KEY, server_listing(license_types=["academic"]))
+
+    def issue(license_type: str = "commercial") -> None:
+        with session_factory() as session:
+            LicenseService(session, license_services()).issue(
+                IssueRequest(
+                    KEY, "server", "marketplace", 100, license_type, "ACME-WIKI-0001", date(2027, 11, 26)
+                )
+            )
+
+    with pytest.raises(LicenseTypeNotAllowed):
+        issue("community")
+    issue("academic")
+    shop.ok("POST", f"/apps/{KEY}/visibility", "board", {"visibility": "hidden"})
+    with pytest.raises(ListingNotOnSale, match="hidden"):
+        issue()
+
+
+def test_a_quote_for_a_license_type_the_listing_does_not_offer_is_refused(shop: Shop) -> None:
+    shop.ok("POST", f"/vendors/{VENDOR}/apps", "board", APP, status=201)
+    shop.publish(KEY, server_listing(license_types=["academic"]))
+    refused = shop.quote([{"action": "new", "product_key": KEY, "tier": "100", "license_type": "community"}])
+    assert refused.status_code == 422
+    problem = refused.json()
+    assert problem["type"] == "/api/v1/problems/license-type-not-allowed"
+    assert "not sold with community licenses" in problem["detail"]

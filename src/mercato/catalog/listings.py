@@ -19,6 +19,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -55,6 +56,7 @@ from mercato.catalog.models import (
 from mercato.catalog.publishing import apply_listing_spec, listing_spec, spec_prices
 from mercato.catalog.specs import AppLinks, AppSpec, ListingSpec, check_listing_for_host
 from mercato.pricing import Hosting
+from mercato.pricing.money import is_known_currency, is_whole_minor_units
 from mercato.problems import InvalidInput
 from mercato.services import Services
 
@@ -88,6 +90,22 @@ def check_on_sale(listing: Listing, vendor: Vendor | None, what: str, **extensio
             hosting=str(listing.hosting),
             **extensions,
         )
+
+
+def _amounts(spec: ListingSpec) -> list[tuple[str, Decimal]]:
+    """Every amount of the spec with the field it is in (``prices.25``, ``cloud_prices.brackets.0...``)."""
+    found = [
+        (f"{name}.{tier}", amount)
+        for name in ("prices", "direct_prices")
+        for tier, amount in (getattr(spec, name) or {}).items()
+    ]
+    if spec.cloud_prices is not None:
+        found.append(("cloud_prices.flat_monthly", spec.cloud_prices.flat_monthly))
+        found += [
+            (f"cloud_prices.brackets.{index}.per_user_monthly", bracket.per_user_monthly)
+            for index, bracket in enumerate(spec.cloud_prices.brackets)
+        ]
+    return found
 
 
 def manages(principal: Principal, vendor_id: uuid.UUID) -> bool:
@@ -242,6 +260,25 @@ class ListingService:
             raise InvalidInput(
                 f"The listing says hosting {spec.hosting.value!r} but is sent for {hosting.value!r}.",
                 errors=[_field_error(f"{where}.hosting", f"must be {hosting.value!r}", "hosting")],
+            )
+        if not is_known_currency(spec.currency):
+            raise InvalidInput(
+                f"{spec.currency!r} is not an ISO 4217 currency code.",
+                errors=[_field_error(f"{where}.currency", "not an ISO 4217 currency", "currency")],
+            )
+        errors = [
+            _field_error(
+                f"{where}.{field}", f"{amount} has more decimals than {spec.currency} has", "decimals"
+            )
+            for field, amount in _amounts(spec)
+            if not is_whole_minor_units(amount, spec.currency)
+        ]
+        if errors:
+            raise InvalidInput(
+                "Amounts must be whole minor units of the currency: "
+                + "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+                + ".",
+                errors=errors,
             )
         if hosting is not Hosting.CLOUD:
             check_listing_for_host(spec, [tier_of(t) for t in app.host_product.user_tiers], where)
