@@ -154,6 +154,10 @@ def test_every_request_body_has_examples_that_its_schema_and_the_api_accept(
                 invoice_id=world.wiki_server.id,
                 line_id=1,
                 quote_id=world.wiki_server.id,
+                slug="example-mockups",
+                app_key="com.example.mockups.wiki",
+                hosting="server",
+                revision_id=world.wiki_server.id,
             )
             answer = api.request(method, url, json=example["value"], headers=world.auth("operator"))
             refused_input = answer.status_code in (400, 422) and answer.json()["type"].endswith(

@@ -184,7 +184,18 @@ def submit_draft(
     principal: Writer,
     session: SessionDep,
     services: ServicesDep,
-    body: Annotated[schemas.SubmitIn | None, Body()] = None,
+    body: Annotated[
+        schemas.SubmitIn | None,
+        Body(
+            openapi_examples={
+                "as drafted": {"summary": "No body: the draft's own day, if any", "value": {}},
+                "with a day": {
+                    "summary": "New prices from a day",
+                    "value": {"prices_effective_from": "2027-01-15"},
+                },
+            }
+        ),
+    ] = None,
 ) -> schemas.RevisionOut:
     """Send the draft to the operator's review queue, optionally with the day new prices should take effect.
     Submitting it again changes nothing."""
