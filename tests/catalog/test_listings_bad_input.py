@@ -194,3 +194,15 @@ def test_markdown_renders_headings_emphasis_and_safe_links() -> None:
     html = render_markdown("# Title\n\n*a* **b** [site](https://example.com) [mail](mailto:a@example.com)")
     assert "<h1>Title</h1>" in html and "<em>a</em>" in html and "<strong>b</strong>" in html
     assert 'href="https://example.com"' in html and 'href="mailto:a@example.com"' in html
+
+
+def test_a_public_listing_keeps_its_currency(shop: Shop, session_factory: sessionmaker[Session]) -> None:
+    shop.ok("POST", f"/vendors/{VENDOR}/apps", "board", APP, status=201)
+    shop.publish(KEY, server_listing())
+    before = counts(session_factory)
+    response = shop.call(
+        "PUT", f"/apps/{KEY}/listings/server/draft", "board", {"listing": server_listing(currency="EUR")}
+    )
+    assert response.status_code == 422
+    assert fields(response.json()) == ["body.listing.currency"]
+    assert counts(session_factory) == before

@@ -280,6 +280,14 @@ class ListingService:
                 + ".",
                 errors=errors,
             )
+        listing = self._listing_of(app, hosting)
+        if listing is not None and listing.published_at is not None and spec.currency != listing.currency:
+            # Its price tables, and the quotes and licenses priced from them, are in that currency.
+            raise InvalidInput(
+                f"The {hosting.value} listing of {app.name} is sold in {listing.currency}; a public listing "
+                "keeps its currency.",
+                errors=[_field_error(f"{where}.currency", f"must be {listing.currency}", "currency")],
+            )
         if hosting is not Hosting.CLOUD:
             check_listing_for_host(spec, [tier_of(t) for t in app.host_product.user_tiers], where)
 
