@@ -13,6 +13,7 @@ from mercato.accounts.session_api import router as session_router
 from mercato.accounts.throttle import SignInThrottle
 from mercato.catalog.api import router as catalog_router
 from mercato.catalog.vendors_api import router as vendors_router
+from mercato.catalog.listings_api import router as listings_router
 from mercato.clock import Clock, SystemClock
 from mercato.commerce.api import router as commerce_router
 from mercato.database import autocommit_connections, make_engine, make_session_factory, session_connections
@@ -74,6 +75,8 @@ OPENAPI_TAGS = [
         "name": "vendors",
         "description": "Vendors: applications and approval, profiles, payout details, teams, revenue-share "
         "agreements, direct stores and their signing keys.",
+        "name": "listings",
+        "description": "Vendors create apps and propose listings; operator staff review and publish them.",
     },
     {
         "name": "accounts",
@@ -148,6 +151,7 @@ def create_app(
     app.include_router(licenses_router, prefix="/api/v1")
     app.include_router(catalog_router, prefix="/api/v1")
     app.include_router(vendors_router, prefix="/api/v1")
+    app.include_router(listings_router, prefix="/api/v1")
     app.include_router(accounts_router, prefix="/api/v1")
     app.include_router(session_router, prefix="/api/v1")
     app.include_router(preview_router, prefix="/api/v1")

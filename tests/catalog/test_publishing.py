@@ -49,7 +49,9 @@ def test_a_price_rise_takes_effect_on_its_day_only(session: Session) -> None:
     assert price_of_100_users(effective) == Decimal("2200.00")
     assert [t.effective_from for t in listing.prices_after(DAY)] == [effective]
     # Scheduling again for the same day replaces the scheduled table rather than adding another.
-    apply_listing_spec(listing, spec.model_copy(update={"prices": {**spec.prices, "100": Decimal("1500")}}), effective)
+    apply_listing_spec(
+        listing, spec.model_copy(update={"prices": {**spec.prices, "100": Decimal("1500")}}), effective
+    )
     session.flush()
     assert price_of_100_users(effective) == Decimal("1500")
     assert len(listing.prices_after(DAY)) == 1

@@ -69,6 +69,8 @@ def test_an_operation_declares_credentials_exactly_when_it_refuses_a_caller_with
             slug="tier-mismatch",
             email="dev@mockups.example",
             message="0123456789ab",
+            hosting="server",
+            revision_id=world.wiki_server.id,
         )
         anonymous = api.request(method, url, json={})
         if "security" in operation:
@@ -154,6 +156,9 @@ def test_every_request_body_has_examples_that_its_schema_and_the_api_accept(
                 line_id=1,
                 quote_id=world.wiki_server.id,
                 slug="example-mockups",
+                app_key="com.example.mockups.wiki",
+                hosting="server",
+                revision_id=world.wiki_server.id,
             )
             answer = api.request(method, url, json=example["value"], headers=world.auth("operator"))
             refused_input = answer.status_code in (400, 422) and answer.json()["type"].endswith(

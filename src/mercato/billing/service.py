@@ -140,6 +140,7 @@ class BillingRun:
                 host,
                 billing_date,
                 license_type=license.license_type,
+                renewing=True,
             )
             vendor_id = listing.app.vendor_id if listing.app is not None else None
             split = pricing.split_revenue(line, schedules.of(vendor_id), self.clock.today())

@@ -35,8 +35,9 @@ def list_apps(
     limit: Annotated[PageLimit, Query(description="Items per page.")] = 50,
     offset: Annotated[PageOffset, Query(description="Items to skip.")] = 0,
 ) -> AppPage:
-    """Apps in the catalog, ordered by key, each with its listings (one per hosting), list prices, channel
-    policy and releases. Filter by hosting, vendor, host product or text; page with `limit` and `offset`."""
+    """Public apps in the catalog, ordered by key, each with its published listings (one per hosting), list
+    prices, channel policy and releases. Filter by hosting, vendor, host product or text; page with `limit`
+    and `offset`."""
     apps, total = CatalogRepository(session).list_apps(
         hosting=hosting, vendor_slug=vendor, host_product_key=host_product, text=q, limit=limit, offset=offset
     )
@@ -58,8 +59,10 @@ def get_app(
     session: SessionDep,
     services: ServicesDep,
 ) -> AppOut:
-    """One app by its key (for example `com.example.mockups.wiki`), with every listing."""
-    app = CatalogRepository(session).app_by_key(app_key)
+    """One app by its key (for example `com.example.mockups.wiki`), with every published listing. Hidden and
+    retired apps, apps of vendors not active and apps not yet published answer 404 here; their vendor sees them
+    through `GET /api/v1/vendors/{slug}/apps`."""
+    app = CatalogRepository(session).public_app(app_key)
     if app is None:
         raise NotFound(f"There is no app with key {app_key!r}. GET /api/v1/apps lists the apps.")
     return presenters.app_out(app, services.clock.today())

@@ -76,6 +76,7 @@ def pricing_listing(listing: Listing, name: str, on: date) -> pricing.Listing:
             _tier_table(prices, listing.currency, "direct") if hosting is not pricing.Hosting.CLOUD else None
         ),
         host_product=listing.app_id is None,
+        license_types=frozenset(pricing.LicenseType(t) for t in listing.license_types),
     )
 
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from mercato.catalog.domain import tier_label
+from mercato.catalog.markdown import render_markdown
 from mercato.catalog.models import UNLIMITED_USERS, App, HostProduct, Listing, PriceTable
 from mercato.catalog.schemas import (
     AppOut,
@@ -92,13 +93,20 @@ def listing_out(listing: Listing, today: date) -> ListingOut:
 
 
 def app_out(app: App, today: date) -> AppOut:
+    """The app as the public catalog shows it: its page (the description as Markdown and as sanitised HTML)
+    and its published listings only."""
     return AppOut(
         key=app.key,
         name=app.name,
         summary=app.summary,
+        description=app.description,
+        description_html=render_markdown(app.description),
+        links=dict(app.links or {}),
         vendor=VendorRef(slug=app.vendor.slug, name=app.vendor.name),
         host_product=HostProductRef(key=app.host_product.key, name=app.host_product.name),
-        listings=[listing_out(listing, today) for listing in app.listings],
+        listings=[
+            listing_out(listing, today) for listing in app.listings if listing.published_at is not None
+        ],
     )
 
 

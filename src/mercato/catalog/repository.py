@@ -5,17 +5,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from mercato.catalog.models import (
     App,
+    AppVisibility,
     HostProduct,
     Listing,
     Operator,
     PriceTable,
     RevenueShareRate,
     Vendor,
+    VendorStatus,
 )
 
 _LISTING_DETAILS = (
@@ -24,6 +26,18 @@ _LISTING_DETAILS = (
     ),
     selectinload(Listing.releases),
 )
+
+
+_published = Listing.published_at.is_not(None)
+
+
+def _public_apps() -> tuple[ColumnElement[bool], ...]:
+    """What the public catalog shows: public apps of active vendors with at least one published listing."""
+    return (
+        App.visibility == AppVisibility.PUBLIC,
+        App.vendor.has(Vendor.status == VendorStatus.ACTIVE),
+        App.listings.any(_published),
+    )
 
 
 def _app_query() -> Select[App]:
@@ -51,10 +65,10 @@ class CatalogRepository:
         limit: int = 50,
         offset: int = 0,
     ) -> tuple[Sequence[App], int]:
-        """A page of apps (ordered by key) and the number of apps that match the filters."""
-        conditions = []
+        """A page of public apps (ordered by key) and the number of public apps that match the filters."""
+        conditions = list(_public_apps())
         if hosting is not None:
-            conditions.append(App.listings.any(Listing.hosting == hosting))
+            conditions.append(App.listings.any(and_(Listing.hosting == hosting, _published)))
         if vendor_slug is not None:
             conditions.append(App.vendor.has(Vendor.slug == vendor_slug))
         if host_product_key is not None:
@@ -70,6 +84,10 @@ class CatalogRepository:
 
     def app_by_key(self, key: str) -> App | None:
         return self.session.scalars(_app_query().where(App.key == key)).first()
+
+    def public_app(self, key: str) -> App | None:
+        """The app if the public catalog shows it: public, of an active vendor, with a published listing."""
+        return self.session.scalars(_app_query().where(App.key == key, *_public_apps())).first()
 
     def list_host_products(self) -> Sequence[HostProduct]:
         return self.session.scalars(select(HostProduct).order_by(HostProduct.key)).all()

@@ -86,6 +86,13 @@ class AppOut(BaseModel):
     key: str = Field(examples=["com.example.mockups.wiki"])
     name: str
     summary: str
+    description: str = Field(description="The app's description in Markdown, as its vendor wrote it.")
+    description_html: str = Field(
+        description="The description rendered as HTML and sanitised (no raw HTML, links http(s) or mailto)."
+    )
+    links: dict[str, str] = Field(
+        description="Named links: homepage, documentation, support, source, privacy."
+    )
     vendor: VendorRef
     host_product: HostProductRef
     listings: list[ListingOut]

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from mercato import pricing
 from mercato.accounts.access import Forbidden, NotAuthenticated
 from mercato.accounts.dependencies import Reader, Writer
+from mercato.catalog.listings_errors import ListingNotOnSale
 from mercato.commerce import errors, presenters, schemas
 from mercato.commerce.acceptance import Acceptance, Accepting
 from mercato.commerce.invoicing import Invoicing
@@ -81,6 +82,7 @@ _COMMON = (NotAuthenticated, Forbidden)
         errors.MixedCurrencies,
         errors.EvaluationLimitReached,
         errors.IdempotencyKeyReused,
+        ListingNotOnSale,
         *pricing_rules(),
     ),
 )

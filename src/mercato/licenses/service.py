@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from mercato import pricing
 from mercato.cache_invalidation import Topic, changed
 from mercato.catalog.domain import pricing_listing, tier_of
+from mercato.catalog.listings import check_on_sale
 from mercato.catalog.models import UNLIMITED_USERS, Listing
 from mercato.catalog.repository import CatalogRepository
 from mercato.keys.models import OPERATOR_ISSUER, vendor_issuer
@@ -84,6 +85,8 @@ class LicenseService:
                 f"{request.app_key!r} has no {request.hosting} listing. "
                 "GET /api/v1/apps/{key} shows the hostings an app is sold for."
             )
+        vendor = self.catalog.vendor_by_id(listing.app.vendor_id) if listing.app is not None else None
+        check_on_sale(listing, vendor, f"{request.app_key} ({request.hosting}) is not sold to new buyers")
         evaluation = request.evaluation or request.license_type == "evaluation"
         license_type = "evaluation" if evaluation else request.license_type
         if license_type not in LicenseType.__members__.values():
@@ -96,6 +99,8 @@ class LicenseService:
         offer = pricing_listing(listing, name, self.clock.today())
         channel = pricing.Channel(request.channel)
         pricing.check_channel(offer, channel)
+        if not evaluation:
+            pricing.check_license_type_offered(offer, pricing.LicenseType(license_type))
         if not evaluation and isinstance(offer.price_table, pricing.TierPriceTable):
             table = offer.price_table_for(channel)
             assert isinstance(table, pricing.TierPriceTable)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from mercato.catalog.listings_errors import ListingNotOnSale
 from mercato.preview.schemas import PreviewRequest, PreviewResponse
 from mercato.preview.service import PreviewService, UnknownProduct
 from mercato.web.dependencies import SessionDep
@@ -17,7 +18,7 @@ router = APIRouter(tags=["pricing"], route_class=UnitOfWorkRoute)
     "/pricing/preview",
     response_model=PreviewResponse,
     summary="Price items without buying",
-    responses=problem_responses(UnknownProduct, *pricing_rules()),
+    responses=problem_responses(UnknownProduct, ListingNotOnSale, *pricing_rules()),
 )
 def preview_prices(body: PreviewRequest, request: Request, session: SessionDep) -> PreviewResponse:
     """Price a list of proposed items (new purchases, renewals, upgrades, co-terms, evaluations, cloud

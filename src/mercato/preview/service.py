@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session
 
 from mercato import pricing
 from mercato.catalog.domain import pricing_listing
+from mercato.catalog.listings import check_on_sale
+from mercato.catalog.listings_errors import ListingNotOnSale
 from mercato.catalog.models import Listing
 from mercato.catalog.repository import CatalogRepository
 from mercato.catalog.vendors import RevenueSchedules
@@ -37,6 +39,11 @@ class ItemRefused(Problem):
         self.status = error.status
         self.type = error.type
         self.title = error.title
+
+
+NEW_SALES = (schemas.NewItem, schemas.EvaluationItem, schemas.CloudSubscriptionItem)
+"""Items that sell a new license: only listings on sale take them. Renewals, upgrades, co-terms and user
+changes of licenses already sold go on whatever became of the app."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,15 @@ class PreviewService:
         vendors: set[object] = set()
         for index, item in enumerate(request.items):
             listing = self._listing(item.product_key, request.host, index)
+            if isinstance(item, NEW_SALES):
+                vendor = self.catalog.vendor_by_id(listing.app.vendor_id) if listing.app is not None else None
+                check_on_sale(
+                    listing,
+                    vendor,
+                    f"Item {index + 1} ({item.product_key}) is not sold to new buyers",
+                    item=index + 1,
+                    pointer=f"/items/{index}",
+                )
             listings.append(listing)
             if listing.app is not None:
                 vendors.add(listing.app.vendor_id)
@@ -160,6 +176,13 @@ class PreviewService:
         if hostings:
             raise InvalidInput(
                 prefix + f"it is not sold for {host.hosting.value}; it is sold for {', '.join(hostings)}.",
+                item=index + 1,
+                pointer=f"/items/{index}",
+            )
+        if self.catalog.app_by_key(product_key) is not None:
+            raise ListingNotOnSale(
+                prefix + f"it is not sold for {host.hosting.value}: no listing of it is published yet (a new "
+                "listing is sold once the operator approves it).",
                 item=index + 1,
                 pointer=f"/items/{index}",
             )

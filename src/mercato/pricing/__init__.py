@@ -55,7 +55,12 @@ from mercato.pricing.revenue import (
     reverse_revenue_split,
     split_revenue,
 )
-from mercato.pricing.rules import check_channel, check_tier_for_host, latest_maintenance_end
+from mercato.pricing.rules import (
+    check_channel,
+    check_license_type_offered,
+    check_tier_for_host,
+    latest_maintenance_end,
+)
 from mercato.pricing.tables import CloudBracket, CloudPriceTable, TierPriceTable
 from mercato.pricing.types import (
     DEFAULT_SERVER_TIERS,
@@ -113,6 +118,7 @@ __all__ = [
     "TierSuggestion",
     "add_months",
     "check_channel",
+    "check_license_type_offered",
     "check_tier_for_host",
     "currency_precision",
     "cycle_months",

@@ -15,6 +15,7 @@ from mercato.pricing.rules import (
     check_host_hosting,
     check_hosting,
     check_license_type_for_host,
+    check_license_type_offered,
     check_order,
     check_starter_users,
     cloud_table,
@@ -40,6 +41,7 @@ def price_cloud_subscription(
     license_type: LicenseType = LicenseType.COMMERCIAL,
     channel: Channel = Channel.MARKETPLACE,
     terms: CommerceTerms = DEFAULT_TERMS,
+    renewing: bool = False,
 ) -> PricedLine:
     """Price the first billing period of a cloud app subscribed on ``start`` for the cloud site ``host``.
 
@@ -48,13 +50,16 @@ def price_cloud_subscription(
     tier that covers the site's users (``tier`` may choose a larger one). When the site has a
     ``next_billing_date``, the first period runs from ``start`` to it and is prorated by days over the site's
     current cycle (co-terming), so the app renews with the site; otherwise a full cycle from ``start``.
-    Rounded once.
+    Rounded once. A new subscription must be of a license type the listing offers; ``renewing`` (the billing
+    run's next cycle of a subscription already sold) keeps the type it was sold with.
 
     Raises :class:`ChannelNotAllowed` (cloud is marketplace-only), :class:`HostingMismatch`,
     :class:`TierNotSold`, :class:`TierMismatch` (a chosen annual tier below the site's users),
     :class:`LicenseTypeNotAllowed` and :class:`DatesOutOfOrder`.
     """
     table = _cloud_checks(listing, channel, license_type, terms)
+    if not renewing:
+        check_license_type_offered(listing, license_type)
     check_host_hosting(listing, host)
     check_license_type_for_host(license_type, host)
     assert host.cloud_users is not None and host.billing_cycle is not None  # HostContext ensures it for cloud

@@ -63,6 +63,7 @@ class Listing:
 
     The direct channel uses ``direct_price_table`` when the vendor set one, otherwise the same table as the
     marketplace. ``host_product`` marks the operator's own host products: no host to match, no revenue share.
+    ``license_types`` are the types a new license may be bought in (commercial and evaluation always).
     """
 
     app_key: str
@@ -72,8 +73,15 @@ class Listing:
     policy: ChannelPolicy
     direct_price_table: TierPriceTable | None = None
     host_product: bool = False
+    license_types: frozenset[LicenseType] = frozenset(LicenseType)
+    """The license types the listing sells; commercial and evaluation always, whatever is given."""
 
     def __post_init__(self) -> None:
+        object.__setattr__(
+            self,
+            "license_types",
+            frozenset(self.license_types) | {LicenseType.COMMERCIAL, LicenseType.EVALUATION},
+        )
         is_cloud = self.hosting is Hosting.CLOUD
         if is_cloud != isinstance(self.price_table, CloudPriceTable):
             kind = "a cloud" if is_cloud else "a tier"

@@ -14,6 +14,7 @@ from mercato.pricing.rules import (
     check_host_hosting,
     check_hosting,
     check_license_type_for_host,
+    check_license_type_offered,
     check_tier_for_host,
     cloud_table,
     period_word,
@@ -43,7 +44,7 @@ def price_new_purchase(
     price for a term of 12 months from today. Academic pays 50% of list, community, open source and developer
     licenses are free (a zero line still records the sale), starter pays the 10-user price and covers at most
     10 users. ``host`` is the customer's host instance (``None`` only for the operator's host products); on a
-    channel that requires it, the tier must cover the host's tier.
+    channel that requires it, the tier must cover the host's tier. The listing must offer the license type.
 
     Raises :class:`ChannelNotAllowed`, :class:`HostingMismatch`, :class:`TierNotSold`, :class:`TierMismatch`,
     :class:`LicenseTypeNotAllowed` or :class:`HostContextRequired`.
@@ -52,6 +53,7 @@ def price_new_purchase(
     check_channel(listing, channel)
     table = tier_table(listing, channel)
     basis = tier_basis(listing, table, tier, license_type, terms)
+    check_license_type_offered(listing, license_type)
     check_license_type_for_host(license_type, host)
     check_tier_for_host(listing, tier, channel, host, license_type, terms)
 

@@ -96,6 +96,21 @@ def license_type_rate(license_type: LicenseType, terms: CommerceTerms) -> Fracti
     return Fraction(1)
 
 
+def check_license_type_offered(listing: Listing, license_type: LicenseType) -> None:
+    """Raise :class:`LicenseTypeNotAllowed` when the listing does not sell new licenses of ``license_type``.
+
+    Commercial and evaluation licenses are always offered. Renewals, upgrades and co-terms of a license already
+    sold keep its type, so they do not ask this.
+    """
+    if license_type in listing.license_types:
+        return
+    offered = sorted(t.value for t in listing.license_types if t is not LicenseType.EVALUATION)
+    raise LicenseTypeNotAllowed(
+        f"{listing.name} is not sold with {license_type.label} licenses; it is sold as: {', '.join(offered)}.",
+        license_type=license_type.value,
+    )
+
+
 def check_starter_users(users: int | None, license_type: LicenseType, terms: CommerceTerms) -> None:
     """Starter licenses exist only for small teams: raise unless ``users`` is at most the starter limit."""
     if license_type is LicenseType.STARTER and (users is None or users > terms.starter_max_users):
