@@ -267,16 +267,46 @@ def _refuse(errors: list[dict[str, Any]]) -> None:
         )
 
 
-def parse_catalog(data: object) -> CatalogFile:
-    """The file's content (as YAML or JSON loads it) checked whole: every entry of every section is validated
-    on its own, so one bad entry does not hide the problems of the others. Raises ``InvalidInput`` listing them
-    all."""
+@dataclass
+class ParsedCatalog:
+    """A file's entries that are valid on their own, where each is in the file, and the problems of the rest.
+
+    The entries that parsed are still checked against each other and the database (``apply_catalog``), so that
+    one bad entry does not hide the problems of the others; the keys of entries that did not parse count as
+    known, so that they do not also make every reference to them a problem."""
+
+    catalog: CatalogFile
+    positions: dict[str, list[int]]
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    unparsed_keys: dict[str, set[str]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, catalog: CatalogFile) -> ParsedCatalog:
+        return cls(catalog, {section: list(range(len(getattr(catalog, section)))) for section in _SECTIONS})
+
+    def where(self, section: str, index: int) -> str:
+        return f"{section}[{self.positions[section][index]}]"
+
+    def raise_problems(self) -> CatalogFile:
+        _refuse(self.errors)
+        return self.catalog
+
+
+def parse_catalog(data: object) -> ParsedCatalog:
+    """The file's content (as YAML or JSON loads it), every entry of every section validated on its own."""
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise InvalidInput(
-            "A catalog file is a mapping with operator, revenue_share, host_products, vendors and apps.",
-            errors=[_error("", "must be a mapping (key: value), not a list or a single value", "type")],
+        return ParsedCatalog(
+            CatalogFile(),
+            {section: [] for section in _SECTIONS},
+            [
+                _error(
+                    "",
+                    "must be a mapping of sections (operator, vendors, apps, ...), not a list or a value",
+                    "type",
+                )
+            ],
         )
     errors: list[dict[str, Any]] = []
     for key in data:
@@ -289,6 +319,8 @@ def parse_catalog(data: object) -> CatalogFile:
                 )
             )
     parsed: dict[str, Any] = {}
+    positions: dict[str, list[int]] = {section: [] for section in _SECTIONS}
+    unparsed: dict[str, set[str]] = {section: set() for section in _SECTIONS}
     if data.get("operator") is not None:
         try:
             parsed["operator"] = OperatorEntry.model_validate(data["operator"])
@@ -303,10 +335,12 @@ def parse_catalog(data: object) -> CatalogFile:
         for index, item in enumerate(items):
             try:
                 parsed[section].append(model.model_validate(item))
+                positions[section].append(index)
             except ValidationError as error:
                 errors += _validation_errors(error, [section, index])
-    _refuse(errors)
-    return CatalogFile.model_validate(parsed)
+                if isinstance(item, dict):
+                    unparsed[section].add(str(item.get("slug") or item.get("key")))
+    return ParsedCatalog(CatalogFile.model_validate(parsed), positions, errors, unparsed)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -512,10 +546,16 @@ class _Catalog:
 
 
 def _duplicates(
-    errors: list[dict[str, Any]], where: str, keys: Iterable[object], field_name: str, what: str
+    errors: list[dict[str, Any]],
+    where: str,
+    keys: Iterable[object],
+    field_name: str,
+    what: str,
+    positions: Sequence[int] | None = None,
 ) -> None:
     seen: dict[object, int] = {}
-    for index, key in enumerate(keys):
+    for number, key in enumerate(keys):
+        index = positions[number] if positions is not None else number
         if key in seen:
             errors.append(
                 _error(
@@ -626,21 +666,33 @@ def _parsed_tiers(labels: Iterable[str]) -> list[Tier]:
 
 
 def _check(
-    catalog: CatalogFile, db: _Catalog, today: date
+    parsed: ParsedCatalog, db: _Catalog, today: date
 ) -> tuple[list[list[list[_PriceStep]]], list[list[list[_PriceStep]]]]:
-    """Every problem of the file that needs more than one entry or the database; raises ``InvalidInput``.
-    Returns the price timelines of the host products' and the apps' listings."""
-    errors: list[dict[str, Any]] = []
+    """Every problem of the file, those of entries on their own and those that need more than one entry or the
+    database; raises ``InvalidInput`` listing them all. Returns the price timelines of the host products' and
+    the apps' listings."""
+    catalog, at = parsed.catalog, parsed.where
+    errors: list[dict[str, Any]] = list(parsed.errors)
     _duplicates(
         errors,
         "revenue_share",
         ((r.hosting.value, r.effective_from) for r in catalog.revenue_share),
         "",
         "the rate for",
+        parsed.positions["revenue_share"],
     )
-    _duplicates(errors, "host_products", (h.key for h in catalog.host_products), "key", "host product")
-    _duplicates(errors, "vendors", (v.slug for v in catalog.vendors), "slug", "vendor")
-    _duplicates(errors, "apps", (a.key for a in catalog.apps), "key", "app")
+    _duplicates(
+        errors,
+        "host_products",
+        (h.key for h in catalog.host_products),
+        "key",
+        "host product",
+        parsed.positions["host_products"],
+    )
+    _duplicates(
+        errors, "vendors", (v.slug for v in catalog.vendors), "slug", "vendor", parsed.positions["vendors"]
+    )
+    _duplicates(errors, "apps", (a.key for a in catalog.apps), "key", "app", parsed.positions["apps"])
     host_tiers = {
         key: _parsed_tiers(tier_label(t) for t in host.user_tiers) for key, host in db.hosts.items()
     }
@@ -649,10 +701,10 @@ def _check(
         slug: (vendor.direct_store, f"vendor {slug}: ") for slug, vendor in db.vendors.items()
     }
     for index, vendor in enumerate(catalog.vendors):
-        direct_stores[vendor.slug] = (vendor.direct_store, f"vendors[{index}].")
+        direct_stores[vendor.slug] = (vendor.direct_store, f"{at('vendors', index)}.")
         _duplicates(
             errors,
-            f"vendors[{index}].revenue_share",
+            f"{at('vendors', index)}.revenue_share",
             ((r.hosting.value, r.effective_from) for r in vendor.revenue_share),
             "",
             "the rate for",
@@ -660,7 +712,7 @@ def _check(
     host_timelines = [
         _check_listings(
             host.listings,
-            f"host_products[{index}].listings",
+            f"{at('host_products', index)}.listings",
             db.listings_of(host.key),
             host_tiers[host.key],
             None,
@@ -672,9 +724,11 @@ def _check(
     ]
     app_timelines = []
     for index, entry in enumerate(catalog.apps):
-        where = f"apps[{index}]"
+        where = at("apps", index)
         existing = db.apps.get(entry.key)
-        if entry.vendor not in direct_stores:
+        if entry.vendor in parsed.unparsed_keys.get("vendors", ()):
+            pass  # its own problems are reported
+        elif entry.vendor not in direct_stores:
             errors.append(
                 _error(
                     f"{where}.vendor",
@@ -690,7 +744,9 @@ def _check(
                     "vendor_changed",
                 )
             )
-        if entry.host_product not in host_tiers:
+        if entry.host_product in parsed.unparsed_keys.get("host_products", ()):
+            pass
+        elif entry.host_product not in host_tiers:
             errors.append(
                 _error(
                     f"{where}.host_product",
@@ -911,13 +967,20 @@ class _Applier:
 
 
 def apply_catalog(
-    repository: CatalogFileRepository, catalog: CatalogFile, *, now: datetime, dry_run: bool = False
+    repository: CatalogFileRepository,
+    parsed: ParsedCatalog | CatalogFile,
+    *,
+    now: datetime,
+    dry_run: bool = False,
 ) -> CatalogPlan:
-    """Check the file against itself and the database, then (unless ``dry_run``) create or update every object
-    it names, in one flush of the caller's transaction. Returns what changed, object by object. Raises
-    ``InvalidInput`` listing every problem, having written nothing."""
+    """Check the whole file, its entries and their references, against itself and the database; then (unless
+    ``dry_run``) create or update every object it names, in the caller's transaction. Returns what changed,
+    object by object. Raises ``InvalidInput`` listing every problem, having written nothing."""
+    if isinstance(parsed, CatalogFile):
+        parsed = ParsedCatalog.of(parsed)
+    catalog = parsed.catalog
     db = _Catalog.load(repository)
-    host_timelines, app_timelines = _check(catalog, db, now.date())
+    host_timelines, app_timelines = _check(parsed, db, now.date())
     applier = _Applier(repository, db, now, write=not dry_run)
     if catalog.operator is not None:
         applier.operator(catalog.operator)
@@ -1071,8 +1134,9 @@ def write_catalog(catalog: CatalogFile, file_format: str = "yaml") -> str:
     return _YAML_HEADER + body
 
 
-def read_catalog(text: str) -> CatalogFile:
-    """A catalog file's text (YAML, or JSON, which YAML reads too), checked whole; raises ``InvalidInput``."""
+def read_catalog(text: str) -> ParsedCatalog:
+    """A catalog file's text (YAML, or JSON, which YAML reads too), each entry validated; raises
+    ``InvalidInput`` only for text that is not YAML at all."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
@@ -1090,6 +1154,7 @@ __all__ = [
     "Action",
     "CatalogFile",
     "CatalogPlan",
+    "ParsedCatalog",
     "apply_catalog",
     "catalog_document",
     "catalog_schema",
