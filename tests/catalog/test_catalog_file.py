@@ -359,3 +359,18 @@ def test_an_app_the_file_lists_is_sold_at_once_with_its_prices(
     assert answer.json()["lines"][0]["amount"] == "1900.00"  # the price the file gave the 100-user tier
     with session_factory() as session:
         assert session.execute(text("SELECT count(*) FROM listings WHERE published_at IS NULL")).scalar() == 0
+
+
+def test_the_example_file_of_the_docs_applies_to_the_demo_catalog(repo_root: Any, session: Session) -> None:
+    page = (repo_root / "docs" / "catalog-file.md").read_text(encoding="utf-8")
+    example = page.split("```yaml\n", 1)[1].split("```", 1)[0]
+    plan = apply(session, example)
+    assert [(c.kind, c.key, c.action) for c in plan.changes] == [
+        ("vendor", "acme-tools", Action.CREATED),
+        ("app", "com.acme.tools.wiki", Action.CREATED),
+        ("listing", "com.acme.tools.wiki server", Action.CREATED),
+        ("listing", "com.acme.tools.wiki cloud", Action.CREATED),
+    ]
+    assert not apply(session, example).changes_anything
+    exported = app_entry(yaml.safe_load(export_text(session)), "com.acme.tools.wiki")
+    assert exported["listings"][0]["price_changes"][0]["effective_from"] == "2027-02-01"
