@@ -74,9 +74,17 @@ class _Entry(BaseModel):
 
 
 def _tiers_as_text(value: Any) -> Any:
-    """YAML reads ``25: "300.00"`` with a number for a key; tiers are text ("25", "unlimited")."""
-    if isinstance(value, Mapping):
-        return {str(key): amount for key, amount in value.items()}
+    """Tiers are text ("25", "unlimited"), but hand-written YAML reads ``25: 300`` with a number for the key
+    and ``annual_tiers: [10, 25]`` as numbers: take those as the tiers they mean."""
+    if not isinstance(value, dict):
+        return value
+    value = dict(value)
+    for name in ("prices", "direct_prices"):
+        if isinstance(value.get(name), dict):
+            value[name] = {str(tier): amount for tier, amount in value[name].items()}
+    cloud = value.get("cloud_prices")
+    if isinstance(cloud, dict) and isinstance(cloud.get("annual_tiers"), list):
+        value["cloud_prices"] = {**cloud, "annual_tiers": [str(tier) for tier in cloud["annual_tiers"]]}
     return value
 
 
@@ -105,7 +113,7 @@ class PriceChangeEntry(_Entry):
     direct_prices: dict[str, Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]] | None = None
     cloud_prices: CloudPricesSpec | None = None
 
-    _tiers = field_validator("prices", "direct_prices", mode="before")(_tiers_as_text)
+    _tiers = model_validator(mode="before")(_tiers_as_text)
 
 
 class ListingEntry(ListingSpec):
@@ -122,17 +130,7 @@ class ListingEntry(ListingSpec):
     )
     releases: list[ReleaseSpec] = Field(default_factory=list, max_length=500)
 
-    _tiers = field_validator("prices", "direct_prices", mode="before")(_tiers_as_text)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _annual_tiers_as_text(cls, value: Any) -> Any:
-        if isinstance(value, dict) and isinstance(value.get("cloud_prices"), dict):
-            cloud = dict(value["cloud_prices"])
-            if isinstance(cloud.get("annual_tiers"), list):
-                cloud["annual_tiers"] = [str(tier) for tier in cloud["annual_tiers"]]
-            value = {**value, "cloud_prices": cloud}
-        return value
+    _tiers = model_validator(mode="before")(_tiers_as_text)
 
     def spec(self) -> ListingSpec:
         """The listing with its first prices, as review and publishing know it."""
