@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -16,6 +17,7 @@ import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mercato.catalog.demo import demo_catalog_text
@@ -32,7 +34,7 @@ from mercato.catalog.file import (
 )
 from mercato.catalog.file_repository import CatalogFileRepository
 from mercato.catalog.models import App, Listing, PriceTable, Vendor
-from mercato.database import Base, make_engine
+from mercato.database import Base, make_engine, make_session_factory, transaction
 from mercato.migrations import upgrade_to_head
 from mercato.problems import InvalidInput
 
@@ -374,3 +376,35 @@ def test_the_example_file_of_the_docs_applies_to_the_demo_catalog(repo_root: Any
     assert not apply(session, example).changes_anything
     exported = app_entry(yaml.safe_load(export_text(session)), "com.acme.tools.wiki")
     assert exported["listings"][0]["price_changes"][0]["effective_from"] == "2027-02-01"
+
+
+def test_two_applies_at_once_make_one_catalog(backend: str, fresh_database_url: Any) -> None:
+    """Two operators apply the same file at the same moment: the unique keys let only one create each object;
+    the other waits and finds them (SQLite), or fails as a whole and may simply run again (PostgreSQL)."""
+    engine = make_engine(fresh_database_url(backend))
+    upgrade_to_head(engine)
+    factory = make_session_factory(engine)
+    both_started = threading.Barrier(2)
+    outcomes: list[int | str] = []
+
+    def operator() -> None:
+        try:
+            with transaction(factory) as session:
+                both_started.wait()
+                plan = apply_catalog(
+                    CatalogFileRepository(session), read_catalog(demo_catalog_text()), now=NOW
+                )
+            outcomes.append(plan.count(Action.CREATED))
+        except IntegrityError:
+            outcomes.append("conflict: nothing written")
+
+    threads = [threading.Thread(target=operator) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes, key=str) in ([0, 32], [32, "conflict: nothing written"])
+    with transaction(factory) as session:
+        assert export_text(session) == demo_catalog_text()
+        assert not apply(session, demo_catalog_text()).changes_anything
+    engine.dispose()

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+from sqlalchemy.exc import IntegrityError
 
 from mercato.catalog.file import (
     Action,
@@ -138,13 +139,22 @@ def apply(
     except UnicodeDecodeError:
         err_console.print(f"[red]{file.name} is not UTF-8 text;[/red] nothing was written.")
         raise typer.Exit(INVALID) from None
-    with unit_of_work() as (session, services):
-        try:
-            plan = apply_catalog(
-                CatalogFileRepository(session), catalog, now=services.clock.now(), dry_run=dry_run
-            )
-        except InvalidInput as problem:
-            _refused(file, problem)  # leaves the unit of work by an exit: it rolls back
+    try:
+        with unit_of_work() as (session, services):
+            try:
+                plan = apply_catalog(
+                    CatalogFileRepository(session), catalog, now=services.clock.now(), dry_run=dry_run
+                )
+            except InvalidInput as problem:
+                _refused(file, problem)  # leaves the unit of work by an exit: it rolls back
+    except IntegrityError:
+        # Another apply (or a vendor's change) created one of the same objects first; the unique keys kept
+        # the catalog whole. Applying again finds it and changes only what still differs.
+        err_console.print(
+            "[red]The catalog changed while the file was being applied;[/red] nothing of the file was written. "
+            "Apply it again: what is already as the file says is left as it is."
+        )
+        raise typer.Exit(INVALID) from None
     if as_json:
         typer.echo(json.dumps({"dry_run": dry_run, **plan.as_dict()}, indent=2, ensure_ascii=False))
         return
