@@ -14,6 +14,7 @@ from mercato.accounts.throttle import SignInThrottle
 from mercato.catalog.api import router as catalog_router
 from mercato.catalog.vendors_api import router as vendors_router
 from mercato.catalog.listings_api import router as listings_router
+from mercato.catalog.file_api import router as catalog_file_router
 from mercato.clock import Clock, SystemClock
 from mercato.commerce.api import router as commerce_router
 from mercato.database import autocommit_connections, make_engine, make_session_factory, session_connections
@@ -152,6 +153,7 @@ def create_app(
     app.include_router(catalog_router, prefix="/api/v1")
     app.include_router(vendors_router, prefix="/api/v1")
     app.include_router(listings_router, prefix="/api/v1")
+    app.include_router(catalog_file_router, prefix="/api/v1")
     app.include_router(accounts_router, prefix="/api/v1")
     app.include_router(session_router, prefix="/api/v1")
     app.include_router(preview_router, prefix="/api/v1")

@@ -12,6 +12,7 @@ from rich.console import Console
 from mercato.accounts import cli as accounts_cli
 from mercato.billing.cli import app as billing_app
 from mercato.catalog import vendors_cli
+from mercato.catalog.cli import app as catalog_app
 from mercato.catalog.demo import load_demo_catalog
 from mercato.catalog.repository import CatalogRepository
 from mercato.cli_support import database_engine, require_secret
@@ -27,6 +28,7 @@ console = Console(stderr=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(license_app, name="license")
 app.add_typer(billing_app, name="billing")
+app.add_typer(catalog_app, name="catalog")
 app.add_typer(clock_app, name="clock")
 app.add_typer(outbox_app, name="outbox")
 accounts_cli.register(app)
