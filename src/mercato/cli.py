@@ -25,6 +25,7 @@ app = typer.Typer(help="Mercato: an add-on marketplace and license server.", no_
 console = Console(stderr=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(license_app, name="license")
+app.add_typer(license_app, name="licenses", help="The same as 'mercato license'.")
 app.add_typer(billing_app, name="billing")
 app.add_typer(clock_app, name="clock")
 app.add_typer(outbox_app, name="outbox")

@@ -3,15 +3,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.table import Table
 from sqlalchemy import inspect, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
@@ -97,6 +99,27 @@ def _where(settings: Settings) -> str:
     return url.render_as_string(hide_password=True)
 
 
+def database_in_use(settings: Settings | None = None) -> str:
+    """The database a command uses, as an operator recognises it (no password)."""
+    return _where(settings or get_settings())
+
+
+def nothing_found(what: str) -> None:
+    """Say that a command found nothing, and where it looked: an empty answer from the wrong database (the
+    default SQLite file of another working directory) is the common surprise."""
+    err_console.print(f"{what} in {database_in_use()}.")
+
+
+def print_json(document: Any) -> None:
+    """A document for scripts, alone on standard output."""
+    typer.echo(json.dumps(document, indent=2, ensure_ascii=False, default=str))
+
+
+def id_column(table: Table, heading: str = "id") -> None:
+    """A column of whole ids: later commands take them, so they are never cut or wrapped."""
+    table.add_column(heading, no_wrap=True, min_width=36)
+
+
 def _fail(sentence: str) -> NoReturn:
     err_console.print(sentence)
     raise typer.Exit(1)
@@ -107,7 +130,11 @@ def database_engine(settings: Settings, *, create: bool = False) -> Engine:
     that is not one, a server that does not answer, or (unless ``create``) no Mercato database there at all,
     rather than silently making an empty one."""
     where = _where(settings)
-    unset = "" if "MERCATO_DATABASE_URL" in os.environ else " (MERCATO_DATABASE_URL is not set: that is the default)"
+    unset = (
+        ""
+        if "MERCATO_DATABASE_URL" in os.environ
+        else " (MERCATO_DATABASE_URL is not set: that is the default)"
+    )
     try:
         engine = make_engine(settings.database_url)
     except (ArgumentError, NoSuchModuleError, ValueError) as error:
