@@ -129,7 +129,9 @@ class LicenseService:
         if not request.hosting:
             raise InvalidInput("Say which hosting the license is for (--hosting), or name its host instance.")
         if not request.host_binding or not request.host_binding.strip():
-            raise InvalidInput("Say which server the license binds to (--server-id), or name its host instance.")
+            raise InvalidInput(
+                "Say which server the license binds to (--server-id), or name its host instance."
+            )
         listing = self.catalog.listing(request.app_key, request.hosting)
         if listing is None:
             raise NotFound(
