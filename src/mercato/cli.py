@@ -17,6 +17,7 @@ from mercato.cli_support import database_engine, require_secret
 from mercato.database import make_session_factory, transaction
 from mercato.keys.cli import app as keys_app
 from mercato.licenses.cli import app as license_app
+from mercato.operations import cli as operations_cli
 from mercato.outbox.cli import outbox_app, worker
 from mercato.settings import get_settings
 from mercato.testclock.cli import app as clock_app
@@ -30,6 +31,7 @@ app.add_typer(billing_app, name="billing")
 app.add_typer(clock_app, name="clock")
 app.add_typer(outbox_app, name="outbox")
 accounts_cli.register(app)
+operations_cli.register(app)
 app.command()(worker)
 
 
