@@ -104,7 +104,15 @@ def restore_sqlite(backup: Path, database: Path) -> BackupReport:
 
 def _libpq_url(url: URL) -> str:
     """The URL as pg_dump takes it: no driver name, no password (pg_dump reads PGPASSWORD or ~/.pgpass)."""
-    return url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+    bare = URL.create(
+        "postgresql",
+        username=url.username,
+        host=url.host,
+        port=url.port,
+        database=url.database,
+        query=url.query,
+    )
+    return bare.render_as_string(hide_password=False)
 
 
 def pg_dump_command(url: URL, target: str) -> str:
