@@ -23,7 +23,7 @@ from mercato.clock import Clock, FixedClock, SystemClock, noon_of
 from mercato.database import autocommit_connections, make_engine, make_session_factory, transaction
 from mercato.migrations import upgrade_to_head
 from mercato.pricing import PricingError
-from mercato.problems import Problem
+from mercato.problems import NotFound, Problem
 from mercato.services import Services
 from mercato.settings import Settings, get_settings
 from mercato.testclock.clock import SharedTestClock
@@ -181,7 +181,9 @@ def unit_of_work(services: Services | None = None) -> Iterator[tuple[Session, Se
         with transaction(make_session_factory(engine)) as session:
             yield session, services
     except (Problem, PricingError) as problem:
-        err_console.print(f"[red]{problem.title}:[/red] {problem.detail}")
+        # Something not found may be in another database than the one used: say which was.
+        where = f" (looked in {database_in_use(settings)})" if isinstance(problem, NotFound) else ""
+        err_console.print(f"[red]{problem.title}:[/red] {problem.detail}{where}")
         raise typer.Exit(1) from problem
     finally:
         engine.dispose()

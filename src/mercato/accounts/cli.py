@@ -221,7 +221,10 @@ def list_tokens(
                 f"{row.expires_at:%Y-%m-%d}" if row.expires_at else "never",
                 f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "never",
             )
-        err_console.print(table if total else f"{user.email} has no tokens.")
+        if total:
+            err_console.print(table)
+        else:
+            nothing_found(f"{user.email} has no tokens")
 
 
 @tokens.command("revoke")
