@@ -86,6 +86,7 @@ def test_a_backup_restores_the_database_as_it_was(sqlite_url: str, engine: Engin
     assert made.exit_code == 0, made.output
     assert "Backed up the SQLite file" in said(made) and "migration" in said(made)
     assert mercato(sqlite_url, "backup", str(backup_file)).exit_code == 1  # never overwritten
+    assert [path.name for path in backup_file.parent.iterdir()] == ["monday.db"]  # one file, no WAL beside it
 
     created = mercato(
         sqlite_url,
@@ -107,6 +108,7 @@ def test_a_backup_restores_the_database_as_it_was(sqlite_url: str, engine: Engin
     assert restored.exit_code == 0, restored.output
     assert "Restored the SQLite file" in said(restored)
     assert every_row(engine) == before
+    assert [path.name for path in backup_file.parent.iterdir()] == ["monday.db"]
 
 
 def test_restore_refuses_a_file_that_is_not_a_mercato_backup(
