@@ -182,6 +182,8 @@ def test_a_support_key_for_a_customer_belongs_to_it(database: Path, shop: TestCl
     cloud = next(h for h in as_json("customers", "show", "acme")["host_instances"] if h["hosting"] == "cloud")
     unfit = mercato("license", "issue", *common, "--hosting", "server", "--host-instance", cloud["id"])
     assert unfit.exit_code == 1 and "is not sold for" in said(unfit)
+    elsewhere = mercato("license", "issue", *common, "--host-instance", host["id"], "--server-id", "OTHER-1")
+    assert elsewhere.exit_code == 1 and "Leave --server-id out" in said(elsewhere)
     nobody = mercato("license", "issue", *common, "--hosting", "server")
     assert nobody.exit_code == 2 and "--server-id" in said(nobody)
     assert as_json("license", "list")["total"] == 1

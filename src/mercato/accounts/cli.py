@@ -343,9 +343,12 @@ def show_user(email: EmailArgument, as_json: JsonOption = False) -> None:
 def set_password(email: EmailArgument) -> None:
     """Set a user's password (asked twice, never shown). The user's open browser sessions are ended."""
     with unit_of_work() as (session, _):
+        AccountService(session).user_by_email(email)  # say so before asking, if there is no such user
+    # Asked outside any transaction: on SQLite an open one would hold the write lock while the operator types.
+    password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    with unit_of_work() as (session, _):
         service = AccountService(session)
         user = service.user_by_email(email)
-        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
         service.set_password(user, password)
         ended = service.repository.end_web_sessions(user.id, SystemClock().now())
         state = "" if user.active else " (the user is disabled: `mercato users enable` lets them sign in)"

@@ -212,7 +212,13 @@ class LicenseService:
                 f"Host instance {instance.id} runs a {instance.hosting} host that {listing.product_key} "
                 f"({listing.hosting}) is not sold for."
             )
-        return _Owner(instance.organisation_id, instance.id, request.host_binding.strip())
+        if request.host_binding.strip() != instance.server_id:
+            raise HostInstanceDoesNotFit(
+                f"Host instance {instance.id} has the server id {instance.server_id}, not "
+                f"{request.host_binding.strip()}: a key bound to another server would not work there. Leave "
+                "--server-id out."
+            )
+        return _Owner(instance.organisation_id, instance.id, instance.server_id)
 
     def _organisation(self, reference: str) -> Organisation:
         organisation_id = _as_id(reference)
