@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import socket
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from typer import _click as click
+from typer.core import TyperGroup
 
 from mercato.accounts import cli as accounts_cli
 from mercato.billing.cli import app as billing_app
@@ -19,20 +21,56 @@ from mercato.cli_support import database_engine, require_secret
 from mercato.database import make_session_factory, transaction
 from mercato.keys.cli import app as keys_app
 from mercato.licenses.cli import app as license_app
+from mercato.operations import cli as operations_cli
 from mercato.outbox.cli import outbox_app, worker
 from mercato.settings import get_settings
 from mercato.testclock.cli import app as clock_app
 
-app = typer.Typer(help="Mercato: an add-on marketplace and license server.", no_args_is_help=True)
+
+class _Commands(TyperGroup):
+    """The ``mercato`` group. Typer's help shows a flag as ``--demo <bool>``, which invites ``--demo true`` (an
+    error: a flag takes no value). Every flag of every command is shown bare, here, as the commands are
+    looked up, so a new command's flags are too."""
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        params = super().get_params(ctx)
+        for param in params:
+            _bare_flag(param)
+        return params
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            _bare_flags(command, ctx)
+        return command
+
+
+def _bare_flag(param: Any) -> None:
+    if getattr(param, "is_flag", False) and param.metavar is None:
+        param.metavar = ""
+
+
+def _bare_flags(command: Any, ctx: click.Context) -> None:
+    for param in [*command.params, command.get_help_option(ctx)]:
+        _bare_flag(param)
+    for subcommand in getattr(command, "commands", {}).values():
+        _bare_flags(subcommand, ctx)
+
+
+app = typer.Typer(
+    cls=_Commands, help="Mercato: an add-on marketplace and license server.", no_args_is_help=True
+)
 console = Console(stderr=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(license_app, name="license")
+app.add_typer(license_app, name="licenses", help="The same as 'mercato license'.")
 app.add_typer(billing_app, name="billing")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(clock_app, name="clock")
 app.add_typer(outbox_app, name="outbox")
 accounts_cli.register(app)
 vendors_cli.register(app)
+operations_cli.register(app)
 app.command()(worker)
 
 

@@ -3,15 +3,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.table import Table
 from sqlalchemy import inspect, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
@@ -21,7 +23,7 @@ from mercato.clock import Clock, FixedClock, SystemClock, noon_of
 from mercato.database import autocommit_connections, make_engine, make_session_factory, transaction
 from mercato.migrations import upgrade_to_head
 from mercato.pricing import PricingError
-from mercato.problems import Problem
+from mercato.problems import NotFound, Problem
 from mercato.services import Services
 from mercato.settings import Settings, get_settings
 from mercato.testclock.clock import SharedTestClock
@@ -97,6 +99,27 @@ def _where(settings: Settings) -> str:
     return url.render_as_string(hide_password=True)
 
 
+def database_in_use(settings: Settings | None = None) -> str:
+    """The database a command uses, as an operator recognises it (no password)."""
+    return _where(settings or get_settings())
+
+
+def nothing_found(what: str) -> None:
+    """Say that a command found nothing, and where it looked: an empty answer from the wrong database (the
+    default SQLite file of another working directory) is the common surprise."""
+    err_console.print(f"{what} in {database_in_use()}.")
+
+
+def print_json(document: Any) -> None:
+    """A document for scripts, alone on standard output."""
+    typer.echo(json.dumps(document, indent=2, ensure_ascii=False, default=str))
+
+
+def id_column(table: Table, heading: str = "id") -> None:
+    """A column of whole ids: later commands take them, so they are never cut or wrapped."""
+    table.add_column(heading, no_wrap=True, min_width=36)
+
+
 def _fail(sentence: str) -> NoReturn:
     err_console.print(sentence)
     raise typer.Exit(1)
@@ -158,7 +181,9 @@ def unit_of_work(services: Services | None = None) -> Iterator[tuple[Session, Se
         with transaction(make_session_factory(engine)) as session:
             yield session, services
     except (Problem, PricingError) as problem:
-        err_console.print(f"[red]{problem.title}:[/red] {problem.detail}")
+        # Something not found may be in another database than the one used: say which was.
+        where = f" (looked in {database_in_use(settings)})" if isinstance(problem, NotFound) else ""
+        err_console.print(f"[red]{problem.title}:[/red] {problem.detail}{where}")
         raise typer.Exit(1) from problem
     finally:
         engine.dispose()

@@ -4,6 +4,7 @@ then runs the command twice."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from commerce.test_seed_scenarios import MOCKUPS, buy
 from mercato.database import make_engine, make_session_factory
 from mercato.settings import Settings
 from support.secrets import COMMAND_SECRET as SECRET  # billing runs refuse a weak secret
+from support.tables import every_row
 from support.world import World
 
 MERCATO = Path(sys.executable).with_name("mercato")
@@ -131,3 +133,38 @@ def test_billing_run_refuses_a_date_it_cannot_read(workdir: Path) -> None:
     refused = mercato(workdir, "billing", "run", "--today", "someday")
     assert refused.returncode == 2
     assert "'someday' is not a date: use YYYY-MM-DD" in " ".join(refused.stderr.split())
+
+
+def test_a_dry_run_says_what_a_run_would_do_and_changes_nothing(
+    workdir: Path, shop: TestClient, world: World, engine: Engine
+) -> None:
+    monthly = buy(shop, world, [{"action": "new", "product_key": MOCKUPS}], instance="wiki_cloud")
+    evaluation = buy(shop, world, [{"action": "evaluation", "product_key": MOCKUPS}])
+    before = every_row(engine)
+
+    dry = mercato(workdir, "billing", "run", "--dry-run", "--today", "2027-12-01")
+    assert dry.returncode == 0, dry.stderr
+    said = " ".join(dry.stderr.split())
+    assert "Dry run for 2027-12-01 (nothing was changed): " in said, said
+    assert f"Unlicensed: {monthly['lines'][0]['license']}" in said
+    assert f"Expired: {evaluation['lines'][0]['license']}" in said
+    after = every_row(engine)
+    assert {name: len(rows) for name, rows in after.items()} == {name: len(rows) for name, rows in before.items()}
+    assert after == before, [name for name in before if before[name] != after[name]]
+
+    as_json = mercato(workdir, "billing", "run", "--dry-run", "--today", "2027-12-01", "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    planned = json.loads(as_json.stdout)
+    assert planned["dry_run"] is True and planned["date"] == "2027-12-01"
+    assert every_row(engine) == before
+
+    # The run then does what the dry run said, invoice numbers and totals included.
+    real = mercato(workdir, "billing", "run", "--today", "2027-12-01", "--json")
+    assert real.returncode == 0, real.stderr
+    done = json.loads(real.stdout)
+    assert done["dry_run"] is False
+    assert {key: value for key, value in done.items() if key != "dry_run"} == {
+        key: value for key, value in planned.items() if key != "dry_run"
+    }
+    assert len(done["renewal_invoices"]) == 1 and done["renewals"][0]["total"].startswith("USD ")
+    assert every_row(engine) != before

@@ -14,9 +14,17 @@ from sqlalchemy.orm import Session
 
 from mercato.accounts.api_tokens import TokenService, token_state
 from mercato.accounts.demo import load_demo_accounts
-from mercato.accounts.models import Role
+from mercato.accounts.models import Organisation, Role, User
+from mercato.accounts.repository import MembershipTarget
 from mercato.accounts.service import AccountService
-from mercato.cli_support import err_console, unit_of_work
+from mercato.cli_support import (
+    err_console,
+    id_column,
+    nothing_found,
+    print_json,
+    unit_of_work,
+)
+from mercato.clock import SystemClock
 
 users = typer.Typer(
     help="People who sign in: operator staff, customer admins and billing contacts, vendors.",
@@ -26,6 +34,10 @@ customers = typer.Typer(help="Customer organisations.", no_args_is_help=True)
 tokens = typer.Typer(help="API tokens: create (shown once), list and revoke.", no_args_is_help=True)
 
 EmailOption = Annotated[str, typer.Option("--email", help="The user's e-mail address.")]
+EmailArgument = Annotated[str, typer.Argument(metavar="EMAIL", help="The user's e-mail address.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
+LimitOption = Annotated[int, typer.Option("--limit", min=1, max=1000, help="At most this many.")]
+OffsetOption = Annotated[int, typer.Option("--offset", min=0, help="Skip this many first.")]
 OrganisationsOption = Annotated[
     list[str] | None, typer.Option(metavar="ORG_SLUG", help="Repeat for several organisations.")
 ]
@@ -209,7 +221,10 @@ def list_tokens(
                 f"{row.expires_at:%Y-%m-%d}" if row.expires_at else "never",
                 f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "never",
             )
-        err_console.print(table if total else f"{user.email} has no tokens.")
+        if total:
+            err_console.print(table)
+        else:
+            nothing_found(f"{user.email} has no tokens")
 
 
 @tokens.command("revoke")
@@ -222,3 +237,251 @@ def revoke_token(
     with unit_of_work() as (session, _):
         record = TokenService(session).revoke(prefix)
         err_console.print(f"Revoked token {record.prefix} ({record.name}).")
+
+
+# -- looking people and customers up -----------------------------------------------------------------------
+
+
+def _role_text(target: MembershipTarget) -> str:
+    role = target.membership.role
+    if target.organisation is not None:
+        return f"{role.value} of {target.organisation.slug}"
+    if target.vendor is not None:
+        return f"{role.value} of vendor {target.vendor.slug}"
+    return role.value
+
+
+def _user_json(user: User, roles: list[MembershipTarget]) -> dict[str, object]:
+    return {
+        "id": str(user.id),
+        "email": user.email,
+        "name": user.name,
+        "active": user.active,
+        "signs_in_with": "password" if user.password_hash else "tokens only",
+        "roles": [
+            {
+                "role": target.membership.role.value,
+                "organisation": target.organisation.slug if target.organisation else None,
+                "vendor": target.vendor.slug if target.vendor else None,
+            }
+            for target in roles
+        ],
+        "created_at": user.created_at.isoformat(),
+    }
+
+
+@users.command("list")
+def list_users(
+    search: Annotated[
+        str | None, typer.Option("--search", help="Only users whose e-mail or name holds this text.")
+    ] = None,
+    role: Annotated[Role | None, typer.Option("--role", help="Only users who hold this role.")] = None,
+    limit: LimitOption = 100,
+    offset: OffsetOption = 0,
+    as_json: JsonOption = False,
+) -> None:
+    """List users by e-mail, with their roles and whether they may sign in."""
+    with unit_of_work() as (session, _):
+        service = AccountService(session)
+        found, total = service.repository.list_users(
+            text=search, role=role.value if role else None, limit=limit, offset=offset
+        )
+        roles = service.repository.memberships_of_users([user.id for user in found])
+    if as_json:
+        items = [_user_json(user, roles[user.id]) for user in found]
+        print_json({"items": items, "total": total, "limit": limit, "offset": offset})
+        return
+    if not found:
+        nothing_found("No users" + (" match" if search or role else ""))
+        return
+    table = Table()
+    table.add_column("e-mail", no_wrap=True)
+    table.add_column("name")
+    table.add_column("state", no_wrap=True)
+    table.add_column("roles", overflow="fold")
+    for user in found:
+        table.add_row(
+            user.email,
+            user.name,
+            "active" if user.active else "[red]disabled[/red]",
+            ", ".join(_role_text(target) for target in roles[user.id]) or "none",
+        )
+    err_console.print(table)
+    shown = f"{offset + 1}–{offset + len(found)} of {total}" if len(found) < total else str(total)
+    err_console.print(f"{shown} user(s). `mercato users show EMAIL` tells more.")
+
+
+@users.command("show")
+def show_user(email: EmailArgument, as_json: JsonOption = False) -> None:
+    """Show one user: id, state, how they sign in, roles and API tokens."""
+    with unit_of_work() as (session, _):
+        service = AccountService(session)
+        user = service.user_by_email(email)
+        roles = list(service.memberships_of(user.id))
+        user_tokens, token_count = TokenService(session).tokens_of(user.id, include_revoked=False, limit=1000)
+        states = [token_state(token) for token in user_tokens]
+    if as_json:
+        document = _user_json(user, roles)
+        document["active_tokens"] = states.count("active")
+        print_json(document)
+        return
+    lines = [
+        ("id", str(user.id)),
+        ("e-mail", user.email),
+        ("name", user.name),
+        ("state", "active" if user.active else "disabled: cannot sign in"),
+        ("signs in with", "a password" if user.password_hash else "API tokens only"),
+        ("roles", ", ".join(_role_text(target) for target in roles) or "none"),
+        ("API tokens", f"{states.count('active')} active of {token_count} not revoked"),
+        ("created", f"{user.created_at:%Y-%m-%d %H:%M} UTC"),
+    ]
+    for label, value in lines:
+        err_console.print(f"[bold]{label:>14}[/bold]  {value}", soft_wrap=True)
+
+
+@users.command("set-password")
+def set_password(email: EmailArgument) -> None:
+    """Set a user's password (asked twice, never shown). The user's open browser sessions are ended."""
+    with unit_of_work() as (session, _):
+        AccountService(session).user_by_email(email)  # say so before asking, if there is no such user
+    # Asked outside any transaction: on SQLite an open one would hold the write lock while the operator types.
+    password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    with unit_of_work() as (session, _):
+        service = AccountService(session)
+        user = service.user_by_email(email)
+        service.set_password(user, password)
+        ended = service.repository.end_web_sessions(user.id, SystemClock().now())
+        state = "" if user.active else " (the user is disabled: `mercato users enable` lets them sign in)"
+        err_console.print(f"Password of {user.email} set; {ended} browser session(s) ended{state}.")
+
+
+@users.command("disable")
+def disable_user(email: EmailArgument) -> None:
+    """Stop a user signing in: password, API tokens and browser sessions are refused from now on. Their
+    history stays; `mercato users enable` undoes it."""
+    with unit_of_work() as (session, _):
+        service = AccountService(session)
+        user = service.user_by_email(email)
+        if not user.active:
+            err_console.print(f"{user.email} is already disabled; nothing changed.")
+            return
+        ended = service.disable(user, SystemClock().now())
+        err_console.print(
+            f"Disabled {user.email}: {ended} browser session(s) ended; API tokens and sign-in are refused."
+        )
+
+
+@users.command("enable")
+def enable_user(email: EmailArgument) -> None:
+    """Let a disabled user sign in again (with the tokens they had)."""
+    with unit_of_work() as (session, _):
+        service = AccountService(session)
+        user = service.user_by_email(email)
+        was_active = user.active
+        service.enable(user)
+        err_console.print(f"{user.email} is {'already' if was_active else 'now'} active.")
+
+
+def _customer_json(organisation: Organisation) -> dict[str, object]:
+    return {
+        "id": str(organisation.id),
+        "slug": organisation.slug,
+        "name": organisation.name,
+        "billing_email": organisation.billing_email,
+        "country": organisation.country,
+        "created_at": organisation.created_at.isoformat(),
+    }
+
+
+@customers.command("list")
+def list_customers(
+    search: Annotated[
+        str | None, typer.Option("--search", help="Only customers whose slug or name holds this text.")
+    ] = None,
+    limit: LimitOption = 100,
+    offset: OffsetOption = 0,
+    as_json: JsonOption = False,
+) -> None:
+    """List customer organisations by slug."""
+    with unit_of_work() as (session, _):
+        found, total = AccountService(session).repository.list_organisations(
+            only=None, text=search, limit=limit, offset=offset
+        )
+    if as_json:
+        items = [_customer_json(organisation) for organisation in found]
+        print_json({"items": items, "total": total, "limit": limit, "offset": offset})
+        return
+    if not found:
+        nothing_found("No customers" + (" match" if search else ""))
+        return
+    table = Table()
+    table.add_column("slug", no_wrap=True)
+    table.add_column("name")
+    table.add_column("billing e-mail", overflow="fold")
+    table.add_column("country", no_wrap=True)
+    id_column(table)
+    for organisation in found:
+        table.add_row(
+            organisation.slug,
+            organisation.name,
+            organisation.billing_email,
+            organisation.country or "",
+            str(organisation.id),
+        )
+    err_console.print(table)
+    shown = f"{offset + 1}–{offset + len(found)} of {total}" if len(found) < total else str(total)
+    err_console.print(f"{shown} customer(s). `mercato customers show SLUG` tells more.")
+
+
+@customers.command("show")
+def show_customer(
+    customer: Annotated[str, typer.Argument(metavar="SLUG_OR_ID", help="The customer's slug or id.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Show one customer: its details, people and host instances (with the ids licenses are issued for)."""
+    with unit_of_work() as (session, _):
+        service = AccountService(session)
+        organisation = service.organisation(customer)
+        members, _total = service.repository.members_of(organisation.id, limit=1000, offset=0)
+        hosts, _count = service.repository.host_instances_of(organisation.id, limit=1000, offset=0)
+    if as_json:
+        document = _customer_json(organisation)
+        document["members"] = [
+            {"email": member.user.email, "role": member.membership.role.value} for member in members
+        ]
+        document["host_instances"] = [
+            {
+                "id": str(host.instance.id),
+                "host_product": host.host_product_key,
+                "hosting": host.instance.hosting.value,
+                "server_id": host.instance.server_id,
+            }
+            for host in hosts
+        ]
+        print_json(document)
+        return
+    for label, value in (
+        ("id", str(organisation.id)),
+        ("slug", organisation.slug),
+        ("name", organisation.name),
+        ("billing e-mail", organisation.billing_email),
+        ("country", organisation.country or "—"),
+        ("created", f"{organisation.created_at:%Y-%m-%d %H:%M} UTC"),
+    ):
+        err_console.print(f"[bold]{label:>14}[/bold]  {value}", soft_wrap=True)
+    people = Table(title="People")
+    people.add_column("e-mail", no_wrap=True)
+    people.add_column("role", no_wrap=True)
+    for member in members:
+        people.add_row(member.user.email, member.membership.role.value)
+    err_console.print(people if members else "No people yet: mercato users create --customer-admin SLUG …")
+    instances = Table(title="Host instances")
+    id_column(instances)
+    for heading in ("host product", "hosting"):
+        instances.add_column(heading, overflow="fold")
+    instances.add_column("server id", no_wrap=True)  # what --server-id takes
+    for host in hosts:
+        instances.add_row(
+            str(host.instance.id), host.host_product_key, host.instance.hosting.value, host.instance.server_id
+        )
+    err_console.print(instances if hosts else "No host instances yet.")

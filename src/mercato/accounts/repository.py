@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mercato.accounts.models import ApiToken, HostInstance, Membership, Organisation, Role, User
+from mercato.accounts.models import ApiToken, HostInstance, Membership, Organisation, Role, User, WebSession
 from mercato.catalog.models import HostProduct, Vendor
 from mercato.problems import Problem
 
@@ -112,6 +113,47 @@ class AccountsRepository:
         total = _page_count(self.session, query)
         rows = self.session.execute(query.order_by(User.email, Membership.role).limit(limit).offset(offset))
         return [Member(m, u) for m, u in rows.all()], total
+
+    def list_users(
+        self, *, text: str | None, role: str | None, limit: int, offset: int
+    ) -> tuple[Sequence[User], int]:
+        """A page of users by e-mail: those whose e-mail or name holds ``text``, and who hold ``role``."""
+        query = select(User)
+        if text:
+            pattern = f"%{text.lower()}%"
+            query = query.where(or_(User.email.like(pattern), func.lower(User.name).like(pattern)))
+        if role is not None:
+            query = query.where(
+                User.id.in_(select(Membership.user_id).where(Membership.role == role).scalar_subquery())
+            )
+        total = _page_count(self.session, query)
+        page = self.session.scalars(query.order_by(User.email).limit(limit).offset(offset))
+        return page.all(), total
+
+    def memberships_of_users(
+        self, user_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, list[MembershipTarget]]:
+        """The memberships of several users at once (one query), by user."""
+        rows = self.session.execute(
+            select(Membership, Organisation, Vendor)
+            .outerjoin(Organisation, Organisation.id == Membership.organisation_id)
+            .outerjoin(Vendor, Vendor.id == Membership.vendor_id)
+            .where(Membership.user_id.in_(list(user_ids)))
+            .order_by(Membership.role, Organisation.slug, Vendor.slug)
+        ).all()
+        found: dict[uuid.UUID, list[MembershipTarget]] = {user_id: [] for user_id in user_ids}
+        for membership, organisation, vendor in rows:
+            found[membership.user_id].append(MembershipTarget(membership, organisation, vendor))
+        return found
+
+    def end_web_sessions(self, user_id: uuid.UUID, now: datetime) -> int:
+        """End every open browser session of the user; how many were open."""
+        result = self.session.execute(
+            update(WebSession)
+            .where(WebSession.user_id == user_id, WebSession.ended_at.is_(None))
+            .values(ended_at=now)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     # Organisations
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from functools import cache
 
 from babel import Locale
@@ -136,6 +137,19 @@ class AccountService:
 
     def set_password(self, user: User, password: str) -> None:
         user.password_hash = hash_password(password)
+        self.repository.add(user)
+
+    def disable(self, user: User, now: datetime) -> int:
+        """Stop the user signing in: passwords, API tokens and open browser sessions are refused from now on
+        (the sessions are ended; the tokens are kept, so enabling the user again restores them). Returns how
+        many browser sessions were ended. Disabling a disabled user changes nothing."""
+        user.active = False
+        ended = self.repository.end_web_sessions(user.id, now)
+        self.repository.add(user)
+        return ended
+
+    def enable(self, user: User) -> None:
+        user.active = True
         self.repository.add(user)
 
     def authenticate(self, email: str, password: str) -> User | None:

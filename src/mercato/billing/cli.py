@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import date
 from typing import Annotated
 
 import typer
 from rich.progress import track
+from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from mercato.billing.run_lock import billing_run_lock
 from mercato.billing.service import BillingReport, BillingRun
 from mercato.catalog.price_notices import Announcement, PriceNotices
-from mercato.cli_support import command_services, database_engine, err_console, parse_date, require_secret
+from mercato.cli_support import (
+    command_services,
+    database_engine,
+    err_console,
+    parse_date,
+    print_json,
+    require_secret,
+)
 from mercato.database import make_session_factory, transaction
 from mercato.services import Services
 from mercato.settings import get_settings
@@ -25,59 +35,62 @@ MAX_CYCLES_PER_RUN = 24
 @app.command("run")
 def run(
     today: Annotated[str | None, typer.Option("--today", help="Run as of this date (YYYY-MM-DD).")] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Say what a run would do on that day, and change nothing (every step is undone).",
+        ),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON for scripts.")] = False,
 ) -> None:
     """Create the renewal invoices of cloud sites whose billing date has come, apply dunning (15 days of
     grace, suspended, 15 more days, expired), expire evaluations and Data Center terms, and record lapsed
-    maintenance; tell customers with renewals due around a scheduled price change. Safe to run again: a second
-    run on the same day changes nothing."""
+    maintenance; then tell customers with renewals due around a scheduled price change. Safe to run again: a
+    second run on the same day changes nothing.
+
+    With --dry-run it does all of that in one transaction and rolls it back: the report shows exactly what
+    a run would do (the same invoices, numbers and amounts), and nothing is written, nothing e-mailed."""
     require_secret(get_settings())  # a renewal with nothing to pay is settled at once and signs keys
     settings = get_settings()
     services = command_services(settings, parse_date(today))
     day = services.clock.today()
-    report = BillingReport()
     engine = database_engine(settings)
     factory = make_session_factory(engine)
     try:
         with billing_run_lock(
             engine, lambda: err_console.print("Another billing run is in progress; waiting.")
         ):
-            with transaction(factory) as session:
-                due = [site.id for site in BillingRun(session, services).cloud_sites_due()]
-            # One transaction per site and cycle: a failure on one site leaves the others invoiced.
-            for site_id in track(due, description="Renewing cloud sites", console=err_console):
-                for _ in range(MAX_CYCLES_PER_RUN):
-                    with transaction(factory) as session:
-                        renewed = BillingRun(session, services).renew_due_site(site_id)
-                    if renewed is None:
-                        break
-                    report.merge(renewed)
-            with transaction(factory) as session:
-                report.merge(BillingRun(session, services).sweep_licenses())
-            announcements = announce_price_changes(factory, services)
+            report, announcements = _rehearse(factory, services) if dry_run else _run(factory, services)
     finally:
         engine.dispose()
-    err_console.print(
-        f"Billing run for {day}: {len(report.renewal_invoices)} renewal invoice(s), "
-        f"{len(report.suspended)} suspended, {len(report.unlicensed)} unlicensed, {len(report.expired)} expired, "
-        f"{len(report.maintenance_lapsed)} with lapsed maintenance."
-    )
-    emails = sum(announcement.emails for announcement in announcements)
-    err_console.print(
-        f"Price changes: {len(announcements)} announced, {emails} e-mail(s) to customers with renewals due."
-    )
-    for title, items in (
-        ("Price changes announced", [announcement.describe() for announcement in announcements]),
-        ("Renewal invoices", report.renewal_invoices),
-        ("Suspended", report.suspended),
-        ("Unlicensed", report.unlicensed),
-        ("Expired", report.expired),
-        ("Maintenance lapsed", report.maintenance_lapsed),
-    ):
-        if items:
-            err_console.print(f"  {title}: {', '.join(items)}")
+    if as_json:
+        document = {"date": day.isoformat(), "dry_run": dry_run} | dataclasses.asdict(report)
+        document["price_changes_announced"] = [dataclasses.asdict(a) for a in announcements]
+        print_json(document)
+        return
+    _print_report(report, day, dry_run)
+    _print_announcements(announcements, dry_run)
 
 
-def announce_price_changes(factory: sessionmaker[Session], services: Services) -> list[Announcement]:
+def _run(factory: sessionmaker[Session], services: Services) -> tuple[BillingReport, list[Announcement]]:
+    report = BillingReport()
+    with transaction(factory) as session:
+        due = [site.id for site in BillingRun(session, services).cloud_sites_due()]
+    # One transaction per site and cycle: a failure on one site leaves the others invoiced.
+    for site_id in track(due, description="Renewing cloud sites", console=err_console):
+        for _ in range(MAX_CYCLES_PER_RUN):
+            with transaction(factory) as session:
+                renewed = BillingRun(session, services).renew_due_site(site_id)
+            if renewed is None:
+                break
+            report.merge(renewed)
+    with transaction(factory) as session:
+        report.merge(BillingRun(session, services).sweep_licenses())
+    return report, _announce_price_changes(factory, services)
+
+
+def _announce_price_changes(factory: sessionmaker[Session], services: Services) -> list[Announcement]:
     """The run's last step: each price change not announced yet, in a transaction of its own."""
     with transaction(factory) as session:
         due = PriceNotices(session, services).due()
@@ -88,3 +101,56 @@ def announce_price_changes(factory: sessionmaker[Session], services: Services) -
         if announcement is not None:
             announcements.append(announcement)
     return announcements
+
+
+def _rehearse(factory: sessionmaker[Session], services: Services) -> tuple[BillingReport, list[Announcement]]:
+    """The run's own steps in one transaction that is always rolled back. Rehearsing the real code, rather than
+    a planning function beside it, means the dry run cannot drift from the run: the invoices it reports are
+    priced, numbered and split exactly as a run would make them. The outbox rows (e-mail) are rolled back with
+    everything else. While it lasts it holds what a run holds (the billing lock, row locks; on SQLite the
+    write lock), so run it when a short pause of other writers is acceptable."""
+    with factory() as session:
+        session.begin()
+        try:
+            report = BillingRun(session, services).whole_day(MAX_CYCLES_PER_RUN)
+            return report, PriceNotices(session, services).announce_all()
+        finally:
+            session.rollback()
+
+
+def _print_report(report: BillingReport, day: date, dry_run: bool) -> None:
+    would = "would make" if dry_run else "made"
+    heading = f"Dry run for {day} (nothing was changed)" if dry_run else f"Billing run for {day}"
+    err_console.print(
+        f"{heading}: {len(report.renewal_invoices)} renewal invoice(s), "
+        f"{len(report.suspended)} suspended, {len(report.unlicensed)} unlicensed, {len(report.expired)} expired, "
+        f"{len(report.maintenance_lapsed)} with lapsed maintenance."
+    )
+    if dry_run and report.renewals:
+        table = Table(title=f"Renewal invoices a run {would}")
+        table.add_column("invoice", no_wrap=True)
+        table.add_column("cloud site", overflow="fold")
+        table.add_column("billing date", no_wrap=True)
+        table.add_column("total", no_wrap=True, justify="right")
+        for renewal in report.renewals:
+            table.add_row(renewal.number, renewal.site, renewal.billing_date.isoformat(), renewal.total)
+        err_console.print(table)
+    for title, items in (
+        ("Renewal invoices", report.renewal_invoices),
+        ("Suspended", report.suspended),
+        ("Unlicensed", report.unlicensed),
+        ("Expired", report.expired),
+        ("Maintenance lapsed", report.maintenance_lapsed),
+    ):
+        if items:
+            err_console.print(f"  {title}: {', '.join(items)}")
+
+
+def _print_announcements(announcements: list[Announcement], dry_run: bool) -> None:
+    emails = sum(announcement.emails for announcement in announcements)
+    verb = "would be announced" if dry_run else "announced"
+    err_console.print(
+        f"Price changes: {len(announcements)} {verb}, {emails} e-mail(s) to customers with renewals due."
+    )
+    if announcements:
+        err_console.print(f"  Price changes: {', '.join(a.describe() for a in announcements)}")

@@ -44,6 +44,16 @@ GRACE_DAYS = 15
 SUSPENDED_DAYS = 15
 
 
+@dataclass(frozen=True)
+class RenewalInvoice:
+    """One renewal invoice a run made: its number, the site it renews and its total."""
+
+    number: str
+    site: str
+    billing_date: date
+    total: str
+
+
 @dataclass
 class BillingReport:
     renewal_invoices: list[str] = field(default_factory=list)
@@ -51,9 +61,17 @@ class BillingReport:
     unlicensed: list[str] = field(default_factory=list)
     expired: list[str] = field(default_factory=list)
     maintenance_lapsed: list[str] = field(default_factory=list)
+    renewals: list[RenewalInvoice] = field(default_factory=list)
 
     def merge(self, other: BillingReport) -> None:
-        for name in ("renewal_invoices", "suspended", "unlicensed", "expired", "maintenance_lapsed"):
+        for name in (
+            "renewal_invoices",
+            "suspended",
+            "unlicensed",
+            "expired",
+            "maintenance_lapsed",
+            "renewals",
+        ):
             getattr(self, name).extend(getattr(other, name))
 
 
@@ -107,6 +125,10 @@ class BillingRun:
             invoice = self._renewal_invoice(site, renewing, billing_date, site.billing_cycle)
             renewal.invoice_id = invoice.id
             report.renewal_invoices.append(invoice.number)
+            total = pricing.format_money(
+                pricing.from_minor_units(invoice.total_minor, invoice.currency), invoice.currency
+            )
+            report.renewals.append(RenewalInvoice(invoice.number, site.server_id, billing_date, total))
         site.next_billing_date = pricing.add_months(billing_date, pricing.cycle_months(site.billing_cycle))
         self.session.flush()
         return report
@@ -149,6 +171,20 @@ class BillingRun:
         quote = Quoting(self.commerce, self.services).renewal_quote(site, currency, lines)
         _, invoice = Invoicing(self.commerce, self.services).issue(quote)
         return invoice
+
+    def whole_day(self, max_cycles_per_site: int) -> BillingReport:
+        """Every step of the day in this one session, as the run does them (which commits site by site).
+        ``billing run --dry-run`` calls it and rolls the session back: what it reports is exactly what a run
+        would do, priced and numbered by the same code, and nothing of it is kept."""
+        report = BillingReport()
+        for site in self.cloud_sites_due():
+            for _ in range(max_cycles_per_site):
+                renewed = self.renew_due_site(site.id)
+                if renewed is None:
+                    break
+                report.merge(renewed)
+        report.merge(self.sweep_licenses())
+        return report
 
     # -- 2.–4. license states ------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from mercato.cli_support import USAGE_ERROR, err_console, require_secret, unit_of_work
+from mercato.cli_support import USAGE_ERROR, err_console, nothing_found, require_secret, unit_of_work
 from mercato.keys.service import KeyService
 from mercato.settings import get_settings
 
@@ -68,6 +68,10 @@ def list_keys(issuer: IssuerOption) -> None:
         rows = service.ring(service.resolve_issuer(issuer))
         # One line per key, the kid first and whole: it is what `keys retire` takes, and a table would cut it
         # on a narrow terminal. soft_wrap lets the terminal wrap a long line instead of Rich cropping it.
+        if not rows:
+            nothing_found(
+                f"{service.resolve_issuer(issuer)} has no signing keys yet (made on its first sale)"
+            )
         for row in rows:
             dates = [f"created {row.created_at:%Y-%m-%d %H:%M}"]
             dates += [f"rotated {row.rotated_at:%Y-%m-%d}"] if row.rotated_at else []

@@ -3,23 +3,34 @@
 from __future__ import annotations
 
 import json
+import uuid
 from contextlib import nullcontext
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
+from mercato import pricing
+from mercato.accounts.service import AccountService
+from mercato.catalog.models import UNLIMITED_USERS
 from mercato.cli_support import (
     USAGE_ERROR,
     command_services,
+    database_in_use,
     err_console,
+    nothing_found,
     parse_date,
+    print_json,
     require_secret,
     unit_of_work,
 )
 from mercato.clock import SystemClock
 from mercato.keys.service import KeyService, load_trusted_keys
+from mercato.licenses.models import License, LicenseState
+from mercato.licenses.repository import LicenseQuery, LicenseRepository, OwnedLicense
 from mercato.licenses.service import IssueRequest, LicenseService
 from mercato.licenses.validation import StaticTrustedKeys, ValidationService
 from mercato.licensing import (
@@ -50,17 +61,51 @@ def parse_tier(text: str) -> int | None:
 
 AppOption = Annotated[str, typer.Option("--app", help="App key, e.g. com.example.mockups.wiki")]
 HostingOption = Annotated[Hosting, typer.Option("--hosting")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
+
+
+def _parse_id(text: str, option: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text.strip())
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not an id ({option})") from None
+
+
 ServerIdOption = Annotated[str, typer.Option("--server-id", help="The host's server id (or cloud site).")]
 
 
 @app.command()
 def issue(
     app_key: AppOption,
-    hosting: HostingOption,
     channel: Annotated[Channel, typer.Option("--channel")],
     tier: Annotated[str, typer.Option("--tier", help='Users, or "unlimited".')],
     license_type: Annotated[LicenseType, typer.Option("--type")],
-    server_id: ServerIdOption,
+    hosting: Annotated[
+        Hosting | None, typer.Option("--hosting", help="Default: the host instance's hosting.")
+    ] = None,
+    server_id: Annotated[
+        str | None,
+        typer.Option(
+            "--server-id", help="The host's server id (or cloud site). Default: the host instance's."
+        ),
+    ] = None,
+    organisation: Annotated[
+        str | None,
+        typer.Option(
+            "--organisation",
+            metavar="SLUG_OR_ID",
+            help="The customer the license belongs to: its admins see it and receive its key. "
+            "Default: the host instance's customer; without either, the license belongs to nobody.",
+        ),
+    ] = None,
+    host_instance: Annotated[
+        str | None,
+        typer.Option(
+            "--host-instance",
+            metavar="ID",
+            help="The customer's host instance it is for ('mercato customers show SLUG' lists their ids).",
+        ),
+    ] = None,
     maintenance_end: Annotated[str | None, typer.Option("--maintenance-end", help="YYYY-MM-DD")] = None,
     term_end: Annotated[str | None, typer.Option("--term-end", help="YYYY-MM-DD")] = None,
     evaluation: Annotated[bool, typer.Option("--evaluation", help="A free 30-day evaluation key.")] = False,
@@ -69,10 +114,16 @@ def issue(
     """Issue a license and print its key (support staff: replacement, community and evaluation keys).
 
     The key goes to standard output alone, so scripts can capture it; the license's details go to standard
-    error. The seller of record signs: the operator for the marketplace, the app's vendor for direct."""
+    error. The seller of record signs: the operator for the marketplace, the app's vendor for direct. With
+    --organisation and --host-instance the license is the customer's, as if bought: its admins see it and are
+    e-mailed its key."""
+    if hosting is None and host_instance is None:
+        raise typer.BadParameter("give --hosting (or --host-instance, whose hosting is taken)")
+    if server_id is None and host_instance is None:
+        raise typer.BadParameter("give --server-id (or --host-instance, whose server id is taken)")
     request = IssueRequest(
         app_key=app_key,
-        hosting=hosting.value,
+        hosting=hosting.value if hosting else None,
         channel=channel.value,
         tier=parse_tier(tier),
         license_type=license_type.value,
@@ -80,15 +131,19 @@ def issue(
         maintenance_end=parse_date(maintenance_end),
         term_end=parse_date(term_end),
         evaluation=evaluation,
+        organisation=organisation,
+        host_instance_id=_parse_id(host_instance, "--host-instance") if host_instance else None,
     )
     require_secret(get_settings())
     services = command_services(get_settings(), parse_date(today))
     with unit_of_work(services) as (session, services):
         issued = LicenseService(session, services).issue(request)
         license = issued.license
+        customer = organisation or "the host instance's customer"
+        owner = f" for {customer}" if license.organisation_id else ""
         err_console.print(
-            f"Issued {license.entitlement_number}: {license.product_key} ({license.hosting}, {license.channel}, "
-            f"{license.license_type}), signed by {license.issuer} with {issued.key.kid}"
+            f"Issued {license.entitlement_number}{owner}: {license.product_key} ({license.hosting}, "
+            f"{license.channel}, {license.license_type}), signed by {license.issuer} with {issued.key.kid}"
         )
         typer.echo(issued.token)
 
@@ -238,3 +293,161 @@ def revoke(
             assert entitlement is not None
             service.revoke_license(entitlement, reason)
             err_console.print(f"Cancelled {entitlement} and revoked its keys.")
+
+
+# -- looking licenses up -----------------------------------------------------------------------------------
+
+
+def _tier_text(tier_users: int) -> str:
+    return "unlimited" if tier_users == UNLIMITED_USERS else str(tier_users)
+
+
+def _license_json(owned: OwnedLicense) -> dict[str, object]:
+    license = owned.license
+    return {
+        "entitlement_number": license.entitlement_number,
+        "id": str(license.id),
+        "product_key": license.product_key,
+        "hosting": license.hosting.value,
+        "channel": license.channel.value,
+        "issuer": license.issuer,
+        "customer": owned.organisation_slug,
+        "host_instance_id": str(license.host_instance_id) if license.host_instance_id else None,
+        "host_binding": license.host_binding,
+        "license_type": license.license_type.value,
+        "tier": _tier_text(license.tier_users),
+        "evaluation": license.evaluation,
+        "status": license.status.value,
+        "maintenance_end": license.maintenance_end.isoformat() if license.maintenance_end else None,
+        "term_end": license.term_end.isoformat() if license.term_end else None,
+        "created_at": license.created_at.isoformat(),
+    }
+
+
+def _end(license: License) -> str:
+    paid = license.paid_until
+    return "—" if paid == date.min else paid.isoformat()
+
+
+@app.command("list")
+def list_licenses(
+    customer: Annotated[
+        str | None, typer.Option("--customer", metavar="SLUG_OR_ID", help="Only this customer's licenses.")
+    ] = None,
+    app_key: Annotated[str | None, typer.Option("--app", help="Only this app (or host product) key.")] = None,
+    channel: Annotated[Channel | None, typer.Option("--channel")] = None,
+    status: Annotated[LicenseState | None, typer.Option("--status")] = None,
+    expiring_before: Annotated[
+        str | None,
+        typer.Option(
+            "--expiring-before",
+            metavar="YYYY-MM-DD",
+            help="Only licenses paid up to a day before this (maintenance of server licenses, else the term).",
+        ),
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="At most this many.")] = 100,
+    offset: Annotated[int, typer.Option("--offset", min=0, help="Skip this many first.")] = 0,
+    as_json: JsonOption = False,
+) -> None:
+    """List licenses, newest first, with filters; every license of every customer (operator's view)."""
+    before = parse_date(expiring_before)
+    with unit_of_work() as (session, _):
+        organisation_id = AccountService(session).organisation(customer).id if customer else None
+        sold_in = pricing.Channel(channel.value) if channel else None
+        query = LicenseQuery(organisation_id, app_key, sold_in, status, before)
+        found, total = LicenseRepository(session).search(query, limit, offset)
+    if as_json:
+        items = [_license_json(owned) for owned in found]
+        print_json({"items": items, "total": total, "limit": limit, "offset": offset})
+        return
+    if not found:
+        filtered = any(value is not None for value in (customer, app_key, channel, status, before))
+        nothing_found("No licenses" + (" match" if filtered else ""))
+        return
+    table = Table()
+    table.add_column("entitlement", no_wrap=True)
+    table.add_column("app", overflow="fold", ratio=3)
+    table.add_column("sold as", overflow="fold", ratio=2)
+    table.add_column("customer", overflow="fold", ratio=1)
+    table.add_column("status", overflow="fold", ratio=1)
+    table.add_column("paid until", no_wrap=True, min_width=10)
+    for owned in found:
+        license = owned.license
+        table.add_row(
+            license.entitlement_number,
+            license.product_key,
+            f"{license.hosting.value}, {license.channel.value}, {_tier_text(license.tier_users)} users",
+            owned.organisation_slug or "—",
+            license.status.value + (" (evaluation)" if license.evaluation else ""),
+            _end(license),
+        )
+    err_console.print(table)
+    shown = f"{offset + 1}–{offset + len(found)} of {total}" if len(found) < total else str(total)
+    err_console.print(f"{shown} license(s). `mercato license show SEN-…` tells more.")
+
+
+@app.command("show")
+def show_license(
+    entitlement: Annotated[str, typer.Argument(help="SEN-… of the license.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Show one license: its terms, owner, every key it was issued (by serial) and its history."""
+    with unit_of_work() as (session, _):
+        repository = LicenseRepository(session)
+        owned = repository.owned(entitlement.strip())
+        if owned is None:
+            err_console.print(f"[red]No license {entitlement}[/red] in {database_in_use()}.")
+            raise typer.Exit(1)
+        keys = repository.keys_of(owned.license.id)
+        history = repository.history(owned.license.id)
+    license = owned.license
+    key_rows = [
+        {
+            "serial": key.serial,
+            "kid": key.kid,
+            "issued_at": key.issued_at.isoformat(),
+            "state": "revoked" if key.revoked_at else "superseded" if key.superseded_at else "current",
+        }
+        for key in sorted(keys, key=lambda key: key.issued_at)
+    ]
+    entries = [
+        {
+            "occurred_at": entry.occurred_at.isoformat(),
+            "kind": entry.kind.value,
+            "description": entry.description,
+            "amount_minor": entry.amount_minor,
+            "currency": entry.currency,
+        }
+        for entry in history
+    ]
+    if as_json:
+        print_json(_license_json(owned) | {"keys": key_rows, "history": entries})
+        return
+    for label, value in (
+        ("entitlement", license.entitlement_number),
+        ("app", license.product_key),
+        ("hosting", f"{license.hosting.value}, bound to {license.host_binding}"),
+        ("channel", f"{license.channel.value}, signed by {license.issuer}"),
+        ("customer", owned.organisation_slug or "nobody (a support key)"),
+        ("host instance", str(license.host_instance_id) if license.host_instance_id else "—"),
+        ("terms", f"{license.license_type.value}, {_tier_text(license.tier_users)} users"),
+        ("status", license.status.value + (" (evaluation)" if license.evaluation else "")),
+        ("maintenance end", license.maintenance_end.isoformat() if license.maintenance_end else "—"),
+        ("term end", license.term_end.isoformat() if license.term_end else "—"),
+    ):
+        err_console.print(f"[bold]{label:>15}[/bold]  {value}", soft_wrap=True)
+    keys_table = Table(title="Keys")
+    keys_table.add_column("serial", no_wrap=True, min_width=32)  # what 'license revoke --serial' takes
+    keys_table.add_column("state", no_wrap=True)
+    keys_table.add_column("issued", no_wrap=True)
+    keys_table.add_column("signing key", overflow="fold")
+    for row in key_rows:
+        keys_table.add_row(row["serial"], row["state"], row["issued_at"][:10], row["kid"])
+    err_console.print(keys_table)
+    history_table = Table(title="History")
+    history_table.add_column("when (UTC)", no_wrap=True)
+    history_table.add_column("what", no_wrap=True)
+    history_table.add_column("description", overflow="fold")
+    for entry in history:
+        history_table.add_row(f"{entry.occurred_at:%Y-%m-%d %H:%M}", entry.kind.value, entry.description)
+    err_console.print(history_table)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import ColumnElement, bindparam, case, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, selectinload
 
-from mercato.licenses.models import License, LicenseKey
+from mercato.accounts.models import Organisation
+from mercato.licenses.models import License, LicenseKey, LicenseState, LicenseTransaction
+from mercato.pricing import Channel, Hosting
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,48 @@ def key_standing(connection: Connection, serial: str) -> KeyStanding | None:
     """One indexed query, no ORM objects and no session: the validate endpoint runs it on every request."""
     row = connection.execute(_STANDING, {"serial": serial}).first()
     return None if row is None else KeyStanding(*row)
+
+
+@dataclass(frozen=True)
+class LicenseQuery:
+    """What an operator looks for among all licenses (every filter optional)."""
+
+    organisation_id: uuid.UUID | None = None
+    product_key: str | None = None
+    channel: Channel | None = None
+    status: LicenseState | None = None
+    expiring_before: date | None = None
+    """Only licenses paid up to a day before this (maintenance for server licenses, the term for others)."""
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
+        if self.organisation_id is not None:
+            found.append(License.organisation_id == self.organisation_id)
+        if self.product_key is not None:
+            found.append(License.product_key == self.product_key)
+        if self.channel is not None:
+            found.append(License.channel == self.channel)
+        if self.status is not None:
+            found.append(License.status == self.status)
+        if self.expiring_before is not None:
+            found.append(paid_until() < self.expiring_before)
+        return found
+
+
+def paid_until() -> ColumnElement[date | None]:
+    """``License.paid_until`` in SQL."""
+    return case(
+        (License.hosting == Hosting.SERVER, func.coalesce(License.maintenance_end, License.term_end)),
+        else_=func.coalesce(License.term_end, License.maintenance_end),
+    )
+
+
+@dataclass(frozen=True)
+class OwnedLicense:
+    """A license with the slug of the customer it belongs to (None: a support key that belongs to nobody)."""
+
+    license: License
+    organisation_slug: str | None
 
 
 class LicenseRepository:
@@ -87,4 +131,33 @@ class LicenseRepository:
                 LicenseKey.revoked_at.is_(None),
                 LicenseKey.superseded_at.is_(None),
             )
+        ).all()
+
+    def search(self, query: LicenseQuery, limit: int, offset: int) -> tuple[list[OwnedLicense], int]:
+        """A page of every license matching ``query``, newest first, and how many match (operator's view)."""
+        conditions = query.conditions()
+        total = self.session.scalar(select(func.count()).select_from(License).where(*conditions)) or 0
+        rows = self.session.execute(
+            select(License, Organisation.slug)
+            .outerjoin(Organisation, Organisation.id == License.organisation_id)
+            .where(*conditions)
+            .order_by(License.created_at.desc(), License.entitlement_number)
+            .limit(limit)
+            .offset(offset)
+        ).all()
+        return [OwnedLicense(license, slug) for license, slug in rows], total
+
+    def owned(self, entitlement_number: str) -> OwnedLicense | None:
+        row = self.session.execute(
+            select(License, Organisation.slug)
+            .outerjoin(Organisation, Organisation.id == License.organisation_id)
+            .where(License.entitlement_number == entitlement_number)
+        ).first()
+        return None if row is None else OwnedLicense(row[0], row[1])
+
+    def history(self, license_id: uuid.UUID) -> Sequence[LicenseTransaction]:
+        return self.session.scalars(
+            select(LicenseTransaction)
+            .where(LicenseTransaction.license_id == license_id)
+            .order_by(LicenseTransaction.occurred_at, LicenseTransaction.id)
         ).all()

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from mercato import pricing
+from mercato.accounts.errors import HostInstanceNotFound, OrganisationNotFound
+from mercato.accounts.models import HostInstance, Organisation
+from mercato.accounts.repository import AccountsRepository
 from mercato.cache_invalidation import Topic, changed
 from mercato.catalog.domain import pricing_listing, tier_of
 from mercato.catalog.listings import check_on_sale
@@ -39,17 +42,46 @@ class LicenseClosed(Conflict):
     title = "The license is closed"
 
 
+class HostInstanceOfAnotherCustomer(InvalidInput):
+    """A support-issued license names a customer and a host instance that belongs to another customer. Name the
+    customer that owns the instance (`mercato customers show SLUG` lists its host instances), or leave the
+    customer out: the instance's owner is then the license's."""
+
+    type = "host-instance-of-another-customer"
+    title = "The host instance belongs to another customer"
+
+
+class HostInstanceDoesNotFit(InvalidInput):
+    """A license for a host instance must be for a product and hosting that instance runs: an app of the
+    instance's host product (or the host product itself), sold for the instance's hosting. Choose the instance
+    that runs it, or issue for the right app and hosting."""
+
+    type = "host-instance-does-not-fit"
+    title = "The license does not fit the host instance"
+
+
 @dataclass(frozen=True)
 class IssueRequest:
     app_key: str
-    hosting: str
+    hosting: str | None  # None: the host instance's
     channel: str
     tier: int | None  # None: unlimited
     license_type: str
-    host_binding: str
+    host_binding: str | None  # None: the host instance's server id
     maintenance_end: date | None = None
     term_end: date | None = None
     evaluation: bool = False
+    organisation: str | None = None
+    """The customer the license belongs to (slug or id): its admins see it and receive its keys."""
+    host_instance_id: uuid.UUID | None = None
+    """The host instance it is for: its customer, hosting and server id are the license's (unless given)."""
+
+
+@dataclass(frozen=True)
+class _Owner:
+    organisation_id: uuid.UUID | None
+    host_instance_id: uuid.UUID | None
+    host_binding: str
 
 
 @dataclass(frozen=True)
@@ -62,6 +94,13 @@ class IssuedKey:
         return self.key.token
 
 
+def _as_id(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text.strip())
+    except ValueError:
+        return None
+
+
 def _tier_users(tier: int | None) -> int:
     return UNLIMITED_USERS if tier is None else tier
 
@@ -69,6 +108,7 @@ def _tier_users(tier: int | None) -> int:
 class LicenseService:
     def __init__(self, session: Session, services: Services) -> None:
         self.catalog = CatalogRepository(session)
+        self.accounts = AccountsRepository(session)
         self.licenses = LicenseRepository(session)
         self.keys = KeyService(session, services.secret_key, services.clock)
         self.events = LicenseEvents(session, services.license_subscribers)
@@ -78,7 +118,21 @@ class LicenseService:
     # -- issuing -------------------------------------------------------------------------------------------
 
     def issue(self, request: IssueRequest) -> IssuedKey:
-        """Create a license with the given terms and sign its first key."""
+        """Create a license with the given terms and sign its first key. With a customer (and a host instance)
+        it belongs to that customer like a bought one: its admins see it and receive its keys."""
+        instance = self._host_instance(request.host_instance_id)
+        if instance is not None:
+            request = replace(
+                request,
+                hosting=request.hosting or instance.hosting.value,
+                host_binding=request.host_binding or instance.server_id,
+            )
+        if not request.hosting:
+            raise InvalidInput("Say which hosting the license is for (--hosting), or name its host instance.")
+        if not request.host_binding or not request.host_binding.strip():
+            raise InvalidInput(
+                "Say which server the license binds to (--server-id), or name its host instance."
+            )
         listing = self.catalog.listing(request.app_key, request.hosting)
         if listing is None:
             raise NotFound(
@@ -110,18 +164,21 @@ class LicenseService:
                     app_name=offer.name, tier=str(wanted), sold_tiers=[str(t) for t in table.tiers]
                 )
         issuer = OPERATOR_ISSUER if channel is pricing.Channel.MARKETPLACE else self._vendor_issuer(listing)
+        owner = self._owner(request, listing, instance)
         today = self.clock.today()
         maintenance_end, term_end = self._terms(listing, request, evaluation, today)
         license = License(
             entitlement_number=self._new_entitlement_number(),
             listing_id=listing.id,
+            organisation_id=owner.organisation_id,
+            host_instance_id=owner.host_instance_id,
             product_key=listing.product_key,
             hosting=listing.hosting,
             channel=Channel(request.channel),
             issuer=issuer,
             license_type=LicenseType(license_type),
             tier_users=_tier_users(request.tier),
-            host_binding=request.host_binding.strip(),
+            host_binding=owner.host_binding,
             evaluation=evaluation,
             maintenance_start=today,
             maintenance_end=maintenance_end,
@@ -132,6 +189,55 @@ class LicenseService:
         issued = IssuedKey(license, self._sign(license))
         self._record(LicenseEventKind.NEW, license, "Issued by support staff.", key=issued.key)
         return issued
+
+    def _host_instance(self, instance_id: uuid.UUID | None) -> HostInstance | None:
+        if instance_id is None:
+            return None
+        found = self.accounts.host_instance(instance_id)
+        if found is None:
+            raise HostInstanceNotFound(
+                f"There is no host instance {instance_id}. `mercato customers show SLUG` lists a customer's."
+            )
+        return found.instance
+
+    def _owner(self, request: IssueRequest, listing: Listing, instance: HostInstance | None) -> _Owner:
+        """Whose license it is: the named customer's, and the host instance's, which must be the customer's and
+        run what the license is for."""
+        assert request.host_binding is not None
+        organisation: Organisation | None = None
+        if request.organisation is not None:
+            organisation = self._organisation(request.organisation)
+        if instance is None:
+            return _Owner(organisation.id if organisation else None, None, request.host_binding.strip())
+        if organisation is not None and instance.organisation_id != organisation.id:
+            raise HostInstanceOfAnotherCustomer(
+                f"Host instance {instance.id} belongs to another customer, not to {organisation.slug}."
+            )
+        if instance.host_product_id != listing.host_product_id or instance.hosting != listing.hosting:
+            raise HostInstanceDoesNotFit(
+                f"Host instance {instance.id} runs a {instance.hosting} host that {listing.product_key} "
+                f"({listing.hosting}) is not sold for."
+            )
+        if request.host_binding.strip() != instance.server_id:
+            raise HostInstanceDoesNotFit(
+                f"Host instance {instance.id} has the server id {instance.server_id}, not "
+                f"{request.host_binding.strip()}: a key bound to another server would not work there. Leave "
+                "--server-id out."
+            )
+        return _Owner(instance.organisation_id, instance.id, instance.server_id)
+
+    def _organisation(self, reference: str) -> Organisation:
+        organisation_id = _as_id(reference)
+        found = (
+            self.accounts.organisation_by_id(organisation_id)
+            if organisation_id is not None
+            else self.accounts.organisation_by_slug(reference.strip().lower())
+        )
+        if found is None:
+            raise OrganisationNotFound(
+                f"There is no customer {reference!r}. `mercato customers list` shows them."
+            )
+        return found
 
     def reissue(self, entitlement_number: str) -> IssuedKey:
         """A new key for the license's current terms; earlier current keys are superseded (with grace)."""

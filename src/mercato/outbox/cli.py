@@ -22,7 +22,7 @@ from rich.table import Table
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
-from mercato.cli_support import err_console, require_secret, unit_of_work
+from mercato.cli_support import err_console, nothing_found, require_secret, unit_of_work
 from mercato.clock import SystemClock, utcnow
 from mercato.database import make_engine, make_session_factory
 from mercato.outbox.repository import UNDELIVERED, MessageStatus, OutboxRepository
@@ -223,7 +223,7 @@ def list_messages(
         return
     which = ", ".join(statuses)
     if not total:
-        err_console.print(f"No outbox messages ({which}).")
+        nothing_found(f"No outbox messages ({which})")
         return
     table = Table()
     for column in ("id", "state", "topic", "tries", "created (UTC)", "next / done (UTC)"):
