@@ -12,9 +12,9 @@ from mercato.accounts.api import router as accounts_router
 from mercato.accounts.session_api import router as session_router
 from mercato.accounts.throttle import SignInThrottle
 from mercato.catalog.api import router as catalog_router
-from mercato.catalog.vendors_api import router as vendors_router
-from mercato.catalog.listings_api import router as listings_router
 from mercato.catalog.file_api import router as catalog_file_router
+from mercato.catalog.listings_api import router as listings_router
+from mercato.catalog.vendors_api import router as vendors_router
 from mercato.clock import Clock, SystemClock
 from mercato.commerce.api import router as commerce_router
 from mercato.database import autocommit_connections, make_engine, make_session_factory, session_connections
@@ -76,6 +76,8 @@ OPENAPI_TAGS = [
         "name": "vendors",
         "description": "Vendors: applications and approval, profiles, payout details, teams, revenue-share "
         "agreements, direct stores and their signing keys.",
+    },
+    {
         "name": "listings",
         "description": "Vendors create apps and propose listings; operator staff review and publish them.",
     },

@@ -149,7 +149,9 @@ def test_a_dry_run_says_what_a_run_would_do_and_changes_nothing(
     assert f"Unlicensed: {monthly['lines'][0]['license']}" in said
     assert f"Expired: {evaluation['lines'][0]['license']}" in said
     after = every_row(engine)
-    assert {name: len(rows) for name, rows in after.items()} == {name: len(rows) for name, rows in before.items()}
+    assert {name: len(rows) for name, rows in after.items()} == {
+        name: len(rows) for name, rows in before.items()
+    }
     assert after == before, [name for name in before if before[name] != after[name]]
 
     as_json = mercato(workdir, "billing", "run", "--dry-run", "--today", "2027-12-01", "--json")

@@ -43,7 +43,10 @@ CLOUD_CHANGE = date(2027, 1, 1)  # the cloud site bills on 2026-12-10, before it
 def buy_for_globex(shop: TestClient, world: World, tier: str) -> str:
     """Globex's admin buys the server app for Globex's wiki; the operator records the payment. The license."""
     created = quote(
-        shop, world, [{"action": "new", "product_key": MOCKUPS, "tier": tier}], instance="globex_wiki",
+        shop,
+        world,
+        [{"action": "new", "product_key": MOCKUPS, "tier": tier}],
+        instance="globex_wiki",
         role="globex_admin",
     )
     assert created.status_code == 201, created.text
@@ -82,9 +85,7 @@ def test_customers_with_renewals_due_are_told_both_prices_and_the_date_once(
     globex = buy_for_globex(shop, world, "250")
     with session_factory() as session, session.begin():
         # Globex renews long after the change (and 30 days past it): not told.
-        late = session.scalars(
-            select(License).where(License.entitlement_number == globex)
-        ).one()
+        late = session.scalars(select(License).where(License.entitlement_number == globex)).one()
         late.maintenance_end = date(2028, 6, 30)
     schedule(session_factory, MOCKUPS, "server", SERVER_CHANGE, Decimal("1.2"))
     schedule(session_factory, MOCKUPS, "cloud", CLOUD_CHANGE)
@@ -170,9 +171,7 @@ def seeded(url: str) -> tuple[sessionmaker[Session], World]:
     return factory, world
 
 
-def test_two_announcing_runs_at_once_send_one_email_per_customer(
-    backend: str, fresh_database_url
-) -> None:  # type: ignore[no-untyped-def]
+def test_two_announcing_runs_at_once_send_one_email_per_customer(backend: str, fresh_database_url) -> None:  # type: ignore[no-untyped-def]
     factory, _ = seeded(fresh_database_url(backend))
     clock = FixedClock(START)
     start = threading.Barrier(2)

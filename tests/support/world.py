@@ -33,22 +33,41 @@ def build_world(session: Session) -> World:
     person per role, each with a read+write token (and one read-only token for Acme's admin)."""
     wiki = session.scalars(select(HostProduct).where(HostProduct.key == "wiki")).one()
     mockups = session.scalars(select(Vendor).where(Vendor.slug == "example-mockups")).one()
-    acme = Organisation(slug="acme-test", name="Acme Corp", billing_email="billing@acme.example", country="DE")
+    acme = Organisation(
+        slug="acme-test", name="Acme Corp", billing_email="billing@acme.example", country="DE"
+    )
     globex = Organisation(slug="globex-test", name="Globex", billing_email="ap@globex.example", country="US")
     session.add_all([acme, globex])
     session.flush()
     wiki_server = HostInstance(
-        organisation_id=acme.id, host_product_id=wiki.id, hosting="server", server_id="ACME-WIKI-0001",
-        name="Acme wiki", host_license_type="commercial", user_tier=100, host_maintenance_end=date(2028, 3, 31),
+        organisation_id=acme.id,
+        host_product_id=wiki.id,
+        hosting="server",
+        server_id="ACME-WIKI-0001",
+        name="Acme wiki",
+        host_license_type="commercial",
+        user_tier=100,
+        host_maintenance_end=date(2028, 3, 31),
     )
     wiki_cloud = HostInstance(
-        organisation_id=acme.id, host_product_id=wiki.id, hosting="cloud", server_id="acme-test.wiki.example",
-        name="Acme cloud wiki", host_license_type="commercial", cloud_users=40, billing_cycle="monthly",
+        organisation_id=acme.id,
+        host_product_id=wiki.id,
+        hosting="cloud",
+        server_id="acme-test.wiki.example",
+        name="Acme cloud wiki",
+        host_license_type="commercial",
+        cloud_users=40,
+        billing_cycle="monthly",
         next_billing_date=date(2026, 12, 10),
     )
     globex_wiki = HostInstance(
-        organisation_id=globex.id, host_product_id=wiki.id, hosting="server", server_id="GLOBEX-WIKI-1",
-        name="Globex wiki", host_license_type="commercial", user_tier=250,
+        organisation_id=globex.id,
+        host_product_id=wiki.id,
+        hosting="server",
+        server_id="GLOBEX-WIKI-1",
+        name="Globex wiki",
+        host_license_type="commercial",
+        user_tier=250,
     )
     session.add_all([wiki_server, wiki_cloud, globex_wiki])
     world = World(acme, globex, wiki_server, wiki_cloud, globex_wiki)
@@ -63,7 +82,9 @@ def build_world(session: Session) -> World:
         user = User(email=f"{name}@test.example", name=name)
         session.add(user)
         session.flush()
-        session.add(Membership(user_id=user.id, role=role, organisation_id=organisation_id, vendor_id=vendor_id))
+        session.add(
+            Membership(user_id=user.id, role=role, organisation_id=organisation_id, vendor_id=vendor_id)
+        )
         world.tokens[name] = _token(session, user, ["read", "write"])
         if name == "acme_admin":
             world.tokens["acme_read_only"] = _token(session, user, ["read"])

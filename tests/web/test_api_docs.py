@@ -38,7 +38,11 @@ def test_the_reference_pages_fetch_nothing_from_outside_mercato(api: TestClient,
     page = api.get(path)
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
-    assert "http://" not in page.text and "https://" not in page.text and "//" not in page.text.replace("://", "")
+    assert (
+        "http://" not in page.text
+        and "https://" not in page.text
+        and "//" not in page.text.replace("://", "")
+    )
     urls = fetched_by(page.text)
     assert len(urls) >= 2, urls
     for url in urls:

@@ -177,8 +177,12 @@ class PriceNotices:
                 host = self._cloud_host(instance, renews_on)
                 if host is None:
                     return None
-                before = pricing.price_cloud_subscription(old, host, renews_on, license_type=license.license_type)
-                after = pricing.price_cloud_subscription(new, host, renews_on, license_type=license.license_type)
+                before = pricing.price_cloud_subscription(
+                    old, host, renews_on, license_type=license.license_type
+                )
+                after = pricing.price_cloud_subscription(
+                    new, host, renews_on, license_type=license.license_type
+                )
                 per = "a year" if host.billing_cycle is pricing.BillingCycle.ANNUAL else "a month"
             else:
                 tier, channel = tier_of(license.tier_users), pricing.Channel(license.channel)

@@ -134,7 +134,11 @@ class PreviewService:
         try:
             host = self._host_context(_host_on(request.host, effective), listing.host_product.name)
             line = self._price(
-                request.items[index], pricing_listing(listing, name, effective), request.channel, host, effective
+                request.items[index],
+                pricing_listing(listing, name, effective),
+                request.channel,
+                host,
+                effective,
             )
         except pricing.PricingError:
             return None
