@@ -153,4 +153,4 @@ def _print_announcements(announcements: list[Announcement], dry_run: bool) -> No
         f"Price changes: {len(announcements)} {verb}, {emails} e-mail(s) to customers with renewals due."
     )
     if announcements:
-        err_console.print(f"  Price changes: {', '.join(a.describe() for a in announcements)}")
+        err_console.print(f"  Price changes {verb}: {', '.join(a.describe() for a in announcements)}")
