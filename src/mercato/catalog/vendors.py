@@ -164,6 +164,9 @@ def _error(where: str, name: str, message: str, code: str) -> dict[str, str]:
 
 
 def _iban_checksum_ok(iban: str) -> bool:
+    """ISO 13616: check digits 02 to 98, and the rearranged number is 1 modulo 97."""
+    if not 2 <= int(iban[2:4]) <= 98:
+        return False
     rearranged = iban[4:] + iban[:4]
     digits = "".join(str(int(c, 36)) for c in rearranged)
     return int(digits) % 97 == 1
