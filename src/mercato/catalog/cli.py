@@ -6,24 +6,19 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from sqlalchemy.exc import IntegrityError
 
-from mercato.catalog.file import (
-    Action,
-    CatalogPlan,
-    ObjectChange,
-    apply_catalog,
-    catalog_schema_text,
-    export_catalog,
-    read_catalog,
-    write_catalog,
-)
-from mercato.catalog.file_repository import CatalogFileRepository
 from mercato.cli_support import USAGE_ERROR, err_console, unit_of_work
 from mercato.problems import InvalidInput
+
+if TYPE_CHECKING:
+    from mercato.catalog.file import CatalogPlan, ObjectChange
+
+# The catalog file's models are imported by each command, not here: every `mercato` command (and `serve`, on
+# each start) loads this module, and only these commands need them.
 
 app = typer.Typer(
     help="The catalog as a file (YAML or JSON): export it, apply it, print its schema.", no_args_is_help=True
@@ -46,6 +41,8 @@ def _format_of(path: Path | None, chosen: FileFormat | None) -> FileFormat:
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of catalog files (also served at GET /api/v1/catalog/schema)."""
+    from mercato.catalog.file import catalog_schema_text
+
     typer.echo(catalog_schema_text(), nl=False)
 
 
@@ -61,6 +58,9 @@ def export(
 ) -> None:
     """Write the whole catalog: operator, revenue share, host products, vendors, apps, listings with their price
     tables, and releases. Two exports of the same catalog are identical, byte for byte."""
+    from mercato.catalog.file import export_catalog, write_catalog
+    from mercato.catalog.file_repository import CatalogFileRepository
+
     with unit_of_work() as (session, _):
         text = write_catalog(export_catalog(CatalogFileRepository(session)), _format_of(file, file_format))
     if file is None:
@@ -82,17 +82,19 @@ def _value(value: Any) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
-_MARK = {Action.CREATED: "+", Action.CHANGED: "~", Action.UNCHANGED: "="}
+_MARK = {"created": "+", "updated": "~", "unchanged": "="}
 
 
 def _diff_lines(change: ObjectChange, *, details: bool) -> list[str]:
-    lines = [f"{_MARK[change.action]} {change.kind} {change.key}"]
+    lines = [f"{_MARK[change.action.value]} {change.kind} {change.key}"]
     if details:
         lines += [f"    {f.name}: {_value(f.old)} → {_value(f.new)}" for f in change.fields]
     return lines
 
 
 def _summary(plan: CatalogPlan, *, dry_run: bool) -> str:
+    from mercato.catalog.file import Action
+
     counts = (
         f"{plan.count(Action.CREATED)} created, {plan.count(Action.CHANGED)} updated, "
         f"{plan.count(Action.UNCHANGED)} unchanged"
@@ -132,6 +134,9 @@ def apply(
     """Create or update everything the file names, in one transaction; never delete what it omits. The whole
     file is checked first: with any problem, each is printed with its place in the file and nothing is written
     (exit status 1). Listings are published at once: the operator's file needs no review."""
+    from mercato.catalog.file import Action, apply_catalog, read_catalog
+    from mercato.catalog.file_repository import CatalogFileRepository
+
     try:
         catalog = read_catalog(file.read_text(encoding="utf-8"))
     except InvalidInput as problem:

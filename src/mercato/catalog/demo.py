@@ -12,8 +12,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from importlib.resources import files
 
-from mercato.catalog.file import apply_catalog, read_catalog
-from mercato.catalog.file_repository import CatalogFileRepository
 from mercato.catalog.repository import CatalogRepository
 
 DEMO_PRICES_FROM = date(2025, 1, 1)
@@ -28,6 +26,10 @@ def load_demo_catalog(repository: CatalogRepository) -> None:
     """Fill an empty catalog. Safe to call on every start: it does nothing when listings exist."""
     if not repository.is_empty():
         return
+    # Imported here: `mercato serve --demo` calls this on every start, and only the first one reads the file.
+    from mercato.catalog.file import apply_catalog, read_catalog
+    from mercato.catalog.file_repository import CatalogFileRepository
+
     apply_catalog(
         CatalogFileRepository(repository.session),
         read_catalog(demo_catalog_text()),

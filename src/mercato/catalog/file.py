@@ -285,10 +285,6 @@ class ParsedCatalog:
     def where(self, section: str, index: int) -> str:
         return f"{section}[{self.positions[section][index]}]"
 
-    def raise_problems(self) -> CatalogFile:
-        _refuse(self.errors)
-        return self.catalog
-
 
 def parse_catalog(data: object) -> ParsedCatalog:
     """The file's content (as YAML or JSON loads it), every entry of every section validated on its own."""

@@ -6,8 +6,6 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from mercato.catalog.file import catalog_schema
-
 router = APIRouter(tags=["catalog"])
 
 
@@ -15,4 +13,7 @@ router = APIRouter(tags=["catalog"])
 def catalog_file_schema() -> dict[str, Any]:
     """The JSON Schema of the catalog files that `mercato catalog apply` takes and `mercato catalog export`
     writes (the same as `mercato catalog schema` prints). Public."""
+    # Imported on the first request rather than when the server starts: it builds every model of the file.
+    from mercato.catalog.file import catalog_schema
+
     return catalog_schema()
