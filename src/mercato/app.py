@@ -12,6 +12,7 @@ from mercato.accounts.api import router as accounts_router
 from mercato.accounts.session_api import router as session_router
 from mercato.accounts.throttle import SignInThrottle
 from mercato.catalog.api import router as catalog_router
+from mercato.catalog.releases_api import router as releases_router
 from mercato.clock import Clock, SystemClock
 from mercato.commerce.api import router as commerce_router
 from mercato.database import autocommit_connections, make_engine, make_session_factory, session_connections
@@ -68,6 +69,10 @@ OPENAPI_TAGS = [
     {
         "name": "catalog",
         "description": "Host products and apps: listings per hosting, prices, channel policies.",
+    },
+    {
+        "name": "releases",
+        "description": "An app's versions per listing: build dates, host compatibility and release notes.",
     },
     {
         "name": "accounts",
@@ -141,6 +146,7 @@ def create_app(
     # Starlette tries routes in order: the license validation endpoint, the hottest, goes first.
     app.include_router(licenses_router, prefix="/api/v1")
     app.include_router(catalog_router, prefix="/api/v1")
+    app.include_router(releases_router, prefix="/api/v1")
     app.include_router(accounts_router, prefix="/api/v1")
     app.include_router(session_router, prefix="/api/v1")
     app.include_router(preview_router, prefix="/api/v1")

@@ -64,6 +64,7 @@ def test_an_operation_declares_credentials_exactly_when_it_refuses_a_caller_with
             line_id=1,
             entitlement_number="SEN-1",
             app_key="com.example.mockups.wiki",
+            hosting="server",
             key="wiki",
             issuer="operator",
             slug="tier-mismatch",
@@ -152,6 +153,8 @@ def test_every_request_body_has_examples_that_its_schema_and_the_api_accept(
                 invoice_id=world.wiki_server.id,
                 line_id=1,
                 quote_id=world.wiki_server.id,
+                app_key="com.example.mockups.wiki",
+                hosting="server",
             )
             answer = api.request(method, url, json=example["value"], headers=world.auth("operator"))
             refused_input = answer.status_code in (400, 422) and answer.json()["type"].endswith(
