@@ -20,6 +20,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    union,
 )
 from sqlalchemy.orm import Session, aliased, selectinload
 
@@ -73,9 +74,9 @@ def _tsvector(column: SQLColumnExpression[str]) -> ColumnElement[object]:
     return func.to_tsvector(literal_column(f"'{SEARCH_CONFIG}'"), column)
 
 
-def app_search_document() -> ColumnElement[object]:
+def app_search_document(app: type[App] = App) -> ColumnElement[object]:
     """What PostgreSQL's full-text search reads of an app: its name and summary."""
-    return _tsvector(App.name.op("||")(literal_column("' '")).op("||")(App.summary))
+    return _tsvector(app.name.op("||")(literal_column("' '")).op("||")(app.summary))
 
 
 def vendor_search_document() -> ColumnElement[object]:
@@ -167,11 +168,17 @@ class AppSearch:
         as written, ignoring case, inside the name, the summary or the vendor's name."""
         if dialect == "postgresql":
             query = func.websearch_to_tsquery(literal_column(f"'{SEARCH_CONFIG}'"), text)
-            return or_(
-                App.key == text,
-                app_search_document().bool_op("@@")(query),
-                App.vendor_id.in_(select(Vendor.id).where(vendor_search_document().bool_op("@@")(query))),
+            # A union rather than OR: each part reads its own index (the key's, and the two text indexes).
+            # Its own alias of apps, so that the parts do not correlate with the apps being filtered.
+            apps = aliased(App)
+            found = union(
+                select(apps.id).where(apps.key == text),
+                select(apps.id).where(app_search_document(apps).bool_op("@@")(query)),
+                select(apps.id)
+                .join(Vendor, Vendor.id == apps.vendor_id)
+                .where(vendor_search_document().bool_op("@@")(query)),
             )
+            return App.id.in_(found.scalar_subquery())
         return or_(
             App.key == text,
             _contains(App.name, text),
