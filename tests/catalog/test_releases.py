@@ -12,13 +12,18 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event, select
+from sqlalchemy import event, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from mercato.accounts.access import Principal
 from mercato.accounts.models import Membership, Role, User
+from mercato.catalog.errors import ReleaseVersionTaken
 from mercato.catalog.models import Listing, Release, Vendor
-from mercato.catalog.releases import installable
+from mercato.catalog.releases import Releases, installable
+from mercato.catalog.repository import CatalogRepository
+from mercato.catalog.specs import ReleaseSpec
 from mercato.licenses.models import License
+from mercato.pricing import Hosting
 from support.access import Endpoint, assert_access
 from support.world import World, _token, build_world
 
@@ -307,3 +312,41 @@ def test_installable_is_the_verifiers_rule(builds: list[date], maintenance_end: 
         assert all((r.build_date, r.id) <= (chosen.build_date, chosen.id) for r in allowed)  # type: ignore[union-attr,operator]
     newer = any(maintenance_end is not None and r.build_date > maintenance_end for r in releases)
     assert result.renewal_unlocks_newer is newer
+
+
+def test_a_release_another_request_added_meanwhile_is_answered_not_duplicated(session: Session) -> None:
+    """Two requests adding one version at once: the second finds the unique constraint taken, answers the
+    first one's release when the content is the same, and 409 when it is not."""
+    repository = CatalogRepository(session)
+    listing = repository.listing("com.example.mockups.wiki", Hosting.SERVER)
+    assert listing is not None and listing.app is not None
+    operator = Principal(
+        user_id=uuid.uuid4(),
+        email="ops@test.example",
+        scopes=frozenset({"read", "write"}),
+        customer_admin_of=frozenset(),
+        billing_contact_of=frozenset(),
+        vendor_member_of=frozenset(),
+        operator=True,
+    )
+    # The other request commits its row after this one read the listing's releases.
+    session.execute(
+        insert(Release).values(
+            listing_id=listing.id, version="4.3.0", build_date=date(2026, 11, 20), notes=""
+        )
+    )
+    assert "4.3.0" not in {r.version for r in listing.releases}  # what this request read is stale
+    releases = Releases(repository, date(2026, 11, 26))
+    same = ReleaseSpec(version="4.3.0", build_date=date(2026, 11, 20))
+    answered, created = releases.add(operator, "com.example.mockups.wiki", Hosting.SERVER, same)
+    assert (answered.version, created) == ("4.3.0", False)
+    with pytest.raises(ReleaseVersionTaken):
+        releases.add(
+            operator, "com.example.mockups.wiki", Hosting.SERVER, same.model_copy(update={"notes": "Other."})
+        )
+    count = session.scalar(
+        select(func.count())
+        .select_from(Release)
+        .where(Release.listing_id == listing.id, Release.version == "4.3.0")
+    )
+    assert count == 1
