@@ -9,13 +9,22 @@ from sqlalchemy import inspect
 
 import mercato.models  # noqa: F401
 from mercato.database import Base, make_engine
-from mercato.migrations import alembic_config, upgrade_to_head
+from mercato.migrations import DATABASE_ONLY_INDEXES, alembic_config, include_object, upgrade_to_head
 
 
 def test_migrations_match_the_models(engine) -> None:  # type: ignore[no-untyped-def]
     with engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        context = MigrationContext.configure(connection, opts={"include_object": include_object})
+        differences = compare_metadata(context, Base.metadata)
     assert differences == []
+
+
+def test_search_indexes_are_made_on_postgresql_only(engine) -> None:  # type: ignore[no-untyped-def]
+    indexes = {index["name"] for table in ("apps", "vendors") for index in inspect(engine).get_indexes(table)}
+    if engine.dialect.name == "postgresql":
+        assert indexes >= DATABASE_ONLY_INDEXES
+    else:
+        assert not indexes & DATABASE_ONLY_INDEXES
 
 
 def test_migrations_downgrade_to_nothing_and_back(backend: str, fresh_database_url) -> None:  # type: ignore[no-untyped-def]

@@ -14,6 +14,7 @@ from mercato.accounts.throttle import SignInThrottle
 from mercato.catalog.api import router as catalog_router
 from mercato.catalog.file_api import router as catalog_file_router
 from mercato.catalog.listings_api import router as listings_router
+from mercato.catalog.releases_api import router as releases_router
 from mercato.catalog.vendors_api import router as vendors_router
 from mercato.clock import Clock, SystemClock
 from mercato.commerce.api import router as commerce_router
@@ -80,6 +81,10 @@ OPENAPI_TAGS = [
     {
         "name": "listings",
         "description": "Vendors create apps and propose listings; operator staff review and publish them.",
+    },
+    {
+        "name": "releases",
+        "description": "An app's versions per listing: build dates, host compatibility and release notes.",
     },
     {
         "name": "accounts",
@@ -156,6 +161,7 @@ def create_app(
     app.include_router(vendors_router, prefix="/api/v1")
     app.include_router(listings_router, prefix="/api/v1")
     app.include_router(catalog_file_router, prefix="/api/v1")
+    app.include_router(releases_router, prefix="/api/v1")
     app.include_router(accounts_router, prefix="/api/v1")
     app.include_router(session_router, prefix="/api/v1")
     app.include_router(preview_router, prefix="/api/v1")

@@ -64,12 +64,12 @@ def test_an_operation_declares_credentials_exactly_when_it_refuses_a_caller_with
             line_id=1,
             entitlement_number="SEN-1",
             app_key="com.example.mockups.wiki",
+            hosting="server",
             key="wiki",
             issuer="operator",
             slug="tier-mismatch",
             email="dev@mockups.example",
             message="0123456789ab",
-            hosting="server",
             revision_id=world.wiki_server.id,
         )
         anonymous = api.request(method, url, json={})

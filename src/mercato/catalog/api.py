@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
 from mercato.catalog import presenters
-from mercato.catalog.repository import CatalogRepository
+from mercato.catalog.repository import AppSearch, AppSort, CatalogRepository
 from mercato.catalog.schemas import AppOut, AppPage, HostProductOut
 from mercato.fields import PageLimit, PageOffset, Text
+from mercato.pricing import Channel, Hosting
 from mercato.problems import NotFound
 from mercato.web.dependencies import ServicesDep, SessionDep
 from mercato.web.responses import problem_responses
@@ -18,34 +20,70 @@ from mercato.web.routing import UnitOfWorkRoute
 router = APIRouter(tags=["catalog"], route_class=UnitOfWorkRoute)
 
 
-@router.get("/apps", response_model=AppPage, summary="List apps")
+@router.get("/apps", response_model=AppPage, summary="List and search apps")
 def list_apps(
     session: SessionDep,
     services: ServicesDep,
-    hosting: Annotated[str | None, Query(pattern="^(server|datacenter|cloud)$")] = None,
-    vendor: Annotated[
-        Text | None, Query(max_length=100, description="Vendor slug, e.g. example-mockups")
+    q: Annotated[
+        Text | None,
+        Query(
+            max_length=100,
+            description="Words to find in the app's name or summary or in its vendor's name (or the app's "
+            "exact key). PostgreSQL matches whole words, all of them, and understands quotes, `or` and "
+            "`-word`; SQLite finds the text as written, ignoring case.",
+        ),
     ] = None,
     host_product: Annotated[
         Text | None, Query(max_length=64, description="Host product key, e.g. wiki")
     ] = None,
-    q: Annotated[
-        Text | None, Query(max_length=100, description="Text to find in the app's name or key")
+    hosting: Annotated[str | None, Query(pattern="^(server|datacenter|cloud)$")] = None,
+    vendor: Annotated[
+        Text | None, Query(max_length=100, description="Vendor slug, e.g. example-mockups")
     ] = None,
+    channel: Annotated[
+        Channel | None,
+        Query(description="Only apps with a listing sold in this channel (marketplace or direct)."),
+    ] = None,
+    max_price: Annotated[
+        Decimal | None,
+        Query(
+            ge=0,
+            max_digits=12,
+            decimal_places=2,
+            allow_inf_nan=False,
+            description="Only apps with a listing whose lowest list price today (its smallest tier; for "
+            "cloud, the monthly price for up to 10 users) is at most this, in the listing's currency.",
+        ),
+    ] = None,
+    sort: Annotated[
+        AppSort,
+        Query(
+            description="`key` (the default), `name`, `newest` (the app listed last first) or "
+            "`most_installed` (most active licenses first); ties are ordered by key."
+        ),
+    ] = AppSort.KEY,
     limit: Annotated[PageLimit, Query(description="Items per page.")] = 50,
     offset: Annotated[PageOffset, Query(description="Items to skip.")] = 0,
 ) -> AppPage:
-    """Public apps in the catalog, ordered by key, each with its published listings (one per hosting), list
-    prices, channel policy and releases. Filter by hosting, vendor, host product or text; page with `limit`
-    and `offset`."""
-    apps, total = CatalogRepository(session).list_apps(
-        hosting=hosting, vendor_slug=vendor, host_product_key=host_product, text=q, limit=limit, offset=offset
+    """Public apps of active vendors, each with its published listings (one per hosting), list prices,
+    channel policy and releases. Search with `q`; filter by host product, hosting, vendor, channel and
+    price; sort with `sort`; page with `limit` and `offset`. The hosting, channel and price filters hold for
+    one and the same listing of the app."""
+    today = services.clock.today()
+    search = AppSearch(
+        text=q,
+        host_product_key=host_product,
+        vendor_slug=vendor,
+        hosting=Hosting(hosting) if hosting is not None else None,
+        channel=channel,
+        max_price=max_price,
+        today=today,
+        sort=sort,
+        public_only=True,
     )
+    apps, total = CatalogRepository(session).list_apps(search, limit=limit, offset=offset)
     return AppPage(
-        items=[presenters.app_out(a, services.clock.today()) for a in apps],
-        total=total,
-        limit=limit,
-        offset=offset,
+        items=[presenters.app_out(a, today) for a in apps], total=total, limit=limit, offset=offset
     )
 
 

@@ -7,7 +7,8 @@ from datetime import date
 
 from mercato.catalog.domain import tier_label
 from mercato.catalog.markdown import render_markdown
-from mercato.catalog.models import UNLIMITED_USERS, App, HostProduct, Listing, PriceTable
+from mercato.catalog.models import UNLIMITED_USERS, App, HostProduct, Listing, PriceTable, Release
+from mercato.catalog.releases import newest_first
 from mercato.catalog.schemas import (
     AppOut,
     ChannelPolicyOut,
@@ -66,6 +67,16 @@ def price_change_out(table: PriceTable, currency: str) -> PriceChangeOut:
     )
 
 
+def release_out(release: Release) -> ReleaseOut:
+    return ReleaseOut(
+        version=release.version,
+        build_date=release.build_date,
+        notes=release.notes,
+        host_version_min=release.host_version_min,
+        host_version_max=release.host_version_max,
+    )
+
+
 def listing_out(listing: Listing, today: date) -> ListingOut:
     """The listing with the prices in force ``today`` and the changes scheduled after it."""
     prices = listing.prices_on(today)
@@ -88,7 +99,7 @@ def listing_out(listing: Listing, today: date) -> ListingOut:
         direct_prices=_tier_prices(prices, listing.currency, "direct"),
         cloud_prices=_cloud_prices(prices, listing.currency),
         price_changes=[price_change_out(table, listing.currency) for table in listing.prices_after(today)],
-        releases=[ReleaseOut(version=r.version, build_date=r.build_date) for r in listing.releases],
+        releases=[release_out(r) for r in newest_first(listing.releases)],
     )
 
 

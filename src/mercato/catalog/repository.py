@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
+from decimal import ROUND_FLOOR, Decimal
+from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    SQLColumnExpression,
+    and_,
+    exists,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    union,
+)
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from mercato.catalog.models import (
     App,
@@ -14,11 +30,16 @@ from mercato.catalog.models import (
     HostProduct,
     Listing,
     Operator,
+    PriceList,
     PriceTable,
+    Release,
     RevenueShareRate,
+    TierPrice,
     Vendor,
     VendorStatus,
 )
+from mercato.licenses.models import License, LicenseState
+from mercato.pricing import Channel, Hosting, currency_precision
 
 _LISTING_DETAILS = (
     selectinload(Listing.price_tables).options(
@@ -48,6 +69,190 @@ def _app_query() -> Select[App]:
     )
 
 
+class AppSort(StrEnum):
+    KEY = "key"  # the app key, A to Z
+    NAME = "name"  # the app name, A to Z (ignoring case)
+    NEWEST = "newest"  # the app listed last first
+    MOST_INSTALLED = "most_installed"  # the most active licenses first
+
+
+SEARCH_CONFIG = "simple"
+"""PostgreSQL text-search configuration: words as written (lower-cased), no language stemming, since app names
+and vendors are proper names in any language. Migration 0009 indexes the same expressions."""
+
+
+def _tsvector(column: SQLColumnExpression[str]) -> ColumnElement[object]:
+    # Spelled exactly as the expression indexes of migration 0009, so PostgreSQL uses them.
+    return func.to_tsvector(literal_column(f"'{SEARCH_CONFIG}'"), column)
+
+
+def app_search_document(app: type[App] = App) -> ColumnElement[object]:
+    """What PostgreSQL's full-text search reads of an app: its name and summary."""
+    return _tsvector(app.name.op("||")(literal_column("' '")).op("||")(app.summary))
+
+
+def vendor_search_document() -> ColumnElement[object]:
+    return _tsvector(Vendor.name)
+
+
+def _like_pattern(text: str) -> str:
+    """``text`` anywhere in a value, with LIKE's own wildcards (and the escape character) taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _contains(column: SQLColumnExpression[str], text: str) -> ColumnElement[bool]:
+    return func.lower(column).like(func.lower(_like_pattern(text)), escape="\\")
+
+
+@dataclass(frozen=True)
+class AppSearch:
+    """What the app list is narrowed to and ordered by. Each filter is one SQL condition, so they combine
+    with each other (and with any other condition) by AND; the listing filters (hosting, channel, price and
+    ``public_only``) must all hold for one and the same listing of the app."""
+
+    text: str | None = None
+    host_product_key: str | None = None
+    vendor_slug: str | None = None
+    hosting: Hosting | None = None
+    channel: Channel | None = None
+    max_price: Decimal | None = None
+    today: date | None = None
+    """The day whose prices ``max_price`` compares with (the server's today)."""
+    sort: AppSort = AppSort.KEY
+    public_only: bool = False
+    """Only public apps of active vendors, by their published listings: what is sold."""
+
+    def app_conditions(self, dialect: str) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = []
+        if self.host_product_key is not None:
+            conditions.append(App.host_product.has(HostProduct.key == self.host_product_key))
+        if self.vendor_slug is not None:
+            conditions.append(App.vendor.has(Vendor.slug == self.vendor_slug))
+        if self.text is not None and self.text.strip():
+            conditions.append(self._text_condition(self.text.strip(), dialect))
+        if self.public_only:
+            conditions.append(App.visibility == AppVisibility.PUBLIC)
+            conditions.append(App.vendor.has(Vendor.status == VendorStatus.ACTIVE))
+        return conditions
+
+    def listing_conditions(self, currencies: Iterable[str] = ()) -> list[ColumnElement[bool]]:
+        """Conditions on one listing of the app. ``currencies``: the listing currencies in the catalog (the
+        price limit is compared in each currency's minor units)."""
+        conditions: list[ColumnElement[bool]] = []
+        if self.hosting is not None:
+            conditions.append(Listing.hosting == self.hosting)
+        if self.channel is Channel.MARKETPLACE:
+            conditions.append(Listing.sold_on_marketplace.is_(True))
+        elif self.channel is Channel.DIRECT:
+            conditions.append(Listing.sold_direct.is_(True))
+        if self.max_price is not None:
+            conditions.append(self._price_condition(self.max_price, currencies))
+        if self.public_only:
+            conditions.append(Listing.published_at.is_not(None))
+        return conditions
+
+    def conditions(self, dialect: str, currencies: Iterable[str] = ()) -> list[ColumnElement[bool]]:
+        conditions = self.app_conditions(dialect)
+        listing = self.listing_conditions(currencies)
+        if listing:
+            conditions.append(App.listings.any(and_(*listing)))
+        return conditions
+
+    def order(self, dialect: str) -> list[SQLColumnExpression[Any]]:
+        """The sort, then the key: every order is total, so pages never overlap or skip an app."""
+        if self.sort is AppSort.NAME:
+            name = func.lower(App.name)
+            # Byte order on both databases, whatever the PostgreSQL server's locale: the same pages everywhere.
+            return [name.collate("C") if dialect == "postgresql" else name, App.key]
+        if self.sort is AppSort.NEWEST:
+            return [App.created_at.desc(), App.key]
+        if self.sort is AppSort.MOST_INSTALLED:
+            return [active_licenses_of_app().desc(), App.key]
+        return [App.key]
+
+    @staticmethod
+    def _text_condition(text: str, dialect: str) -> ColumnElement[bool]:
+        """The app's name or summary, or its vendor's name, hold the text; or the text is the app's key.
+
+        PostgreSQL: full-text search (every word of the query, as whole words, in the app's name and summary
+        or in the vendor's name; quotes, ``or`` and ``-word`` as in a web search engine). Elsewhere: the text
+        as written, ignoring case, inside the name, the summary or the vendor's name."""
+        if dialect == "postgresql":
+            query = func.websearch_to_tsquery(literal_column(f"'{SEARCH_CONFIG}'"), text)
+            # A union rather than OR: each part reads its own index (the key's, and the two text indexes).
+            # Its own alias of apps, so that the parts do not correlate with the apps being filtered.
+            apps = aliased(App)
+            found = union(
+                select(apps.id).where(apps.key == text),
+                select(apps.id).where(app_search_document(apps).bool_op("@@")(query)),
+                select(apps.id)
+                .join(Vendor, Vendor.id == apps.vendor_id)
+                .where(vendor_search_document().bool_op("@@")(query)),
+            )
+            return App.id.in_(found.scalar_subquery())
+        return or_(
+            App.key == text,
+            _contains(App.name, text),
+            _contains(App.summary, text),
+            App.vendor.has(_contains(Vendor.name, text)),
+        )
+
+    def _price_condition(self, max_price: Decimal, currencies: Iterable[str]) -> ColumnElement[bool]:
+        """The lowest list price of the listing, in the price table in force on ``today``, is at most
+        ``max_price``: the price of some tier (server, Data Center), or the monthly price for up to 10 users
+        (cloud)."""
+        today = self.today
+        if today is None:
+            raise ValueError("a price filter needs the day whose prices it reads")
+        later = aliased(PriceTable)
+        in_force_from = func.coalesce(
+            select(func.max(later.effective_from))
+            .where(later.listing_id == Listing.id, later.effective_from <= today)
+            .correlate(Listing)
+            .scalar_subquery(),
+            select(func.min(later.effective_from))
+            .where(later.listing_id == Listing.id)
+            .correlate(Listing)
+            .scalar_subquery(),
+        )
+        by_currency: list[ColumnElement[bool]] = []
+        for currency in sorted(set(currencies)):
+            limit = int((max_price.scaleb(currency_precision(currency))).to_integral_value(ROUND_FLOOR))
+            tier_within = exists(
+                select(TierPrice.id).where(
+                    TierPrice.price_table_id == PriceTable.id,
+                    TierPrice.price_list == PriceList.STANDARD,
+                    TierPrice.amount_minor <= limit,
+                )
+            )
+            by_currency.append(
+                and_(
+                    Listing.currency == currency,
+                    exists(
+                        select(PriceTable.id)
+                        .where(
+                            PriceTable.listing_id == Listing.id,
+                            PriceTable.effective_from == in_force_from,
+                            or_(PriceTable.cloud_flat_monthly_minor <= limit, tier_within),
+                        )
+                        .correlate(Listing)
+                    ),
+                )
+            )
+        return or_(false(), *by_currency)
+
+
+def active_licenses_of_app() -> ColumnElement[int]:
+    """How many active licenses the app has (its installs), for the app of the enclosing query."""
+    return (
+        select(func.count(License.id))
+        .where(License.product_key == App.key, License.status == LicenseState.ACTIVE)
+        .correlate(App)
+        .scalar_subquery()
+    )
+
+
 class CatalogRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -55,32 +260,19 @@ class CatalogRepository:
     def operator(self) -> Operator | None:
         return self.session.scalars(select(Operator).order_by(Operator.created_at).limit(1)).first()
 
-    def list_apps(
-        self,
-        *,
-        hosting: str | None = None,
-        vendor_slug: str | None = None,
-        host_product_key: str | None = None,
-        text: str | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> tuple[Sequence[App], int]:
-        """A page of public apps (ordered by key) and the number of public apps that match the filters."""
-        conditions = list(_public_apps())
-        if hosting is not None:
-            conditions.append(App.listings.any(and_(Listing.hosting == hosting, _published)))
-        if vendor_slug is not None:
-            conditions.append(App.vendor.has(Vendor.slug == vendor_slug))
-        if host_product_key is not None:
-            conditions.append(App.host_product.has(HostProduct.key == host_product_key))
-        if text:
-            pattern = f"%{text.lower()}%"
-            conditions.append(or_(func.lower(App.name).like(pattern), func.lower(App.key).like(pattern)))
+    def list_apps(self, search: AppSearch, *, limit: int = 50, offset: int = 0) -> tuple[Sequence[App], int]:
+        """A page of the apps that match ``search``, in its order, and how many match in all."""
+        dialect = self.session.get_bind().dialect.name
+        currencies = self.listing_currencies() if search.max_price is not None else ()
+        conditions = search.conditions(dialect, currencies)
         total = self.session.scalar(select(func.count()).select_from(App).where(*conditions)) or 0
         page = self.session.scalars(
-            _app_query().where(*conditions).order_by(App.key).limit(limit).offset(offset)
+            _app_query().where(*conditions).order_by(*search.order(dialect)).limit(limit).offset(offset)
         )
         return page.all(), total
+
+    def listing_currencies(self) -> Sequence[str]:
+        return self.session.scalars(select(Listing.currency).distinct()).all()
 
     def app_by_key(self, key: str) -> App | None:
         return self.session.scalars(_app_query().where(App.key == key)).first()
@@ -109,6 +301,11 @@ class CatalogRepository:
             select(Listing)
             .options(*_LISTING_DETAILS, selectinload(Listing.app), selectinload(Listing.host_product))
             .where(Listing.product_key == product_key, Listing.hosting == hosting)
+        ).first()
+
+    def release(self, listing_id: object, version: str) -> Release | None:
+        return self.session.scalars(
+            select(Release).where(Release.listing_id == listing_id, Release.version == version)
         ).first()
 
     def listings_of_product(self, product_key: str) -> Sequence[Listing]:

@@ -41,7 +41,22 @@ class CloudPricesOut(BaseModel):
 
 
 class ReleaseOut(BaseModel):
-    version: str
+    version: str = Field(examples=["4.2.0"])
+    build_date: date = Field(
+        description="The day it was built: a license may install it when its maintenance ends on or after "
+        "this day."
+    )
+    notes: str = Field(default="", description="Release notes, Markdown.")
+    host_version_min: str | None = Field(
+        default=None, description="The oldest host version it works with; null: no lower bound."
+    )
+    host_version_max: str | None = Field(
+        default=None, description="The newest host version it works with; null: no upper bound."
+    )
+
+
+class ReleaseRef(BaseModel):
+    version: str = Field(examples=["4.2.0"])
     build_date: date
 
 
@@ -69,7 +84,7 @@ class ListingOut(BaseModel):
     price_changes: list[PriceChangeOut] = Field(
         default_factory=list, description="Price changes scheduled after today, soonest first."
     )
-    releases: list[ReleaseOut]
+    releases: list[ReleaseOut] = Field(description="The listing's releases, newest first.")
 
 
 class VendorRef(BaseModel):

@@ -10,6 +10,9 @@ from typing import Literal
 
 from mercato import pricing
 from mercato.catalog.domain import tier_label
+from mercato.catalog.models import Release
+from mercato.catalog.releases import installable
+from mercato.catalog.schemas import ReleaseRef
 from mercato.commerce import schemas
 from mercato.commerce.models import Invoice, InvoiceLine, Quote, QuoteLine, QuoteStatus
 from mercato.licenses.models import License, LicenseKey, LicenseTransaction
@@ -122,6 +125,8 @@ def invoice_out(invoice: Invoice) -> schemas.InvoiceOut:
 
 
 def license_out(license: License) -> schemas.LicenseOut:
+    """Needs ``license.listing.releases`` loaded (the repository's license reads load them)."""
+    releases = installable(license.listing.releases, license.maintenance_end)
     return schemas.LicenseOut(
         entitlement_number=license.entitlement_number,
         product_key=license.product_key,
@@ -137,7 +142,13 @@ def license_out(license: License) -> schemas.LicenseOut:
         status=license.status,
         organisation_id=license.organisation_id,
         host_instance_id=license.host_instance_id,
+        newest_installable_release=_release_ref(releases.newest_installable),
+        renewal_unlocks_newer_release=releases.renewal_unlocks_newer,
     )
+
+
+def _release_ref(release: Release | None) -> ReleaseRef | None:
+    return None if release is None else ReleaseRef(version=release.version, build_date=release.build_date)
 
 
 def _key_state(key: LicenseKey) -> Literal["current", "superseded", "revoked"]:

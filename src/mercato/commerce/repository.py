@@ -57,6 +57,11 @@ class LicenseFilters:
         return [column == value for column, value in pairs if value is not None]
 
 
+# A license's listing and the listing's releases, loaded with the licenses (one query each for a whole page),
+# for the newest release each license may install.
+_WITH_RELEASES = selectinload(License.listing).selectinload(Listing.releases)
+
+
 class CommerceRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -110,9 +115,9 @@ class CommerceRepository:
 
     def readable_license(self, principal: Principal, entitlement_number: str) -> License | None:
         return self.session.scalars(
-            select(License).where(
-                License.entitlement_number == entitlement_number, self._readable_licenses(principal)
-            )
+            select(License)
+            .options(_WITH_RELEASES)
+            .where(License.entitlement_number == entitlement_number, self._readable_licenses(principal))
         ).first()
 
     def may_see_keys(self, principal: Principal, license: License) -> bool:
@@ -170,7 +175,12 @@ class CommerceRepository:
         conditions = [self._readable_licenses(principal), *filters.conditions()]
         total = self.session.scalar(select(func.count()).select_from(License).where(*conditions)) or 0
         rows = self.session.scalars(
-            select(License).where(*conditions).order_by(License.created_at.desc()).limit(limit).offset(offset)
+            select(License)
+            .options(_WITH_RELEASES)
+            .where(*conditions)
+            .order_by(License.created_at.desc())
+            .limit(limit)
+            .offset(offset)
         ).all()
         return rows, total
 

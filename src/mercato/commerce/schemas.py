@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mercato.catalog.schemas import ReleaseRef
 from mercato.commerce.models import InvoiceStatus, LineAction, QuoteStatus
 from mercato.fields import Day, Note, Text
 from mercato.licenses.models import LicenseEventKind, LicenseState
@@ -249,6 +250,14 @@ class LicenseOut(BaseModel):
     status: LicenseState
     organisation_id: uuid.UUID | None
     host_instance_id: uuid.UUID | None
+    newest_installable_release: ReleaseRef | None = Field(
+        description="The newest release of the app this license may install: built on or before the end of "
+        "its maintenance (a newer build answers VERSION_MISMATCH). Null when the listing has no such release."
+    )
+    renewal_unlocks_newer_release: bool = Field(
+        description="Whether a newer release exists, built after maintenance ended: renew maintenance to "
+        "install it."
+    )
 
 
 class LicenseDetailOut(LicenseOut):

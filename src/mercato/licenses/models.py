@@ -8,7 +8,7 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -16,6 +16,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from mercato.clock import utcnow
 from mercato.database import Base, enum_column, new_id
 from mercato.pricing import Channel, Hosting, LicenseType
+
+if TYPE_CHECKING:
+    from mercato.catalog.models import Listing
 
 
 class LicenseState(StrEnum):
@@ -87,6 +90,8 @@ class License(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
+    # What was sold: read only (with its releases, for the newest release the license may install).
+    listing: Mapped[Listing] = relationship(lazy="raise", viewonly=True)
     # Keys issued in the same instant (a test clock, or a fast upgrade) still list the replaced one first.
     keys: Mapped[list[LicenseKey]] = relationship(
         back_populates="license",

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine
 
 MIGRATIONS_DIR = Path(__file__).parent
+
+
+DATABASE_ONLY_INDEXES = frozenset({"ix_apps_search", "ix_vendors_search"})
+"""Indexes that migrations make on one database only (PostgreSQL's full-text search indexes, migration 0009)
+and the models do not declare: comparing the models with a database leaves them out."""
+
+
+def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    """Alembic's filter of what autogenerate compares: everything but ``DATABASE_ONLY_INDEXES``."""
+    return not (type_ == "index" and name in DATABASE_ONLY_INDEXES)
 
 
 def alembic_config(database_url: str) -> Config:

@@ -6,6 +6,7 @@ from alembic import context
 
 import mercato.models  # noqa: F401  (registers every table on Base.metadata)
 from mercato.database import Base, make_engine
+from mercato.migrations import include_object
 
 config = context.config
 target_metadata = Base.metadata
@@ -23,7 +24,12 @@ def run_migrations() -> None:
 
 def _run(connection: object) -> None:
     # Batch mode lets ALTERs work on SQLite, which rebuilds tables instead of altering them.
-    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)  # type: ignore[arg-type]
+    context.configure(
+        connection=connection,  # type: ignore[arg-type]
+        target_metadata=target_metadata,
+        render_as_batch=True,
+        include_object=include_object,
+    )
     with context.begin_transaction():
         context.run_migrations()
 
