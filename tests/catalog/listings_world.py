@@ -125,7 +125,12 @@ class Shop:
 def add_vendor(session: Session, slug: str, status: VendorStatus = VendorStatus.ACTIVE) -> tuple[Vendor, str]:
     """A vendor with one member; the member's read+write token."""
     vendor = Vendor(
-        slug=slug, name=slug.title(), legal_name=slug.title(), email=f"sales@{slug}.example", status=status
+        slug=slug,
+        name=slug.title(),
+        legal_name=slug.title(),
+        email=f"sales@{slug}.example",
+        status=status,
+        direct_store=True,
     )
     session.add(vendor)
     session.flush()

@@ -79,10 +79,17 @@ def sale_refusal(listing: Listing, app: App | None, vendor: Vendor | None) -> st
     return None
 
 
-def check_on_sale(listing: Listing, vendor: Vendor | None, what: str, **extensions: Any) -> None:
-    """Raise ``ListingNotOnSale`` when ``listing`` (with ``app`` loaded) is not sold to new buyers; ``what``
-    starts the sentence."""
+def check_on_sale(
+    listing: Listing, vendor: Vendor | None, what: str, channel: str | None = None, **extensions: Any
+) -> None:
+    """Raise ``ListingNotOnSale`` when ``listing`` (with ``app`` loaded) is not sold to new buyers, or not in
+    ``channel``: a direct sale needs the vendor's direct store open. ``what`` starts the sentence."""
     reason = sale_refusal(listing, listing.app, vendor)
+    if reason is None and channel == "direct" and vendor is not None and not vendor.direct_store:
+        reason = (
+            f"{vendor.name} has no direct store open, so it sells nothing new on its own bills; "
+            "buy it on the marketplace"
+        )
     if reason is not None:
         raise ListingNotOnSale(
             f"{what}: {reason}. Licenses already sold keep working and renewing.",

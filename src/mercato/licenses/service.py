@@ -140,7 +140,12 @@ class LicenseService:
                 "GET /api/v1/apps/{key} shows the hostings an app is sold for."
             )
         vendor = self.catalog.vendor_by_id(listing.app.vendor_id) if listing.app is not None else None
-        check_on_sale(listing, vendor, f"{request.app_key} ({request.hosting}) is not sold to new buyers")
+        check_on_sale(
+            listing,
+            vendor,
+            f"{request.app_key} ({request.hosting}) is not sold to new buyers",
+            channel=request.channel,
+        )
         evaluation = request.evaluation or request.license_type == "evaluation"
         license_type = "evaluation" if evaluation else request.license_type
         if license_type not in LicenseType.__members__.values():

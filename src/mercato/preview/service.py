@@ -94,6 +94,7 @@ class PreviewService:
                     listing,
                     vendor,
                     f"Item {index + 1} ({item.product_key}) is not sold to new buyers",
+                    channel=request.channel.value,
                     item=index + 1,
                     pointer=f"/items/{index}",
                 )
