@@ -24,6 +24,7 @@ from catalog.listings_world import (  # noqa: F401  (fixtures)
 from mercato.accounts.api_tokens import TokenService
 from mercato.accounts.service import AccountService
 from mercato.clock import FixedClock
+from support.world import add_second_wiki_server
 
 SLUG = "canvas-works"
 KEY = "com.canvasworks.canvas.wiki"
@@ -86,17 +87,23 @@ def test_a_vendor_created_over_http_lists_sells_raises_prices_and_retires_an_app
     marketplace = shop.ok("POST", f"/invoices/{accepted['id']}/payments", "operator", payment)
     assert marketplace["seller"] == "operator"
 
+    with session_factory() as session, session.begin():
+        add_second_wiki_server(session, shop.world)  # an app is licensed once per host instance
     # The listing offers the direct channel, but the vendor sells on its own bills only with its store open.
-    closed = shop.quote([{"action": "new", "product_key": KEY, "tier": "10"}], channel="direct")
+    closed = shop.quote(
+        [{"action": "new", "product_key": KEY, "tier": "10"}], channel="direct", instance="wiki_lab"
+    )
     assert closed.status_code == 422 and "no direct store open" in closed.json()["detail"]
     opened = shop.ok("POST", f"/vendors/{SLUG}/direct-store", "canvas", {"enabled": True})
     assert opened["direct_store"] is True
     shop.tokens["board"] = shop.tokens["canvas"]  # Shop.buy pays direct invoices as the vendor's member
-    direct = shop.buy([{"action": "new", "product_key": KEY, "tier": "10"}], channel="direct")
+    direct = shop.buy(
+        [{"action": "new", "product_key": KEY, "tier": "10"}], channel="direct", instance="wiki_lab"
+    )
     assert (direct["seller"], direct["lines"][0]["amount"]) == (f"vendor:{SLUG}", "20.00")
 
     keys = []
-    for invoice, host in ((marketplace, {}), (direct, {"app_users": 10})):
+    for invoice, host in ((marketplace, {}), (direct, {"app_users": 10, "server_id": "ACME-WIKI-LAB"})):
         detail = shop.license(invoice["lines"][0]["license"])
         keys.append((detail["keys"][-1]["key"], host))
         verdict = shop.validate(detail["keys"][-1]["key"], **host, app_key=KEY)

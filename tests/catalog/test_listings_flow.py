@@ -31,6 +31,7 @@ from mercato.clock import FixedClock
 from mercato.licenses.service import IssueRequest, LicenseService
 from mercato.pricing import LicenseTypeNotAllowed
 from support.licenses import license_services
+from support.world import add_second_wiki_server
 
 TODAY = date(2026, 11, 26)
 
@@ -90,9 +91,13 @@ def test_a_new_app_is_sold_only_after_the_operator_approves_it_then_in_both_chan
 
     marketplace = shop.buy([{"action": "new", "product_key": KEY, "tier": "100"}])
     assert (marketplace["seller"], marketplace["lines"][0]["amount"]) == ("operator", "900.00")
-    direct = shop.buy([{"action": "new", "product_key": KEY, "tier": "10"}], channel="direct")
+    with session_factory() as session, session.begin():
+        add_second_wiki_server(session, shop.world)  # an app is licensed once per host instance
+    direct = shop.buy(
+        [{"action": "new", "product_key": KEY, "tier": "10"}], channel="direct", instance="wiki_lab"
+    )
     assert (direct["seller"], direct["lines"][0]["amount"]) == (f"vendor:{VENDOR}", "20.00")
-    for invoice, host in ((marketplace, {}), (direct, {"app_users": 10})):
+    for invoice, host in ((marketplace, {}), (direct, {"app_users": 10, "server_id": "ACME-WIKI-LAB"})):
         detail = shop.license(invoice["lines"][0]["license"])
         assert shop.validate(detail["keys"][-1]["key"], **host)["status"] == "VALID"
     subscription = shop.buy([{"action": "new", "product_key": KEY}], instance="wiki_cloud")
@@ -173,7 +178,9 @@ def test_a_retired_app_sells_nothing_new_but_its_licenses_validate_renew_and_upg
     assert hidden["visibility"] == "hidden"
     assert hidden["listings"][0]["on_sale"] is False
     assert shop.client.get(f"/api/v1/apps/{KEY}").status_code == 404
-    refused = shop.quote([{"action": "new", "product_key": KEY, "tier": "250"}])
+    with session_factory() as session, session.begin():
+        add_second_wiki_server(session, shop.world)  # a host without the app
+    refused = shop.quote([{"action": "new", "product_key": KEY, "tier": "250"}], instance="wiki_lab")
     assert refused.json()["type"] == "/api/v1/problems/listing-not-on-sale"
     assert "hidden" in refused.json()["detail"]
     # The billing run renews the cloud subscription of the hidden app on the site's billing date.

@@ -46,7 +46,8 @@ def test_commerce_endpoints_show_nothing_outside_the_callers_organisations_and_v
             forbidden={"acme_billing"},
             body={
                 "host_instance_id": params["instance"],
-                "items": [{"action": "new", "product_key": MOCKUPS, "tier": "100"}],
+                # Not MOCKUPS: the instance has it already, and an app is licensed once per host instance.
+                "items": [{"action": "new", "product_key": "com.diagramly.diagrams.wiki", "tier": "100"}],
             },
         ),
         Endpoint("GET", "/api/v1/quotes/{quote}", allowed=ACME),

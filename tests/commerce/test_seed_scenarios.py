@@ -6,9 +6,10 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
 
 from mercato.clock import FixedClock
-from support.world import World
+from support.world import World, add_second_wiki_server
 
 MOCKUPS = "com.example.mockups.wiki"
 SSO = "com.gatekeeper.sso.wiki"
@@ -125,10 +126,18 @@ def test_marketplace_refuses_a_smaller_tier_than_the_host_and_offers_the_matchin
 
 
 def test_three_years_of_maintenance_at_once_on_the_marketplace_but_not_direct(
-    shop: TestClient, world: World, clock: FixedClock
+    shop: TestClient, world: World, clock: FixedClock, session_factory: sessionmaker[Session]
 ) -> None:
+    with session_factory() as session, session.begin():
+        add_second_wiki_server(session, world)  # the app is licensed once per host: the direct one goes there
     marketplace = buy(shop, world, [{"action": "new", "product_key": MOCKUPS, "tier": "100"}])
-    direct = buy(shop, world, [{"action": "new", "product_key": MOCKUPS, "tier": "25"}], channel="direct")
+    direct = buy(
+        shop,
+        world,
+        [{"action": "new", "product_key": MOCKUPS, "tier": "25"}],
+        channel="direct",
+        instance="wiki_lab",
+    )
     clock.advance(days=340)  # 2027-11-01: the first renewal reminders have gone out
     three_years = quote(
         shop, world, [{"action": "renewal", "license": marketplace["lines"][0]["license"], "years": 3}]
@@ -145,10 +154,13 @@ def test_three_years_of_maintenance_at_once_on_the_marketplace_but_not_direct(
         world,
         [{"action": "renewal", "license": direct["lines"][0]["license"], "years": 3}],
         channel="direct",
+        instance="wiki_lab",
     )
     assert refused.status_code == 422
     assert refused.json()["type"] == "/api/v1/problems/maintenance-cap-exceeded"
-    one_year = quote(shop, world, [{"action": "renewal", "license": direct["lines"][0]["license"]}], "direct")
+    one_year = quote(
+        shop, world, [{"action": "renewal", "license": direct["lines"][0]["license"]}], "direct", "wiki_lab"
+    )
     assert one_year.status_code == 201, one_year.text
 
 

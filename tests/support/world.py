@@ -23,6 +23,7 @@ class World:
     wiki_cloud: HostInstance
     globex_wiki: HostInstance
     tokens: dict[str, str] = field(default_factory=dict)
+    wiki_lab: HostInstance | None = None  # made on demand: add_second_wiki_server
 
     def auth(self, role: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[role]}"}
@@ -96,3 +97,22 @@ def _token(session: Session, user: User, scopes: list[str]) -> str:
     token, prefix, token_hash = new_token()
     session.add(ApiToken(user_id=user.id, name="test", prefix=prefix, token_hash=token_hash, scopes=scopes))
     return token
+
+
+def add_second_wiki_server(session: Session, world: World) -> HostInstance:
+    """Acme's second wiki server (a lab), for a test that needs the same app on two hosts: an app is licensed
+    once per host instance, so the second license of a test needs a host of its own."""
+    lab = HostInstance(
+        organisation_id=world.acme.id,
+        host_product_id=world.wiki_server.host_product_id,
+        hosting="server",
+        server_id="ACME-WIKI-LAB",
+        name="Acme lab wiki",
+        host_license_type="commercial",
+        user_tier=100,
+        host_maintenance_end=date(2028, 3, 31),
+    )
+    session.add(lab)
+    session.flush()
+    world.wiki_lab = lab
+    return lab

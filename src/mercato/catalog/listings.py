@@ -85,7 +85,9 @@ def check_on_sale(
     """Raise ``ListingNotOnSale`` when ``listing`` (with ``app`` loaded) is not sold to new buyers, or not in
     ``channel``: a direct sale needs the vendor's direct store open. ``what`` starts the sentence."""
     reason = sale_refusal(listing, listing.app, vendor)
-    if reason is None and channel == "direct" and vendor is not None and not vendor.direct_store:
+    store_closed = vendor is not None and not vendor.direct_store
+    if reason is None and channel == "direct" and listing.sold_direct and store_closed:
+        assert vendor is not None
         reason = (
             f"{vendor.name} has no direct store open, so it sells nothing new on its own bills; "
             "buy it on the marketplace"
