@@ -48,6 +48,8 @@ const MAX_TIER = 1_000_000_000;
 const MAX_TIMESTAMP = 253402300799;
 const CLAIMS = new Set(['v', 'lic', 'sen', 'app', 'hosting', 'channel', 'iss', 'type', 'tier', 'bind',
   'maint', 'term', 'eval', 'iat', 'jti']);
+// Claims a payload may leave out: lu (licensed users; absent means false).
+const OPTIONAL_CLAIMS = new Set(['lu']);
 const HOSTINGS = new Set(['server', 'datacenter', 'cloud']);
 const CHANNELS = new Set(['marketplace', 'direct']);
 const LICENSE_TYPES = new Set(['commercial', 'academic', 'starter', 'community', 'open_source', 'evaluation',
@@ -228,10 +230,12 @@ function evaluate(claims, host, revoked) {
   const sameHosting = claims.hosting === host.hosting;
   const tier = claims.tier === 'unlimited' ? null : claims.tier;
   if (!exempt && sameHosting && tier !== null) {
-    if (claims.channel === 'direct') {
+    // Direct licenses, and marketplace licenses of listings that sell licensed users, count the app's users.
+    if (claims.channel === 'direct' || claims.lu === true) {
       if (host.app_users !== null && host.app_users > tier) {
+        const kind = claims.channel === 'direct' ? 'direct' : 'licensed-users';
         return result(Status.USERS_EXCEEDED, `This key is for ${users(tier)} but the app has `
-          + `${users(host.app_users)}. A direct license admits at most its tier: upgrade the app license to at `
+          + `${users(host.app_users)}. A ${kind} license admits at most its tier: upgrade the app license to at `
           + `least ${users(host.app_users)}, or remove ${users(host.app_users - tier)} from the app.`,
         Action.UPGRADE);
       }
@@ -336,7 +340,11 @@ function readPayload(segment) {
     throw new Malformed(BAD_PAYLOAD);
   }
   const names = Object.keys(claims);
-  if (names.length !== CLAIMS.size || !names.every((name) => CLAIMS.has(name))) throw new Malformed(BAD_PAYLOAD);
+  const optional = names.filter((name) => OPTIONAL_CLAIMS.has(name)).length;
+  const known = (name) => CLAIMS.has(name) || OPTIONAL_CLAIMS.has(name);
+  if (names.length - optional !== CLAIMS.size || !names.every(known)) {
+    throw new Malformed(BAD_PAYLOAD);
+  }
   const valid = isIdentifier(claims.lic) && isIdentifier(claims.app) && isIdentifier(claims.bind)
     && isIdentifier(claims.jti)
     && isIdentifier(claims.sen) && claims.sen.startsWith('SEN-') && codePoints(claims.sen) > 4
@@ -346,6 +354,7 @@ function readPayload(segment) {
     && (claims.tier === 'unlimited' || (Number.isInteger(claims.tier) && claims.tier >= 1 && claims.tier <= MAX_TIER))
     && isClaimDate(claims.maint) && isClaimDate(claims.term)
     && typeof claims.eval === 'boolean'
+    && (claims.lu === undefined || typeof claims.lu === 'boolean')
     && !(claims.type === 'evaluation' && !claims.eval)
     && !(claims.eval && claims.term === null)
     && Number.isInteger(claims.iat) && claims.iat >= 0 && claims.iat <= MAX_TIMESTAMP;
@@ -409,7 +418,7 @@ function isIdentifier(value) {
 }
 
 function toDict(claims) {
-  return {
+  const fields = {
     license_id: claims.lic,
     entitlement_number: claims.sen,
     app_key: claims.app,
@@ -426,6 +435,8 @@ function toDict(claims) {
     key_serial: claims.jti,
     format_version: claims.v,
   };
+  if (claims.lu === true) fields.licensed_users = true;
+  return fields;
 }
 
 function verdict(status, message, action, payload = null) {

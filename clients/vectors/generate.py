@@ -169,6 +169,12 @@ HAND_WRITTEN: dict[str, dict[str, str]] = {
         "upgrade the app license to at least 11 users, or remove 1 user from the app.",
         "action": "UPGRADE",
     },
+    "users-exceeded/marketplace-licensed-users-50-user-key-with-51-app-users": {
+        "status": "USERS_EXCEEDED",
+        "message": "This key is for 50 users but the app has 51 users. A licensed-users license admits at most "
+        "its tier: upgrade the app license to at least 51 users, or remove 1 user from the app.",
+        "action": "UPGRADE",
+    },
 }
 
 
@@ -417,6 +423,8 @@ def cases() -> list[dict[str, Any]]:
             [],
         ),
         ("malformed/payload-tier-as-string", raw_token(header(), claims(tier="100")), {}, []),
+        ("malformed/payload-licensed-users-as-number", raw_token(header(), claims(lu=1)), {}, []),
+        ("malformed/payload-licensed-users-as-string", raw_token(header(), claims(lu="true")), {}, []),
         ("malformed/payload-date-not-iso", raw_token(header(), claims(maint="20260131")), {}, []),
         ("malformed/payload-impossible-date", raw_token(header(), claims(maint="2026-02-30")), {}, []),
         ("malformed/payload-evaluation-without-end", raw_token(header(), claims(eval=True)), {}, []),
@@ -516,6 +524,30 @@ def cases() -> list[dict[str, Any]]:
             "user-mismatch/cloud",
             signed(CLOUD),
             {"hosting": "cloud", "server_id": CLOUD.host_binding, "host_tier": 50},
+            [],
+        ),
+        (
+            "valid/marketplace-licensed-users-50-user-key-on-100-user-host",
+            signed(MARKETPLACE, tier=50, licensed_users=True),
+            {"app_users": 50},
+            [],
+        ),
+        (
+            "valid/marketplace-licensed-users-app-users-unknown",
+            signed(MARKETPLACE, tier=50, licensed_users=True),
+            {},
+            [],
+        ),
+        (
+            "valid/marketplace-licensed-users-key-on-unlimited-host",
+            signed(MARKETPLACE, tier=50, licensed_users=True),
+            {"host_tier": None, "app_users": 10},
+            [],
+        ),
+        (
+            "users-exceeded/marketplace-licensed-users-50-user-key-with-51-app-users",
+            signed(MARKETPLACE, tier=50, licensed_users=True),
+            {"app_users": 51},
             [],
         ),
         (

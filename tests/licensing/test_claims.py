@@ -223,6 +223,7 @@ def payloads(draw: st.DrawFn) -> LicensePayload:
         maintenance_end=draw(st.none() | _dates),
         term_end=draw(_dates) if evaluation else draw(st.none() | _dates),
         evaluation=evaluation,
+        licensed_users=draw(st.booleans()),
         issued_at=draw(
             st.datetimes(
                 min_value=datetime(1970, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.just(UTC)

@@ -303,6 +303,9 @@ class CatalogRepository:
             .where(Listing.product_key == product_key, Listing.hosting == hosting)
         ).first()
 
+    def listing_by_id(self, listing_id: object) -> Listing | None:
+        return self.session.get(Listing, listing_id)
+
     def release(self, listing_id: object, version: str) -> Release | None:
         return self.session.scalars(
             select(Release).where(Release.listing_id == listing_id, Release.version == version)

@@ -369,6 +369,14 @@ class LicenseService:
             if not self.licenses.entitlement_exists(number):
                 return number
 
+    def _licensed_users(self, license: License) -> bool:
+        """Whether the key says its listing sells licensed users: a marketplace license of a listing whose
+        tier need not match the host's (the listing's setting when the key is signed)."""
+        if license.channel is not Channel.MARKETPLACE:
+            return False
+        listing = self.catalog.listing_by_id(license.listing_id)
+        return listing is not None and not listing.tier_must_match_host_marketplace
+
     def _sign(self, license: License, now: datetime | None = None) -> LicenseKey:
         now = now or self.clock.now()
         kid, private_key = self.keys.signer(license.issuer)
@@ -388,6 +396,7 @@ class LicenseService:
             evaluation=license.evaluation,
             issued_at=now,
             key_serial=serial,
+            licensed_users=self._licensed_users(license),
         )
         key = LicenseKey(
             serial=serial,

@@ -18,6 +18,7 @@ Check (inside the app)::
 from mercato.licensing.claims import (
     CLAIMS,
     FORMAT_VERSION,
+    OPTIONAL_CLAIMS,
     PAID_TYPES,
     UNPAID_TYPES,
     Channel,
@@ -54,6 +55,7 @@ __all__ = [
     "CLAIMS",
     "FORMAT_VERSION",
     "MAX_KEY_LENGTH",
+    "OPTIONAL_CLAIMS",
     "PAID_TYPES",
     "PASTE_NOISE",
     "TOKEN_TYPE",

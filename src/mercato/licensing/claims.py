@@ -117,6 +117,9 @@ class LicensePayload:
     key_serial: str
     """Unique per key (``jti``): lets one key be revoked or superseded without touching the license."""
     format_version: int = FORMAT_VERSION
+    licensed_users: bool = False
+    """The listing sells licensed users (claim ``lu``, written only when true): a marketplace key then
+    admits at most its tier of app users, and may be below the host's tier, like a direct key."""
 
     def __post_init__(self) -> None:
         # Runs on every verified key, so it is written for speed: lookups instead of Enum(...) calls.
@@ -159,10 +162,13 @@ class LicensePayload:
             raise ValueError(f"issued_at must not be before 1970, not {issued_at!r}")
         if type(self.format_version) is not int or self.format_version != FORMAT_VERSION:
             raise ValueError(f"format_version must be {FORMAT_VERSION}, not {self.format_version!r}")
+        if type(self.licensed_users) is not bool:
+            raise ValueError(f"licensed_users must be a bool, not {self.licensed_users!r}")
 
     def to_claims(self) -> dict[str, Any]:
-        """The claims object of the key (JSON-ready values)."""
-        return {
+        """The claims object of the key (JSON-ready values). The optional ``lu`` claim is written only when
+        true, so keys without it keep the exact bytes (and signatures) they always had."""
+        claims: dict[str, Any] = {
             "v": self.format_version,
             "lic": self.license_id,
             "sen": self.entitlement_number,
@@ -179,10 +185,14 @@ class LicensePayload:
             "iat": int(self.issued_at.timestamp()),
             "jti": self.key_serial,
         }
+        if self.licensed_users:
+            claims["lu"] = True
+        return claims
 
     def to_dict(self) -> dict[str, Any]:
-        """The fields by their Python names, JSON-ready (dates ISO 8601, unlimited tier as "unlimited")."""
-        return {
+        """The fields by their Python names, JSON-ready (dates ISO 8601, unlimited tier as "unlimited").
+        ``licensed_users`` appears only when true, as its claim does."""
+        fields: dict[str, Any] = {
             "license_id": self.license_id,
             "entitlement_number": self.entitlement_number,
             "app_key": self.app_key,
@@ -199,6 +209,9 @@ class LicensePayload:
             "key_serial": self.key_serial,
             "format_version": self.format_version,
         }
+        if self.licensed_users:
+            fields["licensed_users"] = True
+        return fields
 
     @property
     def seller(self) -> str:
@@ -225,7 +238,10 @@ CLAIMS: Final = frozenset(
         "jti",
     }
 )
-"""Every claim name of format version 1; a payload has exactly these."""
+"""Every required claim name of format version 1; a payload has all of these, and may have ``OPTIONAL_CLAIMS``."""
+
+OPTIONAL_CLAIMS: Final = frozenset({"lu"})
+"""Claims a version-1 payload may leave out: ``lu`` (licensed users, a boolean; signers write it only as true)."""
 
 
 def canonical_json(claims: dict[str, Any]) -> bytes:
@@ -250,8 +266,12 @@ def payload_from_claims(claims: object) -> LicensePayload:
         if 2 <= version <= 999:
             raise UnsupportedFormat(version)
         raise ClaimsError("the payload has no valid format version")
-    if claims.keys() != CLAIMS:
+    names = claims.keys()
+    if names != CLAIMS and not (names >= CLAIMS and names - CLAIMS <= OPTIONAL_CLAIMS):
         raise ClaimsError("the payload does not have exactly the claims of format version 1")
+    licensed_users = claims.get("lu", False)
+    if type(licensed_users) is not bool:
+        raise ClaimsError("the licensed-users claim is not true or false")
     tier = claims["tier"]
     if tier == "unlimited":
         tier = None
@@ -277,6 +297,7 @@ def payload_from_claims(claims: object) -> LicensePayload:
             evaluation=claims["eval"],
             issued_at=datetime.fromtimestamp(iat, UTC),
             key_serial=claims["jti"],
+            licensed_users=licensed_users,
         )
     except ClaimsError:
         raise

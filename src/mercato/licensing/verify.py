@@ -5,7 +5,7 @@ Statuses are decided in a fixed order and the first failure wins (docs/license-k
 1. ``MALFORMED``: the text is not a license key of format 1. Checked in this order, on the key with paste
    noise (whitespace, line breaks) removed: length, three base64url segments, header (exactly ``alg`` EdDSA,
    ``typ`` mercato-license+jwt, a valid ``kid``, no ``crit``), a 64-byte signature, payload (UTF-8 JSON
-   object with exactly the claims of format 1, each of the right type).
+   object with exactly the claims of format 1, optionally ``lu``, each of the right type).
 2. ``BAD_SIGNATURE``: well formed, the kid is trusted, but the Ed25519 signature does not verify.
 3. ``UNKNOWN_KEY``: well formed, but the kid is not among the trusted keys, so the signature cannot be
    checked. (2 and 3 exclude each other, so their relative order never decides anything.) Also
@@ -63,7 +63,7 @@ class HostContext:
     """Users of the host's own license; None means unlimited."""
     host_license_type: LicenseType
     app_users: int | None
-    """Users of the app (direct channel licenses admit at most their tier); None when unknown."""
+    """Users of the app (direct and licensed-users licenses admit at most their tier); None when unknown."""
     build_date: date | None
     """Build date of the running app version; None skips the maintenance check."""
     today: date
@@ -236,12 +236,15 @@ def evaluate(payload: LicensePayload, host: HostContext, revoked: Collection[str
     same_hosting = payload.hosting is host.hosting
     # Tiers of different hostings are not comparable; a key for the wrong hosting is a TYPE_MISMATCH below.
     if not exempt and same_hosting and payload.tier is not None:
-        if payload.channel is Channel.DIRECT:
+        # Direct licenses, and marketplace licenses of listings that sell licensed users, count the app's
+        # own users: the key may be below the host's tier, but admits at most its tier of app users.
+        if payload.channel is Channel.DIRECT or payload.licensed_users:
             app_users = host.app_users
             if app_users is not None and app_users > payload.tier:
+                kind = "direct" if payload.channel is Channel.DIRECT else "licensed-users"
                 return Verdict(
                     LicenseStatus.USERS_EXCEEDED,
-                    f"This key is for {_users(payload.tier)} but the app has {_users(app_users)}. A direct "
+                    f"This key is for {_users(payload.tier)} but the app has {_users(app_users)}. A {kind} "
                     "license admits at most its tier: upgrade the app license to at least "
                     f"{_users(app_users)}, or remove {_users(app_users - payload.tier)} from the app.",
                     FixAction.UPGRADE,
