@@ -531,9 +531,10 @@ def test_purchases_under_repeated_kill_9_lose_nothing_and_count_nothing_twice(sh
             assert server.tracebacks() == []
             assert len(ledger.paid) == len(ledger.invoices)
             check_invariants(sql, ledger, tally)
-            # And the test did what it says: many purchases, under kills that cut requests in flight; each
-            # kill at a commit lost the answer of a committed request, which its retry got replayed.
-            assert len(ledger.invoices) >= 30
+            # And the test did what it says: purchases under kills that cut requests in flight; each kill at a
+            # commit lost the answer of a committed request, which its retry got replayed. The floor is on the
+            # work done, not on speed (a loaded two-core machine made 10 to 28 purchases in the 45 s).
+            assert len(ledger.invoices) >= 10
             assert barrage.kills >= 8 and sum(barrage.requests_cut) > 0, "the server was hardly hit"
             assert replayed >= barrage.at_commit > 0
     finally:
