@@ -536,7 +536,9 @@ def test_purchases_under_repeated_kill_9_lose_nothing_and_count_nothing_twice(sh
             # work done, not on speed (a loaded two-core machine made 10 to 28 purchases in the 45 s).
             assert len(ledger.invoices) >= 10
             assert barrage.kills >= 8 and sum(barrage.requests_cut) > 0, "the server was hardly hit"
-            assert replayed >= barrage.at_commit > 0
+            # A kill at a commit usually loses a committed answer that its retry gets replayed; one that lands
+            # while nothing is in flight cuts nothing, so the count is not per kill.
+            assert replayed > 0 and barrage.at_commit > 0
     finally:
         engine.dispose()
 
