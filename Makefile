@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 RUNTIME := $(VENV)/.runtime
 PORT ?= 8000
 
-.PHONY: run test lint typecheck layers pytest install bench mutation clean
+.PHONY: run test lint typecheck layers pytest install browser bench mutation clean
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -26,6 +26,14 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 	touch $(RUNTIME) $(STAMP)
 
 install: $(STAMP)
+
+# The browser tests drive Debian's chromium through Playwright (no browser download). Without it they are
+# skipped locally; this installs it (as root, or with sudo).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	@chromium --version
 
 run: $(RUNTIME)
 	$(BIN)/mercato serve --demo --port $(PORT)

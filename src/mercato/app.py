@@ -23,6 +23,7 @@ from mercato.licenses.api import router as licenses_router
 from mercato.licenses.validation import StandingCache, TrustedKeyCache
 from mercato.outbox.api import router as outbox_router
 from mercato.outbox.worker import BackgroundWorker
+from mercato.pages.site import install_pages
 from mercato.preview.api import router as preview_router
 from mercato.services import Services
 from mercato.settings import Settings, get_settings
@@ -169,4 +170,6 @@ def create_app(
     app.include_router(outbox_router, prefix="/api/v1")
     app.include_router(test_clock_router, prefix="/api/v1")
     app.include_router(problem_pages_router, prefix="/api/v1")
+    # The pages after the API: they answer every path the API does not, errors included.
+    install_pages(app)
     return app

@@ -12,6 +12,7 @@ from typer import _click as click
 from typer.core import TyperGroup
 
 from mercato.accounts import cli as accounts_cli
+from mercato.accounts.demo import DEMO_PASSWORD
 from mercato.billing.cli import app as billing_app
 from mercato.catalog import vendors_cli
 from mercato.catalog.cli import app as catalog_app
@@ -131,7 +132,9 @@ def serve(
         console.print(
             f"Try:  curl -s {base}/api/v1/apps\n"
             f"      curl -s {base}/api/v1/me -H 'Authorization: Bearer mct_demo_acme_admin'\n"
-            "A walkthrough of buying, step by step: docs/buying.md"
+            "A walkthrough of buying, step by step: docs/buying.md\n"
+            f"Pages: open {base}/ and sign in as admin@acme.example (a buyer), dev@mockups.example (a vendor) "
+            f"or ops@northwind.example (the operator), password {DEMO_PASSWORD}"
         )
     uvicorn.run(
         "mercato.app:create_app",

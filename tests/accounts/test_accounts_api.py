@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import pytest
@@ -265,7 +264,7 @@ WIKI_SERVER: dict[str, Any] = {
         ("POST", "/tokens", {"scopes": []}, 422, "scopes"),
         ("POST", "/tokens", {"expires_in_days": 0}, 422, "expires_in_days"),
         ("DELETE", "/tokens/not-an-id", None, 404, "no API token"),
-        ("DELETE", f"/tokens/{uuid.uuid4()}", None, 404, "no API token"),
+        ("DELETE", "/tokens/00000000-0000-4000-8000-00000000dead", None, 404, "no API token"),
         ("GET", "/host-instances/not-an-id", None, 404, "no host instance"),
         ("GET", "/organisations/no-such-org", None, 404, "no organisation"),
         ("GET", "/organisations?limit=0", None, 422, "limit"),

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 
 from sqlalchemy.orm import Session
 
 from mercato.accounts.host_instances import HostInstanceService, HostInstanceTerms
 from mercato.accounts.models import ApiToken, Organisation, Role, User
+from mercato.accounts.passwords import hash_password
 from mercato.accounts.service import AccountService
 from mercato.accounts.tokens import hash_token
+
+DEMO_PASSWORD = "mercato-demo-password"
+"""Every demo user signs in to the pages with this public password (demo data only, like the tokens)."""
 
 # Longer than the usual display prefix (``mct_`` + 8) so that the demo tokens' prefixes stay unique.
 _DEMO_PREFIX_LENGTH = 16
@@ -126,6 +131,8 @@ def load_demo_accounts(session: Session) -> list[DemoToken]:
     tokens = []
     for person in PEOPLE:
         user, _ = accounts.find_or_create_user(person.email, person.name)
+        if user.password_hash is None:
+            user.password_hash = _demo_password_hash()
         organisation = organisations[person.organisation] if person.organisation else None
         vendor = accounts.vendor(person.vendor) if person.vendor else None
         if not accounts.holds(user, person.role, organisation=organisation, vendor=vendor):
@@ -139,6 +146,12 @@ def load_demo_accounts(session: Session) -> list[DemoToken]:
         if hosts.repository.host_instance_bound_to(host.id, hosting, server_id) is None:
             hosts.register(organisations[slug], host_key, hosting, server_id, terms)
     return tokens
+
+
+@cache
+def _demo_password_hash() -> str:
+    # Hashed once per process: argon2 is slow on purpose, and the demo password is public anyway.
+    return hash_password(DEMO_PASSWORD)
 
 
 def _ensure_demo_token(accounts: AccountService, user: User, token: str) -> ApiToken:

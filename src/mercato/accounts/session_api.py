@@ -12,6 +12,7 @@ from mercato.accounts.sessions import (
     CSRF_HEADER,
     SESSION_COOKIE,
     SESSION_LIFETIME,
+    StartedSession,
     end_session,
     signed_in,
     start_session,
@@ -66,6 +67,14 @@ def sign_in(body: SignIn, request: Request, response: Response, session: Session
     except NotAuthenticated:
         throttle.failed(body.email, address)
         raise
+    set_session_cookie(request, response, started)
+    return SessionOut(
+        email=started.user.email, csrf_token=started.record.csrf_token, expires_at=started.record.expires_at
+    )
+
+
+def set_session_cookie(request: Request, response: Response, started: StartedSession) -> None:
+    """The HttpOnly session cookie, for the API's sign-in and the sign-in page alike."""
     response.set_cookie(
         SESSION_COOKIE,
         started.cookie_token,
@@ -74,9 +83,6 @@ def sign_in(body: SignIn, request: Request, response: Response, session: Session
         samesite="lax",
         secure=request.url.scheme == "https",
         path="/",
-    )
-    return SessionOut(
-        email=started.user.email, csrf_token=started.record.csrf_token, expires_at=started.record.expires_at
     )
 
 

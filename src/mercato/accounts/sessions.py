@@ -81,6 +81,30 @@ def principal_for_session(
     return principal_of_user(connection, row.id, row.email, ("read", "write"))
 
 
+@dataclass(frozen=True)
+class PageSession:
+    """A signed-in browser on a page: who it is, and the CSRF token its forms and htmx requests carry."""
+
+    principal: Principal
+    name: str
+    csrf_token: str
+
+
+def page_session(connection: Connection, cookie_token: str, now: datetime) -> PageSession | None:
+    """The live session behind a page request's cookie, or None (not signed in, ended, expired, deactivated).
+    Pages check the CSRF token themselves, from a form field or the htmx header."""
+    sessions, users = WebSession.__table__.c, User.__table__.c
+    row = connection.execute(
+        select(sessions.csrf_token, sessions.expires_at, sessions.ended_at, users.id, users.email, users.name)
+        .select_from(WebSession.__table__.join(User.__table__, users.id == sessions.user_id))
+        .where(sessions.token_hash == hash_token(cookie_token), users.active.is_(True))
+    ).first()
+    if row is None or row.ended_at is not None or row.expires_at <= now:
+        return None
+    principal = principal_of_user(connection, row.id, row.email, ("read", "write"))
+    return PageSession(principal, row.name, row.csrf_token)
+
+
 def current_session(session: Session, cookie_token: str) -> WebSession | None:
     return session.scalars(
         select(WebSession).where(WebSession.token_hash == hash_token(cookie_token))
