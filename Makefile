@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RUNTIME := $(VENV)/.runtime
 PORT ?= 8000
+# Test processes: one more than the cores, as many tests wait on servers and subprocesses.
+TEST_JOBS ?= $(shell $(PYTHON) -c 'import os; print((os.cpu_count() or 1) + 1)')
 
 .PHONY: run test lint typecheck layers pytest install browser bench mutation clean
 
@@ -50,7 +52,7 @@ layers: $(STAMP)
 	$(BIN)/lint-imports
 
 pytest: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest --numprocesses $(TEST_JOBS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/verify.py

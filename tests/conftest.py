@@ -59,6 +59,8 @@ def _create_postgres_database() -> tuple[str, Engine]:
 def command_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     """Commands run in-process (CliRunner) find a strong secret, as a real deployment must have one."""
     monkeypatch.setenv("MERCATO_SECRET_KEY", COMMAND_SECRET)
+    # Wide enough that no sentence of a command is wrapped inside a long temporary path.
+    monkeypatch.setenv("COLUMNS", "250")
     get_settings.cache_clear()
 
 

@@ -69,7 +69,7 @@ def test_users_are_listed_with_their_roles_and_shown_one_by_one(database: Path) 
 
     shown = mercato("users", "show", "Admin@Acme.example")
     assert shown.exit_code == 0, shown.output
-    assert "customer_admin of acme" in said(shown) and "API tokens only" in said(shown)
+    assert "customer_admin of acme" in said(shown) and "signs in with a password" in said(shown)
     user = as_json("users", "show", "admin@acme.example")
     assert user["active"] is True and user["active_tokens"] >= 1 and len(user["id"]) == 36
 
