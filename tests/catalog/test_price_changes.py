@@ -21,7 +21,7 @@ from mercato.commerce.models import Invoice
 from mercato.services import Services
 from support.prices import schedule
 from support.secrets import COMMAND_SECRET
-from support.world import World
+from support.world import World, add_second_wiki_server
 
 TODAY = START.date()  # 2026-11-26
 CLOUD_SITE_BILLS = date(2026, 12, 10)  # the world's cloud site: 40 users, monthly
@@ -55,7 +55,9 @@ def test_a_quote_keeps_the_price_it_was_made_at_and_a_new_quote_gets_the_new_one
     assert invoice["total"] == "1100.00"
     assert [line["amount"] for line in invoice["lines"]] == ["1100.00"]
 
-    again = quote(shop, world, [item])
+    with session_factory() as session, session.begin():
+        add_second_wiki_server(session, world)  # the first host has the app now (licensed once per host)
+    again = quote(shop, world, [item], instance="wiki_lab")
     assert again.status_code == 201, again.text
     assert again.json()["total"] == "2200.00"
 

@@ -4,29 +4,41 @@ vendor's team member, Globex's admin (another organisation), no token, and Acme'
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
 
 from support.access import Endpoint, assert_access
-from support.world import World
+from support.world import World, add_wiki_server
 
 from .test_seed_scenarios import MOCKUPS, buy, quote
 
+DIAGRAMS = "com.diagramly.diagrams.wiki"
 EVERYONE = {"operator", "acme_admin", "acme_billing", "globex_admin", "mockups_vendor"}
 ACME = {"operator", "acme_admin", "acme_billing"}
 
 
 def test_commerce_endpoints_show_nothing_outside_the_callers_organisations_and_vendors(
-    shop: TestClient, world: World
+    shop: TestClient, world: World, session_factory: sessionmaker[Session]
 ) -> None:
+    # An app is licensed once per host instance: the mockup app's unpaid, direct and paid sales each get a host.
+    with session_factory() as session, session.begin():
+        add_wiki_server(session, world, "wiki_lab")
+        add_wiki_server(session, world, "wiki_staging")
     open_quote = quote(shop, world, [{"action": "new", "product_key": MOCKUPS, "tier": "100"}]).json()
-    to_accept = quote(shop, world, [{"action": "new", "product_key": MOCKUPS, "tier": "100"}]).json()
+    to_accept = quote(shop, world, [{"action": "new", "product_key": DIAGRAMS, "tier": "100"}]).json()
     unpaid = shop.post(f"/api/v1/quotes/{open_quote['id']}/accept", headers=world.auth("acme_admin")).json()
     direct = quote(
-        shop, world, [{"action": "new", "product_key": MOCKUPS, "tier": "10"}], channel="direct"
+        shop,
+        world,
+        [{"action": "new", "product_key": MOCKUPS, "tier": "10"}],
+        channel="direct",
+        instance="wiki_lab",
     ).json()
     direct_invoice = shop.post(
         f"/api/v1/quotes/{direct['id']}/accept", headers=world.auth("acme_admin")
     ).json()
-    paid = buy(shop, world, [{"action": "new", "product_key": MOCKUPS, "tier": "100"}])
+    paid = buy(
+        shop, world, [{"action": "new", "product_key": MOCKUPS, "tier": "100"}], instance="wiki_staging"
+    )
     params = {
         "quote": open_quote["id"],
         "to_accept": to_accept["id"],
@@ -46,8 +58,8 @@ def test_commerce_endpoints_show_nothing_outside_the_callers_organisations_and_v
             forbidden={"acme_billing"},
             body={
                 "host_instance_id": params["instance"],
-                # Not MOCKUPS: the instance has it already, and an app is licensed once per host instance.
-                "items": [{"action": "new", "product_key": "com.diagramly.diagrams.wiki", "tier": "100"}],
+                # Neither MOCKUPS nor DIAGRAMS: the instance has them (an app is licensed once per host).
+                "items": [{"action": "new", "product_key": "com.gatekeeper.sso.wiki", "tier": "100"}],
             },
         ),
         Endpoint("GET", "/api/v1/quotes/{quote}", allowed=ACME),

@@ -9,13 +9,18 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
 
 from mercato.clock import FixedClock
-from support.world import World
+from support.world import World, add_wiki_server
 
 from .test_seed_scenarios import MOCKUPS, SSO, quote
 
 EVALUATION = [{"action": "evaluation", "product_key": MOCKUPS}]
+
+
+def _new(product_key: str) -> dict[str, str]:
+    return {"action": "new", "product_key": product_key, "tier": "100"}
 
 
 def accept(shop: TestClient, world: World, created: Any) -> Any:
@@ -37,15 +42,18 @@ def test_two_marketplace_acceptances_are_numbered_000001_and_000002(shop: TestCl
 
 
 def test_a_direct_invoice_in_between_does_not_use_a_marketplace_number(
-    shop: TestClient, world: World
+    shop: TestClient, world: World, session_factory: sessionmaker[Session]
 ) -> None:
-    marketplace_item = [{"action": "new", "product_key": MOCKUPS, "tier": "100"}]
+    # An app is licensed once per host instance: the two direct sales of the mockup app need hosts of their own.
+    with session_factory() as session, session.begin():
+        add_wiki_server(session, world, "wiki_lab")
+        add_wiki_server(session, world, "wiki_staging")
     direct_item = [{"action": "new", "product_key": MOCKUPS, "tier": "10"}]
     numbers = [
-        invoice_number(accept(shop, world, quote(shop, world, marketplace_item))),
-        invoice_number(accept(shop, world, quote(shop, world, direct_item, channel="direct"))),
-        invoice_number(accept(shop, world, quote(shop, world, marketplace_item))),
-        invoice_number(accept(shop, world, quote(shop, world, direct_item, channel="direct"))),
+        invoice_number(accept(shop, world, quote(shop, world, [_new(MOCKUPS)]))),
+        invoice_number(accept(shop, world, quote(shop, world, direct_item, "direct", "wiki_lab"))),
+        invoice_number(accept(shop, world, quote(shop, world, [_new(SSO)]))),
+        invoice_number(accept(shop, world, quote(shop, world, direct_item, "direct", "wiki_staging"))),
     ]
     assert numbers == [
         "MKT-2026-000001",

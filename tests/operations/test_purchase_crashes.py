@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import queue
 import random
 import signal
 import socket
@@ -41,7 +42,7 @@ from sqlalchemy import func, make_url, select
 from sqlalchemy.engine import Connection
 
 from mercato.accounts.api_tokens import TokenService
-from mercato.accounts.models import Role
+from mercato.accounts.models import HostInstance, Role
 from mercato.accounts.service import AccountService
 from mercato.commerce.models import (
     IdempotentRequest,
@@ -390,10 +391,43 @@ def buy(client: CarefulClient, basket: Basket, host_id: str, payer: str, split: 
         ledger.paid.add(invoice["id"])
 
 
+class FreshHosts:
+    """Host instances no one has bought for yet, cloned from the demo hosts the baskets name: an app is licensed
+    once per host instance, so every purchase takes a host of its own."""
+
+    def __init__(self, database_url: str, server_ids: set[str], each: int) -> None:
+        self.free: dict[str, queue.SimpleQueue[str]] = {
+            server_id: queue.SimpleQueue() for server_id in server_ids
+        }
+        engine = make_engine(database_url)
+        skip = {"id", "server_id", "name", "created_at", "updated_at"}
+        try:
+            with transaction(make_session_factory(engine)) as session:
+                for server_id in server_ids:
+                    template = session.scalars(
+                        select(HostInstance).where(HostInstance.server_id == server_id)
+                    ).one()
+                    columns = {c.key: getattr(template, c.key) for c in HostInstance.__table__.columns}
+                    for n in range(each):
+                        copy = HostInstance(
+                            **{k: v for k, v in columns.items() if k not in skip},
+                            server_id=f"{server_id}-{n:03d}",
+                            name=f"{template.name} {n}",
+                        )
+                        session.add(copy)
+                        session.flush()
+                        self.free[server_id].put(str(copy.id))
+        finally:
+            engine.dispose()
+
+    def take(self, server_id: str) -> str:
+        return self.free[server_id].get_nowait()
+
+
 def shopper(
     base_url: str,
     number: int,
-    hosts: dict[str, str],
+    hosts: FreshHosts,
     tokens: dict[str, str],
     ledger: Ledger,
     tally: Tally,
@@ -406,7 +440,7 @@ def shopper(
                 return
             basket = BASKETS[(number + round_) % len(BASKETS)]
             payer = tokens.get(basket.payer, basket.payer)
-            buy(client, basket, hosts[basket.server_id], payer, (number + round_) % 2 == 1, ledger)
+            buy(client, basket, hosts.take(basket.server_id), payer, (number + round_) % 2 == 1, ledger)
     except Exception as error:  # reported by the test; this client stops buying
         with tally.lock:
             tally.surprises.append(f"{type(error).__name__}: {error}")
@@ -490,15 +524,7 @@ def add_timekeep_seller(database_url: str) -> str:
 def test_purchases_under_repeated_kill_9_lose_nothing_and_count_nothing_twice(shop: Shop) -> None:
     server, database_url = shop.server, shop.database_url
     tokens = {TIMEKEEP: add_timekeep_seller(database_url)}
-    hosts = {}
-    for organisation, token in (("acme", "mct_demo_acme_admin"), ("globex", "mct_demo_globex_admin")):
-        listed = httpx.get(
-            f"{server.base_url}/api/v1/organisations/{organisation}/host-instances",
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        assert listed.status_code == 200, listed.text
-        hosts |= {host["server_id"]: host["id"] for host in listed.json()["items"]}
-
+    hosts = FreshHosts(database_url, {basket.server_id for basket in BASKETS}, each=80)
     ledger, tally, barrage, stop = Ledger(), Tally(), Barrage(), threading.Event()
     started = time.monotonic()
     shoppers = [

@@ -24,6 +24,7 @@ class World:
     globex_wiki: HostInstance
     tokens: dict[str, str] = field(default_factory=dict)
     wiki_lab: HostInstance | None = None  # made on demand: add_second_wiki_server
+    wiki_staging: HostInstance | None = None  # made on demand: add_wiki_server(..., "wiki_staging")
 
     def auth(self, role: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[role]}"}
@@ -102,17 +103,23 @@ def _token(session: Session, user: User, scopes: list[str]) -> str:
 def add_second_wiki_server(session: Session, world: World) -> HostInstance:
     """Acme's second wiki server (a lab), for a test that needs the same app on two hosts: an app is licensed
     once per host instance, so the second license of a test needs a host of its own."""
-    lab = HostInstance(
+    return add_wiki_server(session, world, "wiki_lab")
+
+
+def add_wiki_server(session: Session, world: World, attribute: str) -> HostInstance:
+    """Another 100-user wiki server of Acme's, kept as ``world.<attribute>`` (``wiki_lab``, ``wiki_staging``)."""
+    name = attribute.removeprefix("wiki_")
+    instance = HostInstance(
         organisation_id=world.acme.id,
         host_product_id=world.wiki_server.host_product_id,
         hosting="server",
-        server_id="ACME-WIKI-LAB",
-        name="Acme lab wiki",
+        server_id=f"ACME-WIKI-{name.upper()}",
+        name=f"Acme {name} wiki",
         host_license_type="commercial",
         user_tier=100,
         host_maintenance_end=date(2028, 3, 31),
     )
-    session.add(lab)
+    session.add(instance)
     session.flush()
-    world.wiki_lab = lab
-    return lab
+    setattr(world, attribute, instance)
+    return instance

@@ -15,6 +15,7 @@ from typing import Any
 
 from mercato.accounts.access import Principal
 from mercato.commerce.errors import (
+    AlreadyLicensed,
     NotABuyer,
     QuoteCancelled,
     QuoteExpired,
@@ -22,7 +23,7 @@ from mercato.commerce.errors import (
 )
 from mercato.commerce.idempotency import Answer, Idempotency, request_fingerprint
 from mercato.commerce.invoicing import Invoicing
-from mercato.commerce.models import Invoice, Order, Quote, QuoteStatus
+from mercato.commerce.models import Invoice, LineAction, Order, Quote, QuoteStatus
 from mercato.commerce.repository import CommerceRepository
 from mercato.services import Services
 
@@ -87,5 +88,24 @@ class Accepting:
                 f"Quote {quote.number} was valid until {quote.valid_until}. Ask for a new quote: prices may have "
                 "changed since."
             )
+        self._check_still_unlicensed(quote)
         order, invoice = Invoicing(self.repo, self.services).issue(quote)
         return Acceptance(order, invoice, created=True)
+
+    def _check_still_unlicensed(self, quote: Quote) -> None:
+        """The once-per-host rule again at acceptance: another quote for the same app may have been accepted
+        (or paid) since this one was made."""
+        for line in quote.lines:
+            if line.action not in (LineAction.NEW, LineAction.CLOUD_SUBSCRIPTION) or line.license_id is not None:
+                continue
+            holding = self.repo.holding(quote.host_instance_id, line.product_key)
+            if holding is not None:
+                kind, number = holding
+                what = f"license {number}" if kind == "license" else f"invoice {number}, waiting for payment,"
+                raise AlreadyLicensed(
+                    f"Quote {quote.number} buys {line.product_key}, but the host instance already has it on "
+                    f"{what} since the quote was made. Renew or upgrade that license instead; this quote "
+                    "cannot be accepted.",
+                    product_key=line.product_key,
+                    **{kind: number},
+                )

@@ -121,6 +121,16 @@ class LicenseInOtherChannel(InvalidInput):
     title = "The license belongs to the other channel"
 
 
+class AlreadyLicensed(Conflict):
+    """An app (or host product) is licensed once per host instance. The instance already has a license of it,
+    or an accepted quote waiting for payment that makes one: renew or upgrade that license instead (the
+    answer names it), or buy for another host instance. Evaluations, cancelled and superseded licenses do not
+    count: buying converts an evaluation."""
+
+    type = "already-licensed"
+    title = "Already licensed on this host"
+
+
 class MixedCurrencies(InvalidInput):
     """Every line of one quote is in one currency. Quote items priced in different currencies separately."""
 

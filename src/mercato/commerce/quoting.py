@@ -22,6 +22,7 @@ from mercato.catalog.repository import CatalogRepository
 from mercato.clock import Clock
 from mercato.commerce import schemas
 from mercato.commerce.errors import (
+    AlreadyLicensed,
     CoTermTargetMissing,
     HostInstanceNotFound,
     LicenseClosedForChanges,
@@ -179,9 +180,12 @@ class Quoting:
         items: list[preview.Item] = []
         licenses: list[License | None] = []
         evaluations: Counter[str] = Counter()
+        bought: set[str] = set()
         for index, item in enumerate(request.items):
             match item:
                 case schemas.NewQuoteItem():
+                    self.check_not_licensed(instance, item.product_key, index, bought)
+                    bought.add(item.product_key)
                     items.append(self._new_item(instance, item, index))
                     licenses.append(None)
                 case schemas.EvaluationQuoteItem():
@@ -237,6 +241,39 @@ class Quoting:
                         )
                         licenses.append(license)
         return items, licenses
+
+    def check_not_licensed(
+        self, instance: HostInstance, product_key: str, index: int, bought: set[str] | None = None
+    ) -> None:
+        """An app is licensed once per host instance (DESIGN §4): buying it again is refused, with the license
+        to renew or upgrade instead."""
+        where = f"Item {index + 1}: {instance.name or instance.server_id} "
+        if bought and product_key in bought:
+            raise AlreadyLicensed(
+                where + f"has {product_key} twice in this quote; buy it once.",
+                product_key=product_key,
+                **at_item(index),
+            )
+        holding = self.repo.holding(instance.id, product_key)
+        if holding is None:
+            return
+        kind, number = holding
+        if kind == "license":
+            raise AlreadyLicensed(
+                where + f"already has license {number} of {product_key}. Renew it for more maintenance, "
+                "or upgrade it to a higher tier, instead of buying it again.",
+                product_key=product_key,
+                license=number,
+                way_out=["renewal", "upgrade"],
+                **at_item(index),
+            )
+        raise AlreadyLicensed(
+            where + f"already has {product_key} on invoice {number}, which waits for payment. Pay that "
+            "invoice (its license follows), or ask for it to be cancelled, instead of buying it again.",
+            product_key=product_key,
+            invoice=number,
+            **at_item(index),
+        )
 
     @staticmethod
     def _new_item(instance: HostInstance, item: schemas.NewQuoteItem, index: int) -> preview.Item:

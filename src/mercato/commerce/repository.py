@@ -19,6 +19,8 @@ from mercato.commerce.models import (
     Invoice,
     InvoiceLine,
     InvoiceSeries,
+    InvoiceStatus,
+    LineAction,
     Order,
     Quote,
     QuoteLine,
@@ -157,6 +159,37 @@ class CommerceRepository:
             .where(License.host_instance_id == host_instance_id, Listing.app_id.is_not(None))
             .order_by(License.product_key, License.created_at)
         ).all()
+
+    def holding(self, host_instance_id: uuid.UUID, product_key: str) -> tuple[str, str | None] | None:
+        """What already licenses ``product_key`` on the instance: ``("license", entitlement number)`` for a
+        license that is neither an evaluation nor closed, ``("invoice", invoice number)`` for an accepted quote
+        whose invoice waits for payment and will make one; None if nothing does."""
+        license = self.session.scalars(
+            select(License)
+            .where(
+                License.host_instance_id == host_instance_id,
+                License.product_key == product_key,
+                License.evaluation.is_(False),
+                License.status.not_in([LicenseState.CANCELLED, LicenseState.SUPERSEDED]),
+            )
+            .limit(1)
+        ).first()
+        if license is not None:
+            return "license", license.entitlement_number
+        waiting = self.session.scalar(
+            select(Invoice.number)
+            .join(Order, Order.id == Invoice.order_id)
+            .join(Quote, Quote.id == Order.quote_id)
+            .join(QuoteLine, QuoteLine.quote_id == Quote.id)
+            .where(
+                Quote.host_instance_id == host_instance_id,
+                QuoteLine.product_key == product_key,
+                QuoteLine.action.in_([LineAction.NEW, LineAction.CLOUD_SUBSCRIPTION]),
+                Invoice.status == InvoiceStatus.OPEN,
+            )
+            .limit(1)
+        )
+        return ("invoice", waiting) if waiting is not None else None
 
     def evaluation_license(self, host_instance_id: uuid.UUID, product_key: str) -> License | None:
         return self.session.scalars(
