@@ -9,12 +9,20 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
-from mercato.accounts.models import User
+from mercato.accounts.models import Role, User
 from mercato.accounts.session_api import set_session_cookie
 from mercato.accounts.sessions import open_session
 from mercato.pages.rendering import render
 from mercato.pages.viewer import Viewer
 from mercato.problems import Problem
+
+ROLE_NAMES = {
+    Role.CUSTOMER_ADMIN: "Customer admin",
+    Role.BILLING_CONTACT: "Billing contact",
+    Role.VENDOR_MEMBER: "Team member",
+    Role.OPERATOR_ADMIN: "Operator admin",
+}
+"""A role as a column or list shows it."""
 
 
 def public_url(request: Request) -> str:

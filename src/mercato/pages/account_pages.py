@@ -13,11 +13,12 @@ from sqlalchemy.orm import Session
 from mercato.accounts.access import NotAuthenticated, Principal
 from mercato.accounts.errors import PasswordNotRight
 from mercato.accounts.passwords import check_password_rules
-from mercato.accounts.service import ROLE_LABELS, AccountService
+from mercato.accounts.service import AccountService
 from mercato.accounts.session_api import set_session_cookie
 from mercato.accounts.sessions import SESSION_COOKIE, current_session, end_session, start_session
 from mercato.accounts.throttle import SignInThrottle, TooManySignIns
 from mercato.pages import invitation_pages, password_reset_pages, sign_up_pages, token_pages
+from mercato.pages.account_forms import ROLE_NAMES
 from mercato.pages.rendering import render
 from mercato.pages.viewer import FormViewerDep, Viewer, ViewerDep
 from mercato.problems import Problem
@@ -102,7 +103,7 @@ def _account_page(
         status_code=status_code,
         user=user,
         memberships=service.memberships_of(user.id),
-        role_labels=ROLE_LABELS,
+        role_labels=ROLE_NAMES,
         errors=errors or {},
         password_changed=request.query_params.get("password") == "changed",
     )

@@ -13,7 +13,7 @@ from mercato.accounts.access import Principal
 from mercato.accounts.invitations import InvitationService
 from mercato.accounts.models import Role
 from mercato.accounts.service import ROLE_LABELS, AccountService
-from mercato.pages.account_forms import field_of, link_closed, public_url, refused, signed_in_as
+from mercato.pages.account_forms import ROLE_NAMES, field_of, link_closed, public_url, refused, signed_in_as
 from mercato.pages.rendering import render
 from mercato.pages.viewer import FormViewerDep, Viewer, ViewerDep
 from mercato.problems import Problem
@@ -51,8 +51,8 @@ def _members_page(
         total=total,
         invitations=invitations,
         can_invite=principal.can_buy_for(organisation.id),
-        roles=[(role.value, ROLE_LABELS[role]) for role in INVITABLE],
-        role_labels=ROLE_LABELS,
+        roles=[(role.value, ROLE_NAMES[role]) for role in INVITABLE],
+        role_labels=ROLE_NAMES,
         invited=request.query_params.get("invited", ""),
         **context,
     )
