@@ -8,6 +8,7 @@ deletes. Mercato itself never stores the token, only its hash."""
 from __future__ import annotations
 
 import hmac
+import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -15,6 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from mercato.accounts.api_tokens import MAX_TOKEN_DAYS, TokenService, token_state
 from mercato.accounts.errors import TokenLifetimeInvalid
+from mercato.accounts.models import ApiToken
 from mercato.accounts.service import parse_id
 from mercato.accounts.tokens import hash_token
 from mercato.pages.account_forms import field_of
@@ -72,7 +74,7 @@ def _tokens_page(
     return response
 
 
-def _new_token(request: Request, mine: dict) -> tuple[object, str] | None:  # type: ignore[type-arg]
+def _new_token(request: Request, mine: dict[uuid.UUID, ApiToken]) -> tuple[ApiToken, str] | None:
     """The token just made, from its cookie: only if it is one of the viewer's and the secret is its own."""
     value = request.cookies.get(NEW_TOKEN_COOKIE, "")
     token_id, _, secret = value.partition(":")
@@ -101,7 +103,11 @@ def create_token(
     scopes = ["read", "write"] if write else ["read"]
     try:
         created = TokenService(session).create_for(
-            principal, scopes=scopes, name=name, expires_in_days=_days(expires_in_days)
+            principal,
+            scopes=scopes,
+            name=name,
+            expires_in_days=_days(expires_in_days),
+            now=request.app.state.clock.now(),
         )
     except Problem as problem:
         session.rollback()
