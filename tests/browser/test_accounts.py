@@ -66,6 +66,7 @@ def test_an_invited_user_accepts_signs_in_and_a_reset_link_works_once_and_expire
 
     # A reset link works once.
     page.goto("/password-reset")
+    check_page(page)
     page.get_by_label("E-mail address").fill(invited)
     page.get_by_role("button", name="Send the link").click()
     expect(page.get_by_role("heading", name="Check your e-mail")).to_be_visible()
@@ -74,6 +75,7 @@ def test_an_invited_user_accepts_signs_in_and_a_reset_link_works_once_and_expire
     page.get_by_label("New password").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Save the new password").click()
     expect(page.get_by_role("status")).to_contain_text("Your password was changed")
+    check_page(page)  # the profile, with the roles the invitation gave
     page.goto(reset)
     expect(page.get_by_role("heading", name="This link was used already")).to_be_visible()
     sign_out(page)

@@ -152,6 +152,19 @@ def test_sign_up_errors_are_shown_next_to_their_field(
     assert count(session, SignUp) == 0 and count(session, OutboxMessage) == 0
 
 
+def test_links_start_with_the_configured_public_address_and_sign_ups_cannot_flood_a_mailbox(
+    client: TestClient, session: Session
+) -> None:
+    settings = client.app.state.settings  # type: ignore[attr-defined]
+    client.app.state.settings = settings.model_copy(update={"public_url": "https://mercato.example.com/"})  # type: ignore[attr-defined]
+    for _ in range(5):
+        assert sign_up(client, "flood@test.example").status_code == 303
+    sent = emails_to(session, "flood@test.example")
+    assert len(sent) == 3 and count(session, SignUp) == 3
+    assert "https://mercato.example.com/sign-up/" in str(sent[0]["text"])
+    assert "testserver" not in str(sent[0]["text"])
+
+
 def test_a_sign_up_link_expires_after_a_day(
     client: TestClient, session: Session, server_clock: FixedClock
 ) -> None:

@@ -17,7 +17,14 @@ from sqlalchemy.orm import Session
 
 from mercato.accounts import emails
 from mercato.accounts.access import Principal
-from mercato.accounts.errors import LinkNotFound, LinkUsed, PasswordNotRight, RoleAlreadyHeld, UnknownRole
+from mercato.accounts.errors import (
+    InactiveUser,
+    LinkNotFound,
+    LinkUsed,
+    PasswordNotRight,
+    RoleAlreadyHeld,
+    UnknownRole,
+)
 from mercato.accounts.links import check_open, link, moment, new_link_token
 from mercato.accounts.models import Invitation, Organisation, Role, User
 from mercato.accounts.passwords import check_password_rules
@@ -138,6 +145,8 @@ class InvitationService:
         someone who sets a password; someone with a password gives theirs (``PasswordNotRight``)."""
         opened = self.open(token, now)
         invitation, user = opened.invitation, opened.user
+        if user is not None and not user.active:
+            raise InactiveUser(f"{user.email} is deactivated; ask operator staff to enable it, then accept.")
         if user is None:
             check_password_rules(password)
             user = self.accounts.create_user(invitation.email, name, password)

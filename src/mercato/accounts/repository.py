@@ -354,6 +354,17 @@ class AccountsRepository:
     def sign_up_by_hash(self, token_hash: str) -> SignUp | None:
         return self.session.scalars(select(SignUp).where(SignUp.token_hash == token_hash)).first()
 
+    def open_sign_ups(self, email: str, now: datetime) -> int:
+        """How many unconfirmed, unexpired sign-ups wait for this address."""
+        return (
+            self.session.scalar(
+                select(func.count()).where(
+                    SignUp.email == email, SignUp.completed_at.is_(None), SignUp.expires_at > now
+                )
+            )
+            or 0
+        )
+
     def complete_sign_up(self, sign_up_id: uuid.UUID, now: datetime) -> bool:
         result = self.session.execute(
             update(SignUp)

@@ -24,6 +24,7 @@ from mercato.accounts.service import AccountService, normalise_email, required_t
 from mercato.accounts.tokens import hash_token
 
 SIGN_UP_LIFETIME = timedelta(days=1)
+MAX_OPEN_SIGN_UPS = 3
 ASK_AGAIN = "Sign up again to get a new link."
 
 
@@ -64,6 +65,8 @@ class SignUpService:
                 reset_url=link(base_url, "/password-reset"),
             )
             return
+        if self.repository.open_sign_ups(address, now) >= MAX_OPEN_SIGN_UPS:
+            return  # the form cannot be used to flood a mailbox
         token, token_hash = new_link_token()
         record = SignUp(
             email=address,
