@@ -110,6 +110,12 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="Give up on an unresponsive SMTP server after this long (per e-mail)."
     )
     mail_from: str = Field(default="Mercato <mercato@localhost>", description="The From of every e-mail.")
+    public_url: str = Field(
+        default="",
+        description="The address people open Mercato at (https://mercato.example.com), used for the links in "
+        "e-mails (invitations, password resets, sign-up confirmations). Empty: the address of the request "
+        "that caused the e-mail; set it in production so no forged Host header can go into a link.",
+    )
 
     # The outbox worker. See docs/email-and-jobs.md.
     worker_batch_size: int = Field(default=20, ge=1, description="Messages a worker claims at once.")

@@ -104,6 +104,7 @@ class TokenService:
         scopes: Iterable[str] = ("read",),
         name: str | None = None,
         expires_in_days: int | None = None,
+        now: datetime | None = None,
     ) -> NewToken:
         """A token for the principal's own user. It may not carry a scope the current credential lacks."""
         wanted = normalise_scopes(scopes)
@@ -113,7 +114,11 @@ class TokenService:
                 f"A token cannot grant more than the token that creates it; it lacks {missing[0]!r}."
             )
         return self.create(
-            self.accounts.user(principal.user_id), scopes=wanted, name=name, expires_in_days=expires_in_days
+            self.accounts.user(principal.user_id),
+            scopes=wanted,
+            name=name,
+            expires_in_days=expires_in_days,
+            now=now,
         )
 
     def tokens_of(

@@ -4,7 +4,7 @@ sentence is written where the rule is checked; routes list these in ``responses=
 from __future__ import annotations
 
 from mercato.accounts.access import Forbidden
-from mercato.problems import Conflict, InvalidInput, NotFound
+from mercato.problems import Conflict, InvalidInput, NotFound, Problem
 
 # -- people and memberships ----------------------------------------------------------------------------------
 
@@ -222,3 +222,38 @@ class TokenNotFound(NotFound):
 
     type = "token-not-found"
     title = "No such API token"
+
+
+# -- e-mail links: invitations, password resets, sign-ups -----------------------------------------------------
+
+
+class LinkNotFound(NotFound):
+    """The link is not one Mercato sent, or a newer one replaced it (inviting again, for example, sends a new
+    link and the old one stops working). Use the newest e-mail, or ask for a new link."""
+
+    type = "link-not-found"
+    title = "This link is not valid"
+
+
+class LinkUsed(Conflict):
+    """The link was used already; each invitation, password-reset and sign-up link works once. Nothing was
+    changed. Sign in, or ask for a new link."""
+
+    type = "link-used"
+    title = "This link was used already"
+
+
+class LinkExpired(Problem):
+    """The link is past its expiry (an invitation lasts 7 days, a password reset 30 minutes, a sign-up
+    confirmation 1 day). Nothing was changed; ask for a new one."""
+
+    status = 410
+    type = "link-expired"
+    title = "This link has expired"
+
+
+class PasswordNotRight(InvalidInput):
+    """The password given is not the account's current password. Nothing was changed."""
+
+    type = "password-not-right"
+    title = "The password is not right"

@@ -144,3 +144,57 @@ class WebSession(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
+
+
+class Invitation(Base):
+    """An e-mail invitation to a customer organisation. The link carries a random token; only its SHA-256 is
+    kept. One row per organisation and address: inviting again refreshes it (a new token and expiry)."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "email"),
+        CheckConstraint("role IN ('customer_admin', 'billing_contact')", name="customer_role"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str] = mapped_column(String(254))
+    role: Mapped[Role] = mapped_column(enum_column(Role))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    accepted_at: Mapped[datetime | None]
+
+
+class PasswordReset(Base):
+    """A password-reset link: short-lived and used once. Only the SHA-256 of its token is kept."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class SignUp(Base):
+    """A sign-up waiting for its e-mail address to be confirmed. The account is made when the link in the
+    confirmation e-mail is followed, so an address proves it is the sign-up's before anyone can use it (and
+    the sign-up form answers alike whether or not the address has an account)."""
+
+    __tablename__ = "sign_ups"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200), doc="argon2id")
+    organisation_name: Mapped[str | None] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]

@@ -12,7 +12,18 @@ from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mercato.accounts.models import ApiToken, HostInstance, Membership, Organisation, Role, User, WebSession
+from mercato.accounts.models import (
+    ApiToken,
+    HostInstance,
+    Invitation,
+    Membership,
+    Organisation,
+    PasswordReset,
+    Role,
+    SignUp,
+    User,
+    WebSession,
+)
 from mercato.catalog.models import HostProduct, Vendor
 from mercato.problems import Problem
 
@@ -146,13 +157,12 @@ class AccountsRepository:
             found[membership.user_id].append(MembershipTarget(membership, organisation, vendor))
         return found
 
-    def end_web_sessions(self, user_id: uuid.UUID, now: datetime) -> int:
-        """End every open browser session of the user; how many were open."""
-        result = self.session.execute(
-            update(WebSession)
-            .where(WebSession.user_id == user_id, WebSession.ended_at.is_(None))
-            .values(ended_at=now)
-        )
+    def end_web_sessions(self, user_id: uuid.UUID, now: datetime, *, keep: uuid.UUID | None = None) -> int:
+        """End every open browser session of the user but ``keep``; how many were open."""
+        query = update(WebSession).where(WebSession.user_id == user_id, WebSession.ended_at.is_(None))
+        if keep is not None:
+            query = query.where(WebSession.id != keep)
+        result = self.session.execute(query.values(ended_at=now))
         return int(getattr(result, "rowcount", 0) or 0)
 
     # Organisations
@@ -265,3 +275,100 @@ class AccountsRepository:
             return list(admins)
         organisation = self.organisation_by_id(organisation_id)
         return [organisation.billing_email] if organisation else []
+
+    # -- e-mail links: invitations, password resets, sign-ups ---------------------------------------------------
+
+    def invitation(self, organisation_id: uuid.UUID, email: str) -> Invitation | None:
+        return self.session.scalars(
+            select(Invitation).where(Invitation.organisation_id == organisation_id, Invitation.email == email)
+        ).first()
+
+    def invitation_by_hash(self, token_hash: str) -> tuple[Invitation, Organisation, User | None] | None:
+        """An invitation, its organisation and who sent it."""
+        row = self.session.execute(
+            select(Invitation, Organisation, User)
+            .join(Organisation, Organisation.id == Invitation.organisation_id)
+            .outerjoin(User, User.id == Invitation.invited_by_id)
+            .where(Invitation.token_hash == token_hash)
+        ).first()
+        return (row[0], row[1], row[2]) if row else None
+
+    def open_invitations(self, organisation_id: uuid.UUID, now: datetime) -> Sequence[Invitation]:
+        """The organisation's invitations not yet accepted nor expired, by e-mail."""
+        return self.session.scalars(
+            select(Invitation)
+            .where(
+                Invitation.organisation_id == organisation_id,
+                Invitation.accepted_at.is_(None),
+                Invitation.expires_at > now,
+            )
+            .order_by(Invitation.email)
+        ).all()
+
+    def close_invitation(self, invitation_id: uuid.UUID, now: datetime) -> bool:
+        """Mark an open invitation accepted; False when another request did first (it works once)."""
+        result = self.session.execute(
+            update(Invitation)
+            .where(Invitation.id == invitation_id, Invitation.accepted_at.is_(None))
+            .values(accepted_at=now)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    def password_reset_by_hash(self, token_hash: str) -> PasswordReset | None:
+        return self.session.scalars(
+            select(PasswordReset).where(PasswordReset.token_hash == token_hash)
+        ).first()
+
+    def open_password_resets(self, user_id: uuid.UUID, now: datetime) -> int:
+        """How many unused, unexpired reset links the user has."""
+        return (
+            self.session.scalar(
+                select(func.count()).where(
+                    PasswordReset.user_id == user_id,
+                    PasswordReset.used_at.is_(None),
+                    PasswordReset.expires_at > now,
+                )
+            )
+            or 0
+        )
+
+    def use_password_reset(self, reset: PasswordReset, now: datetime) -> bool:
+        """Use a live reset link, and end every other link of its user with it (the password they were sent
+        for is gone); False when the link was used already or has expired, by the database's record."""
+        result = self.session.execute(
+            update(PasswordReset)
+            .where(
+                PasswordReset.id == reset.id, PasswordReset.used_at.is_(None), PasswordReset.expires_at > now
+            )
+            .values(used_at=now)
+        )
+        if not getattr(result, "rowcount", 0):
+            return False
+        self.session.execute(
+            update(PasswordReset)
+            .where(PasswordReset.user_id == reset.user_id, PasswordReset.used_at.is_(None))
+            .values(used_at=now)
+        )
+        return True
+
+    def sign_up_by_hash(self, token_hash: str) -> SignUp | None:
+        return self.session.scalars(select(SignUp).where(SignUp.token_hash == token_hash)).first()
+
+    def open_sign_ups(self, email: str, now: datetime) -> int:
+        """How many unconfirmed, unexpired sign-ups wait for this address."""
+        return (
+            self.session.scalar(
+                select(func.count()).where(
+                    SignUp.email == email, SignUp.completed_at.is_(None), SignUp.expires_at > now
+                )
+            )
+            or 0
+        )
+
+    def complete_sign_up(self, sign_up_id: uuid.UUID, now: datetime) -> bool:
+        result = self.session.execute(
+            update(SignUp)
+            .where(SignUp.id == sign_up_id, SignUp.completed_at.is_(None))
+            .values(completed_at=now)
+        )
+        return bool(getattr(result, "rowcount", 0))

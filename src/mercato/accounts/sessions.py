@@ -39,6 +39,12 @@ def start_session(session: Session, email: str, password: str, now: datetime) ->
     if user is None:
         # One answer for an unknown e-mail and a wrong password: the form must not reveal who has an account.
         raise NotAuthenticated("The e-mail address or the password is not right.")
+    return open_session(session, user, now)
+
+
+def open_session(session: Session, user: User, now: datetime) -> StartedSession:
+    """A new browser session for a user who proved who they are: with their password, or with a link that
+    only their mailbox received (an invitation, a password reset, a sign-up confirmation)."""
     token = secrets.token_urlsafe(32)
     record = WebSession(
         user_id=user.id,
