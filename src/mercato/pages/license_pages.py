@@ -168,6 +168,8 @@ def _list_page(
         sections.append(HostSection(None, "", "", sorted(rows_by_host[None], key=_row_order), False))
     if status_filter is not None:
         sections = [section for section in sections if section.rows]
+    # Hosts with licenses first; the others stay in view below, to say that nothing is licensed on them.
+    sections.sort(key=lambda section: not section.rows)
     return render(
         request,
         "licenses/list.html",
