@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from mercato.clock import FixedClock
@@ -108,6 +110,32 @@ def test_licenses_are_grouped_by_host_instance_with_channel_seller_status_and_ke
     assert "Globex" not in html
 
 
+def test_the_list_reads_the_same_few_queries_however_many_licenses_it_shows(
+    client: TestClient, session: Session, world: World, server_clock: FixedClock, engine: Engine
+) -> None:
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    bought(client, world)
+    bought(client, world, channel="direct", instance="wiki_lab")
+    signed_in(client, session, server_clock)
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        client.get("/licenses", headers=HTML)
+        with_two = len(statements)
+        for product_key in (SSO, "com.diagramly.diagrams.wiki"):
+            bought(client, world, items=[{"action": "new", "product_key": product_key, "tier": "100"}])
+        statements.clear()
+        page = client.get("/licenses", headers=HTML)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert page.text.count("Copy key</button>") == 4
+    # One more per seller of record shown (its name), never one more per license.
+    assert len(statements) == with_two, statements
+
+
 def test_the_list_is_filtered_by_host_instance_and_status(
     client: TestClient, session: Session, world: World, server_clock: FixedClock
 ) -> None:
@@ -148,6 +176,44 @@ def test_a_refunded_license_shows_as_cancelled(
     assert "Refund" in detail
     assert "A cancelled license cannot be renewed or upgraded" in detail
     assert "Quote renewal" not in detail
+
+
+def test_statuses_read_as_the_owner_sees_them_evaluation_in_grace_and_maintenance_ended(
+    client: TestClient, session: Session, world: World, server_clock: FixedClock
+) -> None:
+    evaluation = client.post(
+        "/api/v1/quotes",
+        json={
+            "host_instance_id": str(world.wiki_lab.id),
+            "items": [{"action": "evaluation", "product_key": MOCKUPS}],
+        },
+        headers=world.auth("acme_admin"),
+    ).json()
+    accepted = client.post(f"/api/v1/quotes/{evaluation['id']}/accept", headers=world.auth("acme_admin"))
+    assert accepted.json()["invoice"]["status"] == "paid"  # free: the key is issued at once
+    server_license, _ = bought(client, world)
+    cloud, _ = bought(client, world, instance="wiki_cloud", items=[{"action": "new", "product_key": MOCKUPS}])
+    signed_in(client, session, server_clock)
+
+    today = client.get("/licenses", headers=HTML).text
+    assert '<span class="badge info">Evaluation</span>' in today
+    assert (
+        client.get("/licenses?status=evaluation", headers=HTML).text.count('class="badge info">Evaluation')
+        == 1
+    )
+
+    # Past the cloud site's paid-until date (2026-12-10), before the billing run suspends it; and past the
+    # server license's maintenance end (2027-11-26), which it keeps working through for older builds.
+    server_clock.advance(days=20)
+    signed_in(client, session, server_clock)  # a browser session lasts 14 days
+    in_grace = client.get("/licenses?status=in_grace", headers=HTML).text
+    assert cloud in in_grace and server_license not in in_grace
+    assert '<span class="badge warn">In grace</span>' in in_grace
+    assert "suspended after" in client.get(f"/licenses/{cloud}", headers=HTML).text
+    server_clock.advance(days=365)
+    signed_in(client, session, server_clock)
+    ended = client.get("/licenses?status=maintenance_ended", headers=HTML).text
+    assert server_license in ended and '<span class="badge warn">Maintenance ended</span>' in ended
 
 
 def test_a_billing_contact_sees_the_licenses_but_not_the_keys_nor_the_forms(
@@ -281,11 +347,14 @@ def test_co_terming_a_host_quotes_every_marketplace_app_to_one_date(
 
 
 @pytest.mark.parametrize(
-    ("action", "data", "field", "sentence"),
+    ("channel", "action", "data", "field", "sentence"),
     [
-        ("renew", {"years": "3"}, "years", "36 months"),
-        ("renew", {"years": "0"}, "years", "Renew for 1 to 10 years at a time."),
-        ("upgrade", {"tier": "50"}, "tier", "50"),
+        ("marketplace", "renew", {"years": "3"}, "years", "36 months ahead"),
+        ("marketplace", "renew", {"years": "3"}, "years", "You can buy at most 2 years now."),
+        ("direct", "renew", {"years": "2"}, "years", "at most 12 months ahead on the direct channel"),
+        ("marketplace", "renew", {"years": "0"}, "years", "Renew for 1 to 10 years at a time."),
+        ("marketplace", "upgrade", {"tier": "50"}, "tier", "an upgrade must go to a larger tier"),
+        ("marketplace", "upgrade", {"tier": "lots"}, "tier", "Choose a tier"),
     ],
 )
 def test_a_refused_change_is_told_by_its_field_and_creates_nothing(
@@ -293,12 +362,13 @@ def test_a_refused_change_is_told_by_its_field_and_creates_nothing(
     session: Session,
     world: World,
     server_clock: FixedClock,
+    channel: str,
     action: str,
     data: dict[str, str],
     field: str,
     sentence: str,
 ) -> None:
-    entitlement, _ = bought(client, world)
+    entitlement, _ = bought(client, world, channel=channel)
     before = len(quotes_of(client, world))
     signed_in(client, session, server_clock)
     form = client.get(f"/licenses/{entitlement}", headers=HTML).text
@@ -312,6 +382,7 @@ def test_a_refused_change_is_told_by_its_field_and_creates_nothing(
     assert answer.status_code == 422
     errors = field_errors(answer.text)
     assert sentence in errors[f"{field}-error"], errors
+    assert not errors[f"{field}-error"].startswith("Item")  # an API request's item number means nothing here
     assert f'aria-describedby="{field}-hint {field}-error"' in answer.text
     assert 'aria-invalid="true"' in answer.text
     assert f'<a href="#{field}">' in answer.text  # the summary leads to the field
@@ -339,7 +410,9 @@ def test_a_co_term_to_a_date_nothing_ends_before_is_told_by_the_date(
 
     assert answer.status_code == 422
     field = f"co-term-{world.wiki_server.id}"
-    assert "there is nothing to co-term" in field_errors(answer.text)[f"{field}-error"]
+    sentence = field_errors(answer.text)[f"{field}-error"]
+    assert sentence.startswith("No marketplace app license of this host instance ends before 2027-06-30")
+    assert "there is nothing to co-term" in sentence
     assert 'value="2027-06-30"' in answer.text  # the date sent stays in the field
     assert len(quotes_of(client, world)) == before
 

@@ -170,9 +170,12 @@ def history(
     return entries[::-1]
 
 
-_ITEM_PREFIX = re.compile(r"^Item \d+: ")
+# "Item 1: " or "Item 1 (com.example.mockups.wiki): ", as the quoting and pricing rules begin their sentences.
+_ITEM_PREFIX = re.compile(r"^Item \d+(?: \([^)]*\))?: ")
 
 
 def form_sentence(detail: str) -> str:
-    """A quoting rule's sentence for a form with one field: "Item 1: " only makes sense in an API request."""
-    return _ITEM_PREFIX.sub("", detail, count=1)
+    """A quoting rule's sentence for a form about one license or host: the item number of an API request means
+    nothing there."""
+    sentence = _ITEM_PREFIX.sub("", detail, count=1)
+    return sentence[:1].upper() + sentence[1:]
