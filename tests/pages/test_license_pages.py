@@ -230,6 +230,14 @@ def test_a_billing_contact_sees_the_licenses_but_not_the_keys_nor_the_forms(
     detail = client.get(f"/licenses/{entitlement}", headers=HTML).text
     assert "Only your organisation's admins can renew or upgrade this license." in detail
     assert 'data-copy-target="license-key"' not in detail
+    # As in the API, a billing contact may look but not buy: a forged post is refused and makes no quote.
+    before = len(quotes_of(client, world))
+    refused = client.post(
+        f"/licenses/{entitlement}/renew", data={"csrf_token": csrf_of(detail), "years": "1"}, headers=HTML
+    )
+    assert refused.status_code == 403
+    assert "Only the organisation" in refused.text
+    assert len(quotes_of(client, world)) == before
 
 
 # -- one license -------------------------------------------------------------------------------------------------

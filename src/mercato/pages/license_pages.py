@@ -10,6 +10,7 @@ other people's licenses through the API and their own pages, not as "my" license
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Annotated, Any
@@ -28,7 +29,7 @@ from mercato.catalog.repository import CatalogRepository
 from mercato.commerce import errors, presenters, schemas
 from mercato.commerce.quoting import Quoting
 from mercato.commerce.repository import CommerceRepository, LicenseFilters
-from mercato.licenses.models import License
+from mercato.licenses.models import License, LicenseKey
 from mercato.pages import license_views as views
 from mercato.pages.rendering import render
 from mercato.pages.viewer import FormViewerDep, Viewer, ViewerDep
@@ -193,7 +194,7 @@ def _row(
     repo: CommerceRepository,
     customer: Principal,
     license: License,
-    keys: list[Any],
+    keys: Sequence[LicenseKey],
     seller: str,
     today: date,
 ) -> LicenseRow:
