@@ -298,6 +298,14 @@ def test_renewing_creates_a_renewal_quote_and_goes_to_it(
     again = client.post(f"/licenses/{entitlement}/renew", data=data, headers=HTML, follow_redirects=False)
     assert again.headers["location"] == answer.headers["location"]
     assert len(quotes_of(client, world)) == before + 1
+    # Each form has its own key: the renewal's key cannot make another change.
+    assert len(set(_REQUEST_KEY.findall(form))) == 2
+    reused = client.post(
+        f"/licenses/{entitlement}/upgrade", data=data | {"tier": "250"}, headers=HTML, follow_redirects=False
+    )
+    assert reused.status_code == 422
+    assert "already sent for another change" in field_errors(reused.text)["tier-error"]
+    assert len(quotes_of(client, world)) == before + 1
 
 
 def test_upgrading_creates_an_upgrade_quote(

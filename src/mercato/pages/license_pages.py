@@ -185,7 +185,7 @@ def _list_page(
         total=total,
         errors=form_errors or {},
         values=form_values or {},
-        request_key=str(uuid.uuid4()),
+        new_request_key=_new_request_key,
         today=today,
     )
 
@@ -292,8 +292,14 @@ def _detail_page(
         upgrade_tiers=_larger_tiers(host_product.user_tiers if host_product else [], license.tier_users),
         errors=form_errors or {},
         values=form_values or {},
-        request_key=str(uuid.uuid4()),
+        new_request_key=_new_request_key,
     )
+
+
+def _new_request_key() -> str:
+    """A fresh idempotency key for each form a page shows: sending that form again (a reload, a double click)
+    replays its quote, while every other form, and the same form shown again, makes its own."""
+    return str(uuid.uuid4())
 
 
 def _larger_tiers(tiers: list[int], current: int) -> list[str]:
@@ -349,6 +355,8 @@ def _quote(
                 request_key or None,
                 lambda quote: presenters.quote_out(quote, today).model_dump(mode="json"),
             )
+    except errors.IdempotencyKeyReused:
+        raise FormRefused("This form was already sent for another change. Send it again from here.") from None
     except PricingError as refused:
         raise FormRefused(views.form_sentence(refused.detail)) from None
     except Problem as refused:
