@@ -4,6 +4,7 @@ renew, upgrade and co-term them, with the rules' refusals shown by the field and
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 import pytest
@@ -12,6 +13,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from mercato.catalog.models import Release
+from mercato.catalog.repository import CatalogRepository
 from mercato.clock import FixedClock
 from support.pages import HTML, csrf_of, sign_in
 from support.world import World, add_second_wiki_server, build_world
@@ -263,6 +266,24 @@ def test_a_license_shows_its_facts_key_release_and_history_with_invoices(
     assert f'<a href="/invoices/{renewal["id"]}">{renewal["number"]}</a>' in history
     assert "26 Nov 2028" in html  # maintenance extended by the renewal
     assert "Migrate to the marketplace" not in html  # a marketplace license has nothing to migrate
+
+
+def test_a_license_says_when_renewing_unlocks_a_newer_release(
+    client: TestClient, session: Session, world: World, server_clock: FixedClock
+) -> None:
+    entitlement, _ = bought(client, world)  # maintenance until 2027-11-26
+    listing = CatalogRepository(session).listing(MOCKUPS, "server")
+    assert listing is not None
+    session.add(Release(listing_id=listing.id, version="9.0.0", build_date=date(2028, 1, 15)))
+    session.commit()
+    signed_in(client, session, server_clock)
+
+    html = client.get(f"/licenses/{entitlement}", headers=HTML).text
+
+    newest = client.get(f"/api/v1/licenses/{entitlement}", headers=world.auth("acme_admin")).json()
+    assert newest["renewal_unlocks_newer_release"] is True
+    assert f"{newest['newest_installable_release']['version']} <span" in html
+    assert "renewing unlocks it" in html
 
 
 def test_a_direct_license_shows_migration_as_coming(
