@@ -229,6 +229,30 @@ class CommerceRepository:
             .order_by(LicenseTransaction.occurred_at, LicenseTransaction.id)
         ).all()
 
+    def keys_of_licenses(self, license_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[LicenseKey]]:
+        """The keys of many licenses at once (a page of licenses), each license's in the order of ``keys_of``."""
+        found: dict[uuid.UUID, list[LicenseKey]] = {}
+        ids = list(license_ids)
+        if not ids:
+            return found
+        for key in self.session.scalars(
+            select(LicenseKey).where(LicenseKey.license_id.in_(ids)).order_by(LicenseKey.issued_at)
+        ):
+            found.setdefault(key.license_id, []).append(key)
+        return found
+
+    def invoices_of_lines(self, invoice_line_ids: Iterable[int]) -> dict[int, tuple[uuid.UUID, str]]:
+        """The invoice (id and number) each of these invoice lines is on, for a license history's links."""
+        ids = list(invoice_line_ids)
+        if not ids:
+            return {}
+        rows = self.session.execute(
+            select(InvoiceLine.id, Invoice.id, Invoice.number)
+            .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+            .where(InvoiceLine.id.in_(ids))
+        )
+        return {line_id: (invoice_id, number) for line_id, invoice_id, number in rows}
+
     def count_history(self, license_id: uuid.UUID, kind: LicenseEventKind) -> int:
         return (
             self.session.scalar(
