@@ -107,3 +107,46 @@ def test_an_operator_refunds_a_purchase_and_the_buyers_license_is_cancelled(
     page.get_by_role("link", name=entitlement).click()
     expect(page.get_by_role("heading", name=f"License {entitlement}")).to_contain_text("cancelled")
     check_page(page)
+
+
+def test_every_other_admin_page_is_accessible_and_reached_by_its_links(
+    page: Page, live_server: LiveServer
+) -> None:
+    sign_in(page, OPERATOR)
+    page.goto("/admin")
+    for link, heading in (
+        ("Vendors", "Vendors"),
+        ("Host products", "Host products"),
+        ("Invoices", "Orders and invoices"),
+        ("Outbox", "Outbox and e-mail log"),
+    ):
+        page.get_by_role("navigation", name="Admin").get_by_role("link", name=link).click()
+        expect(page.get_by_role("heading", name=heading, level=1)).to_be_visible()
+        check_page(page)
+    page.get_by_role("navigation", name="Admin").get_by_role("link", name="Vendors").click()
+    page.get_by_label("Status").select_option("active")
+    page.get_by_role("button", name="Show").click()
+    page.get_by_role("link", name="Example Mockups Ltd").click()
+    expect(page.get_by_role("heading", name="Revenue share")).to_be_visible()
+    check_page(page)
+
+    # An accepted quote e-mails its invoice: a message in the outbox, whatever ran before this test.
+    hosts = call(live_server, BUYER_TOKEN, "GET", "/organisations/acme/host-instances?host_product=tracker")
+    quote = call(
+        live_server,
+        BUYER_TOKEN,
+        "POST",
+        "/quotes",
+        {
+            "host_instance_id": hosts["items"][0]["id"],
+            "items": [{"action": "new", "product_key": "com.example.mockups.tracker", "tier": "50"}],
+        },
+    )
+    invoice = call(live_server, BUYER_TOKEN, "POST", f"/quotes/{quote['id']}/accept")["invoice"]
+    statuses = "&".join(f"status={s}" for s in ("pending", "retrying", "sending", "delivered", "dead"))
+    messages = call(live_server, OPERATOR_TOKEN, "GET", f"/outbox/messages?{statuses}")["items"]
+    message = next(m for m in messages if invoice["number"] in m["summary"])
+    page.goto(f"/admin/outbox/{message['id']}")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(invoice["number"])
+    expect(page.get_by_role("term").filter(has_text="Recipients")).to_be_visible()
+    check_page(page)
