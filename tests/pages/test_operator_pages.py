@@ -491,12 +491,32 @@ def test_a_refund_cancels_the_license_and_a_late_one_is_told_next_to_the_reason(
     assert "Refunded" in client.get(f"/admin/invoices/{invoice['id']}", headers=HTML).text
 
 
-def test_another_sellers_invoice_shows_no_payment_form(
+def test_a_vendors_direct_invoice_is_shown_but_its_payments_are_the_vendors(
     client: TestClient, session: Session, world: World, operator: str
 ) -> None:
-    invoice = unpaid_invoice(client, world)
+    quote = api(
+        client,
+        world,
+        "acme_admin",
+        "POST",
+        "/quotes",
+        {
+            "host_instance_id": str(world.wiki_server.id),
+            "channel": "direct",
+            "items": [{"action": "new", "product_key": MOCKUPS, "tier": "100"}],
+        },
+    )
+    invoice = api(client, world, "acme_admin", "POST", f"/quotes/{quote['id']}/accept")["invoice"]
     page = client.get(f"/admin/invoices/{invoice['id']}", headers=HTML)
-    assert "Record a payment" in page.text  # the marketplace's own invoice
+    assert page.status_code == 200 and invoice["number"] in page.text
+    assert "Record a payment" not in page.text and "recorded by the vendor" in page.text
+    forged = client.post(
+        f"/admin/invoices/{invoice['id']}/payments",
+        data={"csrf_token": operator, "amount": invoice["total"], "reference": "TRF-1"},
+        headers=HTML,
+    )
+    assert forged.status_code == 422 and "Only the seller" in forged.text
+    assert session.scalar(select(func.count()).select_from(Payment)) == 0
 
 
 # -- licenses and key revocation -----------------------------------------------------------------------------
