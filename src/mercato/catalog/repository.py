@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -286,6 +287,15 @@ class CatalogRepository:
 
     def host_product_by_key(self, key: str) -> HostProduct | None:
         return self.session.scalars(select(HostProduct).where(HostProduct.key == key)).first()
+
+    def app_listing_counts(self) -> dict[uuid.UUID, int]:
+        """How many app listings (published or not) each host product has, by host product id."""
+        rows = self.session.execute(
+            select(Listing.host_product_id, func.count())
+            .where(Listing.app_id.is_not(None))
+            .group_by(Listing.host_product_id)
+        ).all()
+        return {host_product_id: count for host_product_id, count in rows}
 
     def listings_of_host_product(self, host_product_id: object) -> Sequence[Listing]:
         return self.session.scalars(

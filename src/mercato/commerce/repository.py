@@ -330,15 +330,26 @@ class CommerceRepository:
         return self.session.scalars(query).first()
 
     def readable_invoices(
-        self, principal: Principal, limit: int, offset: int
+        self,
+        principal: Principal,
+        limit: int,
+        offset: int,
+        *,
+        status: InvoiceStatus | None = None,
+        organisation_id: uuid.UUID | None = None,
     ) -> tuple[Sequence[Invoice], int]:
-        """Invoices of the principal's organisations and the direct-store invoices of its vendors."""
-        visible = self._readable_invoices(principal)
-        total = self.session.scalar(select(func.count()).select_from(Invoice).where(visible)) or 0
+        """Invoices of the principal's organisations and the direct-store invoices of its vendors, narrowed to
+        one status and one organisation when given."""
+        conditions = [self._readable_invoices(principal)]
+        if status is not None:
+            conditions.append(Invoice.status == status)
+        if organisation_id is not None:
+            conditions.append(Invoice.organisation_id == organisation_id)
+        total = self.session.scalar(select(func.count()).select_from(Invoice).where(*conditions)) or 0
         rows = self.session.scalars(
             select(Invoice)
             .options(*_INVOICE_LOADS)
-            .where(visible)
+            .where(*conditions)
             .order_by(Invoice.created_at.desc())
             .limit(limit)
             .offset(offset)
