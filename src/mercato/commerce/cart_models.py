@@ -34,6 +34,8 @@ class CartItem(Base):
     )
     product_key: Mapped[str] = mapped_column(String(200), doc="App key, or a host product key")
     channel: Mapped[Channel] = mapped_column(enum_column(Channel))
-    tier: Mapped[str | None] = mapped_column(String(16), doc="'100', 'unlimited'; none for a monthly cloud site")
+    tier: Mapped[str | None] = mapped_column(
+        String(16), doc="'100', 'unlimited'; none for a monthly cloud site"
+    )
     years: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

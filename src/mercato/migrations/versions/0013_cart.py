@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "0013"
 down_revision = "0011"
 branch_labels = None
@@ -40,11 +39,16 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_cart_items")),
         sa.UniqueConstraint(
-            "user_id", "host_instance_id", "product_key", name=op.f("uq_cart_items_user_id_host_instance_id_product_key")
+            "user_id",
+            "host_instance_id",
+            "product_key",
+            name=op.f("uq_cart_items_user_id_host_instance_id_product_key"),
         ),
     )
     with op.batch_alter_table("cart_items", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_cart_items_host_instance_id"), ["host_instance_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_cart_items_host_instance_id"), ["host_instance_id"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_cart_items_user_id"), ["user_id"], unique=False)
 
 
