@@ -401,3 +401,111 @@ def test_every_buying_form_refuses_a_post_without_its_token(
     assert after == before
     assert session.scalar(select(func.count()).where(HostInstance.server_id == "NO-TOKEN")) == 0
     assert session.scalar(select(func.count()).select_from(Payment)) == 0
+
+
+def test_a_cloud_app_on_the_direct_store_offers_the_marketplace(
+    client: TestClient, session: Session, world: World, server_clock: FixedClock
+) -> None:
+    csrf = _as(client, session, server_clock, "acme_admin")
+    answer = client.post(
+        "/cart/items",
+        data={
+            "csrf_token": csrf,
+            "app_key": MOCKUPS,
+            "hosting": "cloud",
+            "channel": "direct",
+            "tier": "",
+            "host_instance_id": str(world.wiki_cloud.id),
+        },
+        headers=HTML,
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303
+    status, page, _ = _create_quote(client, csrf)
+    assert status == 422, page
+    assert "Buy it on the marketplace instead" in page
+    item = _ITEM.search(page)
+    assert item
+    client.post(
+        f"/cart/items/{item.group(1)}/change",
+        data={"csrf_token": csrf, "channel": "marketplace"},
+        headers=HTML,
+    )
+    status, location, _ = _create_quote(client, csrf)
+    assert status == 303 and location.startswith("/quotes/")
+
+
+def test_the_direct_store_quotes_one_vendors_apps_on_their_own(
+    client: TestClient, session: Session, world: World, server_clock: FixedClock
+) -> None:
+    csrf = _as(client, session, server_clock, "acme_admin")
+    _add(client, csrf, world.wiki_server, tier="10", channel="direct")
+    _add_key(client, csrf, world.wiki_server, "wiki", "100")
+    cart = client.get("/cart", headers=HTML).text
+    assert "Example Mockups Ltd direct quote for Acme wiki" in cart
+    assert "Marketplace quote for Acme wiki" in cart
+    assert len(_GROUP.findall(cart)) == 2
+    status, location, _ = _create_quote(client, csrf)  # the first group: the direct one
+    assert status == 303
+    quote = client.get(location, headers=HTML).text
+    assert "direct store" in quote and "$10.00" in quote
+
+
+def test_an_item_for_a_host_of_another_hosting_is_refused_by_the_host_field(
+    client: TestClient, session: Session, world: World, server_clock: FixedClock
+) -> None:
+    csrf = _as(client, session, server_clock, "acme_admin")
+    answer = client.post(
+        "/cart/items",
+        data={
+            "csrf_token": csrf,
+            "app_key": MOCKUPS,
+            "hosting": "server",
+            "tier": "100",
+            "host_instance_id": str(world.wiki_cloud.id),
+        },
+        headers=HTML,
+    )
+    assert answer.status_code == 422
+    assert '<p class="field-error" id="host_instance_id-error">This host is a cloud site' in answer.text
+
+
+def test_the_cart_says_when_the_host_already_holds_the_app(
+    client: TestClient, session: Session, world: World, server_clock: FixedClock
+) -> None:
+    csrf = _as(client, session, server_clock, "acme_admin")
+    invoice_path = _accepted(client, csrf, world)
+    client.cookies.clear()
+    operator = _as(client, session, server_clock, "operator")
+    page = client.get(invoice_path, headers=HTML)
+    client.post(
+        f"{invoice_path}/payments",
+        data={
+            "csrf_token": operator,
+            "form_key": _form_key(page.text),
+            "amount": "1100.00",
+            "reference": "B-1",
+        },
+        headers=HTML,
+    )
+    client.cookies.clear()
+    csrf = _as(client, session, server_clock, "acme_admin")
+    _add(client, csrf, world.wiki_server)
+    cart = client.get("/cart", headers=HTML).text
+    assert re.search(r"This host already holds license SEN-\S+ for it", cart)
+
+
+def _add_key(client: TestClient, csrf: str, host: HostInstance, key: str, tier: str) -> None:
+    answer = client.post(
+        "/cart/items",
+        data={
+            "csrf_token": csrf,
+            "app_key": key,
+            "channel": "marketplace",
+            "tier": tier,
+            "host_instance_id": str(host.id),
+        },
+        headers=HTML,
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text

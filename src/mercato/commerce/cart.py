@@ -26,6 +26,7 @@ from mercato.commerce.idempotency import Answer
 from mercato.commerce.models import Quote
 from mercato.commerce.quoting import Quoting
 from mercato.commerce.repository import CommerceRepository
+from mercato.licenses.models import License, LicenseState
 from mercato.problems import InvalidInput, NotFound
 from mercato.services import Services
 
@@ -52,6 +53,7 @@ class CartLine:
     product_name: str
     vendor_id: uuid.UUID | None  # None: the host product's own license
     vendor_name: str | None
+    held: str | None = None  # the entitlement number of an active license the host already has for it
 
     @property
     def hosting(self) -> pricing.Hosting:
@@ -111,13 +113,29 @@ class Cart:
             .where(CartItem.user_id == principal.user_id)
             .order_by(CartItem.created_at, CartItem.id)
         ).all()
+        held = self._held({item.host_instance_id for item, *_ in rows})
         lines = []
         for item, host, host_product, app_name, vendor_id, vendor_name in rows:
             if not principal.can_buy_for(host.organisation_id):
                 continue
             name = app_name or f"{host_product.name} license"
-            lines.append(CartLine(item, host, host_product, name, vendor_id, vendor_name))
+            already = held.get((host.id, item.product_key))
+            lines.append(CartLine(item, host, host_product, name, vendor_id, vendor_name, already))
         return lines
+
+    def _held(self, host_ids: set[uuid.UUID]) -> dict[tuple[uuid.UUID, str], str]:
+        """The active, bought licenses of these hosts by (host, product): buying one again is rarely meant, and
+        the cart says so (a renewal or an upgrade of the license held is the usual way)."""
+        if not host_ids:
+            return {}
+        rows = self.session.execute(
+            select(License.host_instance_id, License.product_key, License.entitlement_number).where(
+                License.host_instance_id.in_(host_ids),
+                License.status == LicenseState.ACTIVE,
+                License.evaluation.is_(False),
+            )
+        ).all()
+        return {(host_id, key): number for host_id, key, number in rows if host_id is not None}
 
     @staticmethod
     def groups(lines: Sequence[CartLine]) -> list[CartGroup]:
