@@ -16,6 +16,22 @@ from support.browser_checks import check_page
 MOCKUPS = "com.example.mockups.wiki"
 
 
+def test_a_host_with_a_tier_the_host_product_lacks_is_refused_by_the_field(page: Page) -> None:
+    sign_in(page, BUYER)
+    page.get_by_role("link", name="Hosts").click()
+    expect(page.get_by_role("cell", name="Acme wiki", exact=True)).to_be_visible()
+    page.get_by_label("Server id, or the cloud site's hostname").fill("ACME-LAB-0007")
+    page.get_by_label("User tier of the host license").fill("77")
+    page.get_by_role("button", name="Register host").click()
+    field = page.get_by_label("User tier of the host license")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#user_tier-error")).to_contain_text("licensed in user tiers")
+    check_page(page)
+    field.fill("100")
+    page.get_by_role("button", name="Register host").click()
+    expect(page.get_by_role("cell", name="ACME-LAB-0007")).to_be_visible()
+
+
 def _sign_out(page: Page) -> None:
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("link", name="Sign in", exact=True)).to_be_visible()
