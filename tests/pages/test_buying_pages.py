@@ -509,3 +509,19 @@ def _add_key(client: TestClient, csrf: str, host: HostInstance, key: str, tier: 
         follow_redirects=False,
     )
     assert answer.status_code == 303, answer.text
+
+
+def test_an_expired_quote_is_not_accepted_and_says_what_to_do(
+    client: TestClient, session: Session, world: World, server_clock: FixedClock
+) -> None:
+    csrf = _as(client, session, server_clock, "acme_admin")
+    location = _quoted(client, csrf, world)
+    assert "Quote Q-" in client.get("/cart", headers=HTML).text  # the way back to it
+    server_clock.advance(days=31)
+    csrf = _as(client, session, server_clock, "acme_admin")  # the first session has ended by now
+    page = client.get(location, headers=HTML)
+    assert "Expired" in page.text and "Accept quote" not in page.text
+    answer = client.post(f"{location}/accept", data={"csrf_token": csrf, "form_key": "late"}, headers=HTML)
+    assert answer.status_code == 422
+    assert "Ask for a new quote" in answer.text
+    assert session.scalar(select(func.count()).select_from(Order)) == 0

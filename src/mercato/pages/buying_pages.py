@@ -225,11 +225,24 @@ def _cart_page(
     for organisation_id in sorted(principal.customer_admin_of, key=str):
         registered, _ = HostInstanceService(session).instances_for(principal, organisation_id, limit=200)
         hosts.extend(registered)
+    # The way back to what the cart became: the newest quotes and invoices (one query each).
+    repo = CommerceRepository(session)
+    today = _services(request).clock.today()
+    quotes, _ = repo.readable_quotes(principal, 10, 0)
+    invoices, _ = repo.readable_invoices(principal, 10, 0)
     return render(
         request,
         "buying/cart.html",
         viewer,
         status_code=status_code,
+        open_quotes=[
+            presenters.quote_out(q, today)
+            for q in quotes
+            if q.status == QuoteStatus.OPEN and today <= q.valid_until
+        ],
+        invoices=[
+            presenters.invoice_out(i) for i in invoices if i.organisation_id in principal.organisations
+        ],
         groups=groups,
         hosts=hosts,
         form_key=_form_key(),
