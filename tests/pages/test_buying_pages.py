@@ -17,7 +17,7 @@ from mercato.accounts.models import HostInstance
 from mercato.clock import FixedClock
 from mercato.commerce.cart_models import CartItem
 from mercato.commerce.models import Order, Payment, Quote
-from support.pages import HTML, sign_in
+from support.pages import HTML, csrf_of, sign_in
 from support.world import World, build_world
 
 MOCKUPS = "com.example.mockups.wiki"
@@ -525,3 +525,17 @@ def test_an_expired_quote_is_not_accepted_and_says_what_to_do(
     assert answer.status_code == 422
     assert "Ask for a new quote" in answer.text
     assert session.scalar(select(func.count()).select_from(Order)) == 0
+
+
+def test_a_visitor_adding_from_an_app_page_is_sent_to_sign_in_and_back_to_the_app(
+    client: TestClient, world: World
+) -> None:
+    token = csrf_of(client.get("/sign-in", headers=HTML).text)  # the signed-out form token of any page
+    answer = client.post(
+        "/cart/items",
+        data={"csrf_token": token, "app_key": MOCKUPS, "hosting": "server", "tier": "100"},
+        headers=HTML,
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303
+    assert answer.headers["location"] == f"/sign-in?next=/apps/{MOCKUPS}"

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
+from urllib.parse import quote as url_quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -256,6 +257,12 @@ def cart_page(request: Request, viewer: ViewerDep, session: SessionDep) -> Respo
     return _cart_page(request, viewer, session)
 
 
+@router.get("/cart/items")
+def cart_items_page() -> Response:
+    """Items are added with a form; an address typed or followed here shows the cart."""
+    return _see_other("/cart")
+
+
 @router.post("/cart/items")
 def add_to_cart(
     request: Request,
@@ -268,6 +275,10 @@ def add_to_cart(
     years: Annotated[str, Form(max_length=3)] = "1",
     host_instance_id: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
+    if not viewer.signed_in:
+        # A visitor on an app page: sign in, then back to the app (a POST cannot be resumed after a redirect).
+        back = f"/apps/{url_quote(app_key.strip(), safe='.-_')}" if app_key.strip() else "/cart"
+        return _see_other(f"/sign-in?next={url_quote(back, safe='/')}")
     principal = viewer.require(request)
     errors: Errors = {}
     try:
