@@ -25,21 +25,42 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from mercato import pricing
+from mercato.accounts.access import Principal
+from mercato.accounts.errors import (
+    FieldTooLong,
+    HostingNotSold,
+    HostTermsInvalid,
+    InvalidServerId,
+    NotAnAdmin,
+    OrganisationNotFound,
+    ServerIdTaken,
+    UnknownHosting,
+    UnknownHostProduct,
+)
 from mercato.accounts.host_instances import HostInstanceService, HostInstanceTerms
 from mercato.accounts.models import Organisation
+from mercato.accounts.repository import RegisteredHost
 from mercato.accounts.schemas import HostInstanceIn
 from mercato.accounts.service import AccountService
 from mercato.catalog.repository import CatalogRepository
 from mercato.commerce import presenters, schemas
-from mercato.commerce.acceptance import Accepting
+from mercato.commerce.acceptance import Acceptance, Accepting
 from mercato.commerce.cart import Cart, CartGroup
+from mercato.commerce.errors import (
+    AmountNotInCurrency,
+    Overpayment,
+    PaymentInFuture,
+    PaymentReferenceUsed,
+    PaymentTooOld,
+    UnknownPaymentMethod,
+)
 from mercato.commerce.invoice_pdf import InvoiceDocument, invoice_pdf
 from mercato.commerce.invoicing import Invoicing
 from mercato.commerce.models import Invoice, QuoteStatus
 from mercato.commerce.repository import CommerceRepository
 from mercato.licenses.models import LicenseKey
 from mercato.pages.rendering import render
-from mercato.pages.viewer import FormViewerDep, ViewerDep
+from mercato.pages.viewer import FormViewerDep, Viewer, ViewerDep
 from mercato.pricing import PricingError
 from mercato.problems import Problem
 from mercato.services import Services
@@ -91,37 +112,39 @@ HOST_FIELDS = {
 }
 
 
+_HOST_ERROR_FIELDS: tuple[tuple[type[Problem], str], ...] = (
+    (UnknownHostProduct, "host_product"),
+    (UnknownHosting, "hosting"),
+    (HostingNotSold, "hosting"),
+    (InvalidServerId, "server_id"),
+    (ServerIdTaken, "server_id"),
+    (FieldTooLong, "name"),
+    (OrganisationNotFound, "organisation"),
+    (NotAnAdmin, "organisation"),
+)
+
+
 def _host_error_field(problem: Problem, hosting: str) -> str:
     """The field a host rule's refusal is about (the rules raise one error type per cause)."""
-    kind = type(problem).__name__
-    by_kind = {
-        "UnknownHostProduct": "host_product",
-        "UnknownHosting": "hosting",
-        "HostingNotSold": "hosting",
-        "InvalidServerId": "server_id",
-        "ServerIdTaken": "server_id",
-        "FieldTooLong": "name",
-        "OrganisationNotFound": "organisation",
-        "NotAnAdmin": "organisation",
-    }
-    if kind in by_kind:
-        return by_kind[kind]
-    if kind == "HostTermsInvalid":
-        detail = problem.detail
+    for kind, name in _HOST_ERROR_FIELDS:
+        if isinstance(problem, kind):
+            return name
+    if isinstance(problem, HostTermsInvalid):
+        # One type for the terms as a whole; which term is wrong depends on the hosting, then on the sentence.
         if hosting != "cloud":
             return "user_tier"
-        if "billing date" in detail:
+        if "billing date" in problem.detail:
             return "next_billing_date"
-        if "billed" in detail:
+        if "billed" in problem.detail:
             return "billing_cycle"
         return "cloud_users"
     return "_form"
 
 
-def _hosts_context(session: Session, viewer_principal: Any) -> dict[str, Any]:
+def _hosts_context(session: Session, viewer_principal: Principal) -> dict[str, Any]:
     accounts = AccountService(session)
     hosts = HostInstanceService(session)
-    organisations: list[tuple[Organisation, list[Any]]] = []
+    organisations: list[tuple[Organisation, list[RegisteredHost]]] = []
     for organisation_id in sorted(viewer_principal.organisations, key=str):
         organisation = accounts.organisation_for(viewer_principal, organisation_id)
         registered, _ = hosts.instances_for(viewer_principal, organisation_id, limit=200)
@@ -213,7 +236,7 @@ def register_host(
 
 def _cart_page(
     request: Request,
-    viewer: Any,
+    viewer: Viewer,
     session: Session,
     status_code: int = 200,
     item_errors: dict[int, dict[str, Any]] | None = None,
@@ -321,7 +344,7 @@ def add_to_cart(
 
 def _pick_host(
     request: Request,
-    viewer: Any,
+    viewer: Viewer,
     session: Session,
     app_key: str,
     hosting: pricing.Hosting | None,
@@ -462,7 +485,7 @@ def quote_page(request: Request, viewer: ViewerDep, session: SessionDep, quote_i
 
 def _quote_page(
     request: Request,
-    viewer: Any,
+    viewer: Viewer,
     session: Session,
     quote_id: uuid.UUID,
     status_code: int = 200,
@@ -506,7 +529,7 @@ def accept_quote(
     services = _services(request)
     repo = CommerceRepository(session)
 
-    def present(acceptance: Any) -> dict[str, Any]:
+    def present(acceptance: Acceptance) -> dict[str, Any]:
         order = acceptance.order
         # The API's answer, stored for replays: the same key answers the same on either edge.
         return schemas.AcceptedQuote(
@@ -529,7 +552,9 @@ def accept_quote(
 # -- invoices ------------------------------------------------------------------------------------------------
 
 
-def _keys_by_line(repo: CommerceRepository, principal: Any, invoice: Invoice) -> dict[int, list[LicenseKey]]:
+def _keys_by_line(
+    repo: CommerceRepository, principal: Principal, invoice: Invoice
+) -> dict[int, list[LicenseKey]]:
     """The current keys of each paid line's license, for those who may see keys (the API's rule)."""
     found: dict[int, list[LicenseKey]] = {}
     for line in invoice.lines:
@@ -554,7 +579,7 @@ def _document(session: Session, invoice: Invoice) -> InvoiceDocument:
 
 def _invoice_page(
     request: Request,
-    viewer: Any,
+    viewer: Viewer,
     session: Session,
     invoice_id: uuid.UUID,
     status_code: int = 200,
@@ -606,13 +631,13 @@ def invoice_page(request: Request, viewer: ViewerDep, session: SessionDep, invoi
 
 
 PAYMENT_FIELDS = {"amount", "provider", "reference", "received_on"}
-_PAYMENT_ERROR_FIELDS = {
-    "AmountNotInCurrency": "amount",
-    "Overpayment": "amount",
-    "PaymentReferenceUsed": "reference",
-    "PaymentInFuture": "received_on",
-    "PaymentTooOld": "received_on",
-    "UnknownPaymentMethod": "provider",
+_PAYMENT_ERROR_FIELDS: dict[type[Problem], str] = {
+    AmountNotInCurrency: "amount",
+    Overpayment: "amount",
+    PaymentReferenceUsed: "reference",
+    PaymentInFuture: "received_on",
+    PaymentTooOld: "received_on",
+    UnknownPaymentMethod: "provider",
 }
 
 
@@ -666,7 +691,7 @@ def record_payment(
             if refused.status in (403, 404):
                 raise
             session.rollback()
-            errors = {_PAYMENT_ERROR_FIELDS.get(type(refused).__name__, "_form"): refused.detail}
+            errors = {_PAYMENT_ERROR_FIELDS.get(type(refused), "_form"): refused.detail}
     if errors:
         return _invoice_page(request, viewer, session, invoice_id, 422, form, errors)
     return _see_other(f"/invoices/{invoice_id}")
