@@ -539,3 +539,34 @@ def test_a_visitor_adding_from_an_app_page_is_sent_to_sign_in_and_back_to_the_ap
     )
     assert answer.status_code == 303
     assert answer.headers["location"] == f"/sign-in?next=/apps/{MOCKUPS}"
+
+
+def test_a_direct_invoice_is_paid_by_its_vendor_and_not_by_the_operator(
+    client: TestClient, session: Session, world: World, server_clock: FixedClock
+) -> None:
+    csrf = _as(client, session, server_clock, "acme_admin")
+    _add(client, csrf, world.wiki_server, tier="10", channel="direct")
+    status, location, _ = _create_quote(client, csrf)
+    assert status == 303
+    quote_page = client.get(location, headers=HTML)
+    accepted = client.post(
+        f"{location}/accept",
+        data={"csrf_token": csrf, "form_key": _form_key(quote_page.text)},
+        headers=HTML,
+        follow_redirects=False,
+    )
+    invoice_path = accepted.headers["location"]
+    client.cookies.clear()
+    _as(client, session, server_clock, "operator")
+    assert "Record a payment" not in client.get(invoice_path, headers=HTML).text
+    client.cookies.clear()
+    vendor = _as(client, session, server_clock, "mockups_vendor")
+    page = client.get(invoice_path, headers=HTML)
+    assert "EXAMPLE-MOCKUPS-2026-" in page.text and "Record a payment" in page.text
+    paid = client.post(
+        f"{invoice_path}/payments",
+        data={"csrf_token": vendor, "form_key": _form_key(page.text), "amount": "10.00", "reference": "D-1"},
+        headers=HTML,
+    )
+    assert paid.status_code == 200
+    assert "$0.00" in paid.text and "Record a payment" not in paid.text
