@@ -4,6 +4,7 @@ from mercato.accounts import models as account_models
 from mercato.billing import models as billing_models
 from mercato.catalog import models as catalog_models
 from mercato.catalog import price_notices_models
+from mercato.commerce import cart_models
 from mercato.commerce import models as commerce_models
 from mercato.keys import models as key_models
 from mercato.licenses import models as license_models
@@ -13,6 +14,7 @@ from mercato.testclock import models as test_clock_models
 __all__ = [
     "account_models",
     "billing_models",
+    "cart_models",
     "catalog_models",
     "commerce_models",
     "key_models",
