@@ -64,7 +64,7 @@ async def _form(request: Request) -> dict[str, Any]:
     """The posted form as a dict (several values of a name as a list), read on the event loop so that the
     handler itself can stay sync and end its unit of work in its own thread."""
     posted = await request.form()
-    return {key: values if len(values := posted.getlist(key)) > 1 else values[0] for key in posted.keys()}
+    return {key: values if len(values := posted.getlist(key)) > 1 else values[0] for key in posted}
 
 
 FormDep = Annotated[dict[str, Any], Depends(_form)]

@@ -8,6 +8,8 @@ vendors, operator staff every vendor, anyone else a 404 page, the same as for a 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -15,7 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from mercato.accounts.errors import VendorNotFound
 from mercato.catalog.vendors import VendorNotActive, sells_direct
-from mercato.commerce.vendor_reports import VendorReports, month_starts
+from mercato.commerce.vendor_reports import MonthRevenue, VendorReports, month_starts
 from mercato.fields import Text
 from mercato.keys.service import public_key_from_row
 from mercato.licensing import public_key_to_jwk
@@ -68,14 +70,17 @@ def dashboard(
         }
         for first, active in zip(starts, licenses, strict=True)
     ]
+
+    def series(currency: str, amount: Callable[[MonthRevenue], Decimal]) -> list[str]:
+        found = [by_month.get((first, currency)) for first in starts]
+        return [str(amount(row)) if row else "0" for row in found]
+
     chart = {
-        "labels": [m["label"] for m in months],
+        "labels": [f"{first:%b %Y}" for first in starts],
         "currencies": currencies,
-        "gross": {c: [str(r.gross) if (r := m["revenue"][c]) else "0" for m in months] for c in currencies},
-        "share": {
-            c: [str(r.vendor_share) if (r := m["revenue"][c]) else "0" for m in months] for c in currencies
-        },
-        "active": [m["active"] for m in months],
+        "gross": {c: series(c, lambda row: row.gross) for c in currencies},
+        "share": {c: series(c, lambda row: row.vendor_share) for c in currencies},
+        "active": [row.active for row in licenses],
     }
     return render(
         request,

@@ -15,7 +15,7 @@
         backgroundColor: palette[index % 4], yAxisID: "money" });
     });
     datasets.push({ type: "line", label: "Active licenses", data: data.active, borderColor: "#8a5a00",
-      backgroundColor: "#8a5a00", tension: 0.2, yAxisID: "licenses" });
+      backgroundColor: "#8a5a00", yAxisID: "licenses" });
     canvas.chart = new Chart(canvas, {
       data: { labels: data.labels, datasets: datasets },
       options: {
