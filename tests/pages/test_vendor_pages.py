@@ -15,13 +15,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mercato.catalog.models import App, ListingRevision, Release, RevisionStatus, Vendor
+from mercato.catalog.models import App, ListingRevision, Release, RevisionStatus, Vendor, VendorStatus
 from mercato.clock import FixedClock
 from mercato.commerce.models import Invoice, InvoiceLine
 from mercato.commerce.vendor_reports import VendorReports, month_starts
+from mercato.pages import vendor_report_pages
 from mercato.pricing import from_minor_units
 from support.pages import HTML, sign_in
-from support.world import World, build_world
+from support.world import World, add_second_wiki_server, build_world
 
 VENDOR = "mockups_vendor@test.example"
 BUYER = "acme_admin@test.example"
@@ -41,13 +42,18 @@ def _vendor_csrf(client: TestClient, session: Session, server_clock: FixedClock)
 
 
 def _buy(
-    client: TestClient, world: World, key: str, tier: str, channel: str = "marketplace"
+    client: TestClient,
+    world: World,
+    key: str,
+    tier: str,
+    channel: str = "marketplace",
+    host: str | None = None,
 ) -> dict[str, Any]:
     """A paid purchase of ``key`` on Acme's wiki server (through the API, as a buyer would): the invoice."""
     quote = client.post(
         f"{API}/quotes",
         json={
-            "host_instance_id": str(world.wiki_server.id),
+            "host_instance_id": host or str(world.wiki_server.id),
             "channel": channel,
             "items": [{"action": "new", "product_key": key, "tier": tier}],
         },
@@ -514,3 +520,136 @@ def test_the_direct_store_closes_and_opens_and_shows_public_keys_only(
     session.expire_all()
     assert session.scalars(select(Vendor.direct_store).where(Vendor.slug == "example-mockups")).one() is False
     assert "Open the direct store" in client.get("/vendor/example-mockups/store", headers=HTML).text
+
+
+def test_a_direct_sale_is_all_the_vendors_and_pages_keep_their_filters(
+    client: TestClient,
+    session: Session,
+    world: World,
+    server_clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _buy(client, world, MOCKUPS, "100")
+    server_clock.advance(hours=1)
+    lab = add_second_wiki_server(session, world)
+    session.commit()
+    direct = _buy(client, world, MOCKUPS, "10", channel="direct", host=str(lab.id))
+    server_clock.advance(hours=1)
+    _vendor_csrf(client, session, server_clock)
+    monkeypatch.setattr(vendor_report_pages, "PAGE_SIZE", 1)
+    first = client.get("/vendor/example-mockups/transactions?app=" + MOCKUPS, headers=HTML)
+    rows = _rows(first.text)
+    assert len(rows) == 1 and direct["number"] in rows[0]  # newest first
+    assert "direct" in rows[0]
+    total = direct["total"]
+    assert rows[0].count(f"${Decimal(total):,.2f}") == 2  # gross and share: the whole line is the vendor's
+    assert f'href="/vendor/example-mockups/transactions?app={MOCKUPS}&amp;offset=1"' in first.text
+    second = client.get(f"/vendor/example-mockups/transactions?app={MOCKUPS}&offset=1", headers=HTML)
+    assert len(_rows(second.text)) == 1 and "MKT-" in _rows(second.text)[0]
+    assert "Previous page" in second.text and "Next page" not in second.text
+    download = client.get(f"/vendor/example-mockups/transactions.csv?app={MOCKUPS}")
+    table = list(csv.DictReader(io.StringIO(download.text)))
+    assert [row["channel"] for row in table] == ["direct", "marketplace"]  # every page, in the page's order
+    assert table[0]["gross"] == table[0]["vendor_share"] == total
+    licenses = client.get("/vendor/example-mockups/licenses?channel=direct", headers=HTML)
+    assert len(_rows(licenses.text)) == 1 and "direct" in _rows(licenses.text)[0]
+
+
+def test_a_draft_is_withdrawn_and_a_cloud_draft_is_saved(
+    client: TestClient, session: Session, world: World, server_clock: FixedClock
+) -> None:
+    csrf = _vendor_csrf(client, session, server_clock)
+    page = client.get(f"/vendor/example-mockups/apps/{MOCKUPS}/listings/cloud", headers=HTML)
+    assert page.status_code == 200
+    assert 'value="1.50"' in page.text  # the published cloud prices fill the form
+    form = {
+        "csrf_token": csrf,
+        "action": "save",
+        "currency": "USD",
+        "marketplace.sold": "on",
+        "marketplace.max_maintenance_months": "36",
+        "license_types": "academic",
+        "cloud_prices.flat_monthly": "12.00",
+        "cloud_prices.brackets.0.up_to_users": "100",
+        "cloud_prices.brackets.0.per_user_monthly": "1.60",
+        "cloud_prices.brackets.1.per_user_monthly": "0.50",
+        "cloud_prices.annual_tiers": "10, 25, 50",
+    }
+    saved = client.post(
+        f"/vendor/example-mockups/apps/{MOCKUPS}/listings/cloud/draft",
+        data=form,
+        headers=HTML,
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303, saved.text
+    revision = session.scalars(select(ListingRevision)).one()
+    assert revision.content["cloud_prices"]["brackets"] == [
+        {"up_to_users": 100, "per_user_monthly": "1.60"},
+        {"up_to_users": None, "per_user_monthly": "0.50"},
+    ]
+    assert revision.content["license_types"] == ["academic"]
+    withdrawn = client.post(
+        f"/vendor/example-mockups/apps/{MOCKUPS}/listings/cloud/withdraw",
+        data={"csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert withdrawn.status_code == 303
+    session.expire_all()
+    assert session.scalars(select(ListingRevision.status)).one() == RevisionStatus.WITHDRAWN
+    nothing = client.post(
+        f"/vendor/example-mockups/apps/{MOCKUPS}/listings/cloud/submit",
+        data={"csrf_token": csrf},
+        headers=HTML,
+    )
+    assert nothing.status_code == 404 and "no open cloud draft" in nothing.text
+
+
+def test_the_apps_page_texts_change_at_once(
+    client: TestClient, session: Session, world: World, server_clock: FixedClock
+) -> None:
+    csrf = _vendor_csrf(client, session, server_clock)
+    answer = client.post(
+        f"/vendor/example-mockups/apps/{MOCKUPS}",
+        data={
+            "csrf_token": csrf,
+            "name": "Mockups for Wiki 2",
+            "summary": "Now faster.",
+            "description": "Hi",
+            "links.support": "mailto:help@mockups.example",
+        },
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303
+    session.expire_all()
+    app = session.scalars(select(App).where(App.key == MOCKUPS)).one()
+    assert (app.name, app.summary, app.links) == (
+        "Mockups for Wiki 2",
+        "Now faster.",
+        {"support": "mailto:help@mockups.example"},
+    )
+    refused = client.post(
+        f"/vendor/example-mockups/apps/{MOCKUPS}",
+        data={"csrf_token": csrf, "name": "X", "description": "<script>alert(1)</script>"},
+        headers=HTML,
+    )
+    assert refused.status_code == 422
+    assert 'id="description-error"' in refused.text
+    session.expire_all()
+    assert session.scalars(select(App.name).where(App.key == MOCKUPS)).one() == "Mockups for Wiki 2"
+
+
+def test_a_vendor_not_yet_approved_cannot_open_its_store_and_is_told_why(
+    client: TestClient, session: Session, world: World, server_clock: FixedClock
+) -> None:
+    csrf = _vendor_csrf(client, session, server_clock)
+    vendor = session.scalars(select(Vendor).where(Vendor.slug == "example-mockups")).one()
+    vendor.direct_store = False
+    vendor.status = VendorStatus.PENDING
+    session.commit()
+    answer = client.post(
+        "/vendor/example-mockups/store", data={"csrf_token": csrf, "enabled": "true"}, headers=HTML
+    )
+    assert answer.status_code == 409
+    assert 'role="alert"' in answer.text and "its direct store can open once it is active" in answer.text
+    session.expire_all()
+    assert session.scalars(select(Vendor.direct_store).where(Vendor.slug == "example-mockups")).one() is False

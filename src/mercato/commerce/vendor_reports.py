@@ -186,14 +186,9 @@ class VendorReports:
 
     @staticmethod
     def _transaction(row: Any) -> Transaction:
-        occurred = row.occurred_at
-        if isinstance(occurred, str):  # SQLite gives the union's column back as stored text
-            occurred = datetime.fromisoformat(occurred)
-        if occurred.tzinfo is None:
-            occurred = occurred.replace(tzinfo=UTC)
         return Transaction(
             line_id=row.line_id,
-            occurred_at=occurred,
+            occurred_at=row.occurred_at,
             invoice_number=row.invoice_number,
             customer=row.customer,
             product_key=row.product_key,

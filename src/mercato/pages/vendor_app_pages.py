@@ -33,7 +33,7 @@ from mercato.pages.vendor_support import (
     problem_errors,
     validation_errors,
 )
-from mercato.pages.viewer import FormViewerDep, ViewerDep
+from mercato.pages.viewer import FormViewerDep, Viewer, ViewerDep
 from mercato.pricing import Hosting, PricingError
 from mercato.problems import Problem
 from mercato.services import Services
@@ -79,7 +79,7 @@ def _links(form: dict[str, Any]) -> dict[str, str]:
 
 def _apps_page(
     request: Request,
-    viewer: Any,
+    viewer: Viewer,
     session: Session,
     services: Services,
     vendor: Vendor,
@@ -154,8 +154,9 @@ def create_app(
     except Problem as refused:
         session.rollback()
         errors = problem_errors(refused, APP_FIELDS)
-        status = refused.status if refused.status != 404 else 422
-        return _apps_page(request, viewer, session, services, vendor, principal, values, errors, status)
+        return _apps_page(
+            request, viewer, session, services, vendor, principal, values, errors, refused.status
+        )
     return RedirectResponse(f"/vendor/{vendor.slug}/apps/{created.app.key}", status_code=303)
 
 
@@ -165,7 +166,7 @@ def _listing_of(app: App, hosting: Hosting) -> Listing | None:
 
 def _app_page(
     request: Request,
-    viewer: Any,
+    viewer: Viewer,
     session: Session,
     services: Services,
     vendor: Vendor,
@@ -175,7 +176,8 @@ def _app_page(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    hostings = [h for h in Hosting if h.value in listings.repo.host_hostings(app.host_product_id)]
+    sold_in = listings.repo.host_hostings(app.host_product_id)
+    hostings = [h for h in Hosting if h.value in sold_in]
     cards = []
     for hosting in hostings:
         listing = _listing_of(app, hosting)
@@ -362,7 +364,7 @@ def _spec_data(app: App, hosting: Hosting, values: dict[str, Any]) -> dict[str, 
 
 def _listing_page(
     request: Request,
-    viewer: Any,
+    viewer: Viewer,
     session: Session,
     services: Services,
     vendor: Vendor,
@@ -410,7 +412,7 @@ def _listing_page(
         refusal=sale_refusal(listing, app, vendor) if listing is not None else None,
         draft=draft,
         under_review=draft is not None and draft.status == RevisionStatus.SUBMITTED,
-        revisions=listings.revisions(viewer.principal, app.key, hosting),
+        revisions=listings.revisions(viewer.require(request), app.key, hosting),
         releases=newest_first(listing.releases) if listing is not None else [],
         earliest=today + listings.notice,
         notice_days=listings.notice.days,
@@ -504,7 +506,7 @@ def _review_action(
     slug: str,
     app_key: str,
     hosting: Hosting,
-    viewer: Any,
+    viewer: Viewer,
     session: Session,
     services: Services,
     action: str,
