@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mercato.accounts.models import Membership, Role, User
 from mercato.catalog.models import App, ListingRevision, Release, RevisionStatus, Vendor, VendorStatus
 from mercato.clock import FixedClock
 from mercato.commerce.models import Invoice, InvoiceLine
@@ -653,3 +654,19 @@ def test_a_vendor_not_yet_approved_cannot_open_its_store_and_is_told_why(
     assert 'role="alert"' in answer.text and "its direct store can open once it is active" in answer.text
     session.expire_all()
     assert session.scalars(select(Vendor.direct_store).where(Vendor.slug == "example-mockups")).one() is False
+
+
+def test_a_member_of_two_vendors_chooses_one(
+    client: TestClient, session: Session, world: World, server_clock: FixedClock
+) -> None:
+    user = session.scalars(select(User).where(User.email == VENDOR)).one()
+    gatekeeper = session.scalars(select(Vendor).where(Vendor.slug == "gatekeeper")).one()
+    session.add(Membership(user_id=user.id, role=Role.VENDOR_MEMBER, vendor_id=gatekeeper.id))
+    session.commit()
+    _vendor_csrf(client, session, server_clock)
+    page = client.get("/vendor", headers=HTML, follow_redirects=False)
+    assert page.status_code == 200
+    assert 'href="/vendor/example-mockups"' in page.text and 'href="/vendor/gatekeeper"' in page.text
+    assert "timekeep" not in page.text
+    assert client.get("/vendor/gatekeeper", headers=HTML).status_code == 200
+    assert client.get("/vendor/timekeep", headers=HTML).status_code == 404
