@@ -253,6 +253,15 @@ def test_monthly_series_are_sql_sums_with_refunds_in_their_month(
     assert by_month[starts[1]].vendor_share == -share
     active = VendorReports(session).active_licenses_by_month(vendor.id, starts)
     assert [a.active for a in active] == [0, 0]  # the refunded license is cancelled
+    _vendor_csrf(client, session, server_clock)
+    refunds = client.get("/vendor/example-mockups/transactions?kind=refund", headers=HTML)
+    rows = _rows(refunds.text)
+    assert len(rows) == 1 and "-$1,100.00" in rows[0] and "refund" in rows[0]
+    table = list(csv.DictReader(io.StringIO(client.get("/vendor/example-mockups/transactions.csv").text)))
+    assert [(r["kind"], r["gross"], r["vendor_share"]) for r in table] == [
+        ("refund", "-1100.00", str(-share)),
+        ("new", "1100.00", str(share)),
+    ]
 
 
 # -- apps, listings, review, releases -----------------------------------------------------------------------------
@@ -670,3 +679,14 @@ def test_a_member_of_two_vendors_chooses_one(
     assert "timekeep" not in page.text
     assert client.get("/vendor/gatekeeper", headers=HTML).status_code == 200
     assert client.get("/vendor/timekeep", headers=HTML).status_code == 404
+
+
+def test_a_customer_name_cannot_become_a_formula_in_the_csv(
+    client: TestClient, session: Session, world: World, server_clock: FixedClock
+) -> None:
+    world.acme.name = '=HYPERLINK("https://evil.example","Acme")'
+    session.commit()
+    _buy(client, world, MOCKUPS, "100")
+    _vendor_csrf(client, session, server_clock)
+    table = list(csv.DictReader(io.StringIO(client.get("/vendor/example-mockups/transactions.csv").text)))
+    assert table[0]["customer"] == "'" + world.acme.name

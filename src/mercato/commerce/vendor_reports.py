@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, Select, String, case, func, literal, select, union_all
+from sqlalchemy import Date, Select, String, case, cast, func, literal, select, union_all
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -162,7 +162,8 @@ class VendorReports:
                 .where(App.vendor_id == vendor_id)
             )
 
-        sales = rows(Invoice.paid_at, QuoteLine.action, 1).where(Invoice.paid_at.is_not(None))
+        # The kind as plain text: a sale's is its line's action, a refund's is "refund" (not a line action).
+        sales = rows(Invoice.paid_at, cast(QuoteLine.action, String(32)), 1).where(Invoice.paid_at.is_not(None))
         refunds = rows(InvoiceLine.refunded_at, literal(REFUND, String(32)), -1).where(
             InvoiceLine.refunded_at.is_not(None)
         )

@@ -131,6 +131,15 @@ def transactions_page(
     )
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text_cell(value: str) -> str:
+    """A text cell a spreadsheet will not run: names are typed by customers, and ``=HYPERLINK(...)`` in one
+    would be a formula in the vendor's spreadsheet. Amounts are written as they are."""
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
 def _csv(rows: Iterable[list[str]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -158,10 +167,10 @@ def transactions_csv(
     rows = (
         [
             t.occurred_at.date().isoformat(),
-            t.invoice_number,
-            t.customer,
+            _text_cell(t.invoice_number),
+            _text_cell(t.customer),
             t.product_key,
-            t.app_name,
+            _text_cell(t.app_name),
             t.hosting,
             t.channel,
             t.kind,
