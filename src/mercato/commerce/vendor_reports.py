@@ -163,7 +163,9 @@ class VendorReports:
             )
 
         # The kind as plain text: a sale's is its line's action, a refund's is "refund" (not a line action).
-        sales = rows(Invoice.paid_at, cast(QuoteLine.action, String(32)), 1).where(Invoice.paid_at.is_not(None))
+        sales = rows(Invoice.paid_at, cast(QuoteLine.action, String(32)), 1).where(
+            Invoice.paid_at.is_not(None)
+        )
         refunds = rows(InvoiceLine.refunded_at, literal(REFUND, String(32)), -1).where(
             InvoiceLine.refunded_at.is_not(None)
         )

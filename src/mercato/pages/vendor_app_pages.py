@@ -412,7 +412,7 @@ def _listing_page(
         refusal=sale_refusal(listing, app, vendor) if listing is not None else None,
         draft=draft,
         under_review=draft is not None and draft.status == RevisionStatus.SUBMITTED,
-        revisions=listings.revisions(viewer.require(request), app.key, hosting),
+        revisions=listings.repo.revisions(app.id, hosting.value),  # the app is managed: checked above
         releases=newest_first(listing.releases) if listing is not None else [],
         earliest=today + listings.notice,
         notice_days=listings.notice.days,
