@@ -111,15 +111,16 @@ class PriceCalculator:
 
     def price(self, host_product: str, app_key: str, inputs: PriceInputs, today: date) -> PriceResult:
         result = PriceResult(inputs)
-        request = self._request(host_product, app_key, inputs, result, today)
-        if request is None:
+        built = self._request(host_product, app_key, inputs, result, today)
+        if built is None:
             return result
+        request, fields = built
         try:
             result.preview = self.service.preview(request, today)
         except ItemRefused as refused:
             rule = refused.__cause__
             assert isinstance(rule, pricing.PricingError)
-            name = self._field_of(refused, rule)
+            name = self._field_of(refused, rule, fields)
             result.errors[name] = _way_out(rule, inputs.channel, name)
         except ListingNotOnSale as closed:
             result.errors["channel"] = closed.detail
@@ -128,17 +129,17 @@ class PriceCalculator:
         return result
 
     @staticmethod
-    def _field_of(refused: ItemRefused, rule: pricing.PricingError) -> str:
+    def _field_of(refused: ItemRefused, rule: pricing.PricingError, fields: list[str | None]) -> str:
+        """The field of the refused item: the years' renewal and the co-term have their own fields; the new
+        license's refusal belongs to the field its rule concerns."""
         item = int(str(refused.extensions.get("item", 1)))
-        if item == 2:
-            return "years"
-        if item == 3:
-            return "co_term"
-        return _FIELD_OF_RULE.get(rule.type, "_form")
+        own = fields[item - 1] if 0 < item <= len(fields) else None
+        return own or _FIELD_OF_RULE.get(rule.type, "_form")
 
     def _request(
         self, host_product: str, app_key: str, inputs: PriceInputs, result: PriceResult, today: date
-    ) -> schemas.PreviewRequest | None:
+    ) -> tuple[schemas.PreviewRequest, list[str | None]] | None:
+        """The preview request, and for each of its items the field it stands for (None: the license)."""
         years = self._years(inputs.years, result)
         co_term = self._date(inputs.co_term, result)
         if inputs.channel not in CHANNEL_NAMES:
@@ -155,9 +156,11 @@ class PriceCalculator:
                 return None
             host |= {"users": int(inputs.host_tier), "billing_cycle": "monthly"}
             items: list[dict[str, Any]] = [{"action": "cloud_subscription", "product_key": app_key}]
+            fields: list[str | None] = [None]
         else:
             host["user_tier"] = inputs.host_tier
             items = [{"action": "new", "product_key": app_key, "tier": inputs.tier}]
+            fields = [None]
             end = add_months(today, MAINTENANCE_MONTHS)
             if years > 1:
                 items.append(
@@ -169,6 +172,7 @@ class PriceCalculator:
                         "years": years - 1,
                     }
                 )
+                fields.append("years")
                 end = add_months(end, 12 * (years - 1))
             if co_term is not None:
                 items.append(
@@ -180,8 +184,9 @@ class PriceCalculator:
                         "target_date": co_term.isoformat(),
                     }
                 )
+                fields.append("co_term")
         try:
-            return schemas.PreviewRequest.model_validate(
+            request = schemas.PreviewRequest.model_validate(
                 {"channel": inputs.channel, "host": host, "items": items}
             )
         except ValidationError as invalid:
@@ -190,6 +195,7 @@ class PriceCalculator:
                 name = "host_tier" if "host" in where else "tier"
                 result.errors.setdefault(name, "Choose a number of users or unlimited.")
             return None
+        return request, fields
 
     @staticmethod
     def _years(text: str, result: PriceResult) -> int | None:

@@ -192,7 +192,11 @@ def _calculator(
         "hostings": HOSTING_NAMES,
         "tiers": _tiers(app),
         "calculator_action": f"/apps/{app.key}/price",
-        "buy_hosts": _buy_hosts(session, viewer, app) if viewer.is_customer else [],
+        "buy_hosts": [
+            registered
+            for registered in (_buy_hosts(session, viewer, app) if viewer.is_customer else [])
+            if str(registered.instance.hosting) == result.inputs.hosting
+        ],
     }
 
 

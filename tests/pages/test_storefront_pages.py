@@ -1,0 +1,230 @@
+"""The storefront: the catalog's search and filters, an app's page (prices, channels, releases) and the price
+calculator on the pricing preview, refusals shown next to their fields."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mercato.catalog.models import App, AppVisibility, Listing, Vendor
+from mercato.clock import FixedClock
+from mercato.pages import storefront_pages
+from support.pages import HTML, sign_in
+from support.world import build_world
+
+MOCKUPS = "com.example.mockups.wiki"
+PRICE = f"/apps/{MOCKUPS}/price"
+
+
+def app_names(html: str) -> list[str]:
+    return re.findall(r'<h2><a href="/apps/[^"]+">([^<]+)</a></h2>', html)
+
+
+def field_error(html: str, name: str) -> str | None:
+    found = re.search(rf'<p class="field-error" id="{name}-error">([^<]+)</p>', html)
+    return found.group(1).replace("&#39;", "'") if found else None
+
+
+def price(client: TestClient, **fields: str) -> tuple[int, str]:
+    query = {"hosting": "server", "host_tier": "100", "tier": "100", "channel": "marketplace", "years": "1"}
+    answer = client.get(PRICE, params=query | fields, headers=HTML)
+    return answer.status_code, answer.text
+
+
+def test_the_storefront_lists_public_apps_without_sign_in(client: TestClient) -> None:
+    page = client.get("/", headers=HTML)
+    assert page.status_code == 200
+    names = app_names(page.text)
+    assert "Mockups for Wiki" in names and "Gatekeeper SSO for Wiki" in names
+    assert "5 apps" in page.text
+    assert "from <strong>$10.00</strong>" in page.text  # the smallest tier's price of today
+
+
+def test_search_and_filters_are_those_of_the_api(client: TestClient) -> None:
+    assert set(app_names(client.get("/?q=mockups", headers=HTML).text)) == {
+        "Mockups for Tracker",
+        "Mockups for Wiki",
+    }
+    tracker = app_names(client.get("/?host_product=tracker", headers=HTML).text)
+    assert set(tracker) == {"Mockups for Tracker", "TimeKeep for Tracker"}
+    cloud = app_names(client.get("/?hosting=cloud", headers=HTML).text)
+    assert "Gatekeeper SSO for Wiki" not in cloud and "Mockups for Wiki" in cloud
+    assert app_names(client.get("/?vendor=gatekeeper", headers=HTML).text) == ["Gatekeeper SSO for Wiki"]
+    nothing = client.get("/?q=no-such-app-anywhere", headers=HTML).text
+    assert "No app matches." in nothing and app_names(nothing) == []
+
+
+def test_the_catalog_is_paged(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(storefront_pages, "PAGE_SIZE", 4)
+    first = client.get("/?host_product=", headers=HTML).text
+    assert len(app_names(first)) == 4 and "page 1 of 2" in first
+    assert 'href="/?page=2" rel="next"' in first
+    second = client.get("/?page=2", headers=HTML).text
+    assert len(app_names(second)) == 1 and 'rel="prev"' in second
+    assert not set(app_names(first)) & set(app_names(second))
+
+
+def test_a_hidden_app_is_neither_listed_nor_shown(client: TestClient, session: Session) -> None:
+    app = session.scalars(select(App).where(App.key == MOCKUPS)).one()
+    app.visibility = AppVisibility.HIDDEN
+    session.commit()
+    assert "Mockups for Wiki" not in app_names(client.get("/", headers=HTML).text)
+    page = client.get(f"/apps/{MOCKUPS}", headers=HTML)
+    assert page.status_code == 404
+    assert client.get(PRICE, headers=HTML).status_code == 404
+
+
+def test_an_unknown_app_is_a_404_page(client: TestClient) -> None:
+    page = client.get("/apps/com.example.nothing", headers=HTML)
+    assert page.status_code == 404
+    assert "There is no app with the key" in page.text
+
+
+def test_the_app_page_shows_prices_channels_and_releases(client: TestClient) -> None:
+    page = client.get(f"/apps/{MOCKUPS}", headers=HTML)
+    assert page.status_code == 200
+    text = page.text
+    assert "<h1>Mockups for Wiki</h1>" in text
+    assert "Example Mockups Ltd" in text and "Northwind Wiki" in text
+    assert "$1,100.00" in text and "$19,000.00" in text  # server 100 users, Data Center unlimited
+    assert "$1.50 per user" in text  # a cloud bracket
+    assert text.index(">4.2.0<") < text.index(">4.1.0<") < text.index(">4.0.0<")  # newest first
+    # Channels, from the listing's policy.
+    assert "Seller of record: Northwind Marketplace" in text
+    assert "Seller of record: Example Mockups Ltd" in text
+    assert "a 10-user license on a 100-user host" in text  # direct: the tier need not match
+    assert "must cover your Northwind Wiki license&#39;s tier" in text  # marketplace: it must
+    assert "Up to 3 years of maintenance in one purchase" in text
+    assert "Maintenance is sold 1 year at a time." in text
+    assert "Cloud apps are sold only on the marketplace." in text
+    # Server first, as buyers know them; the calculator starts there and prices it at once.
+    assert text.index("<h3>Server</h3>") < text.index("<h3>Cloud</h3>")
+    assert '<td class="number total">$1,100.00</td>' in text
+
+
+def test_the_channel_sentences_follow_the_listing_policy(client: TestClient, session: Session) -> None:
+    listing = session.scalars(
+        select(Listing).where(Listing.product_key == MOCKUPS, Listing.hosting == "server")
+    ).one()
+    listing.tier_must_match_host_direct = True
+    listing.max_maintenance_months_direct = 24
+    session.commit()
+    text = client.get(f"/apps/{MOCKUPS}", headers=HTML).text
+    server = text[text.index('<h2 id="channels">') :]
+    server = server[server.index("<h3>Server</h3>") :]
+    assert "must cover your host license&#39;s tier" in server
+    assert "Up to 2 years of maintenance in one purchase" in server
+
+    vendor = session.scalars(select(Vendor).where(Vendor.slug == "example-mockups")).one()
+    vendor.direct_store = False
+    session.commit()
+    text = client.get(f"/apps/{MOCKUPS}", headers=HTML).text
+    assert "has no direct store open" in text
+    status, html = price(client, tier="10", channel="direct")
+    assert status == 422
+    assert "has no direct store open" in (field_error(html, "channel") or "")
+
+
+def test_the_marketplace_refuses_a_tier_below_the_host_and_the_direct_store_accepts_it(
+    client: TestClient,
+) -> None:
+    status, html = price(client, tier="10", channel="marketplace")
+    assert status == 422
+    sentence = field_error(html, "tier")
+    assert sentence is not None and "must be licensed for at least 100 users on the marketplace" in sentence
+    assert "Choose the 100-user tier" in sentence
+    assert 'id="tier" name="tier" aria-invalid="true" aria-describedby="tier-error"' in html
+    assert '<a href="#tier">' in html  # the error summary links to the field
+
+    status, html = price(client, tier="10", channel="direct")
+    assert status == 200
+    assert field_error(html, "tier") is None
+    assert '<td class="number total">$10.00</td>' in html
+    assert "Bought from Example Mockups Ltd" in html
+
+
+def test_years_of_maintenance_and_the_cap_of_each_channel(client: TestClient) -> None:
+    status, html = price(client, years="3")
+    assert status == 200
+    assert "Renewal: 50% of the current 100-user list price" in html
+    assert '<td class="number total">$2,200.00</td>' in html  # 1,100 + 2 × 550
+    status, html = price(client, years="4")
+    assert status == 422
+    assert field_error(html, "years") == (
+        "The marketplace sells at most 36 months of maintenance ahead. Choose at most 3 years."
+    )
+    status, html = price(client, channel="direct", years="2")
+    assert status == 422
+    assert "Choose at most 1 year." in (field_error(html, "years") or "")
+    status, html = price(client, years="0")
+    assert status == 422 and field_error(html, "years") == "Choose between 1 and 10 years of maintenance."
+
+
+def test_co_terming_and_cloud_on_the_marketplace_only(client: TestClient) -> None:
+    status, html = price(client, co_term="2028-03-31")
+    assert status == 200
+    assert "Co-term: 50% of the current 100-user list price" in html
+    status, html = price(client, channel="direct", co_term="2028-03-31")
+    assert status == 422
+    assert field_error(html, "co_term") == (
+        "Co-terming is offered only on the marketplace, not on the direct channel."
+    )
+    status, html = price(client, co_term="31/03/2028")
+    assert status == 422 and "for example 2028-03-31" in (field_error(html, "co_term") or "")
+    status, html = price(client, hosting="cloud", channel="direct")
+    assert status == 422
+    assert "Choose the marketplace." in (field_error(html, "channel") or "")
+    status, html = price(client, hosting="cloud", host_tier="40")
+    assert status == 200 and "Cloud monthly for 40 users" in html
+
+
+def test_the_calculator_answers_htmx_with_its_fragment(client: TestClient) -> None:
+    answer = client.get(
+        PRICE,
+        params={"hosting": "server", "host_tier": "100", "tier": "10", "channel": "marketplace"},
+        headers=HTML | {"HX-Request": "true"},
+    )
+    assert answer.status_code == 422
+    assert "<html" not in answer.text and answer.text.lstrip().startswith('<section id="calculator"')
+    assert field_error(answer.text, "tier") is not None
+
+
+def test_the_prices_follow_the_server_clock(client: TestClient, server_clock: FixedClock) -> None:
+    status, html = price(client)
+    assert status == 200 and "26 Nov 2026 – 26 Nov 2027" in html
+
+
+def test_a_stranger_is_asked_to_sign_in_and_a_customer_gets_the_buy_form(
+    client: TestClient, session: Session, server_clock: FixedClock
+) -> None:
+    _, html = price(client, tier="10", channel="direct")
+    assert "Sign in to buy" in html and 'action="/cart/items"' not in html
+    world = build_world(session)
+    session.commit()
+    sign_in(client, session, "acme_admin@test.example", server_clock.now())
+    _, html = price(client, tier="10", channel="direct")
+    form = html[html.index('action="/cart/items"') :]
+    form = form[: form.index("</form>")]
+    for name, value in {"app_key": MOCKUPS, "hosting": "server", "channel": "direct", "tier": "10"}.items():
+        assert f'name="{name}" value="{value}"' in form
+    assert 'name="csrf_token"' in form
+    assert f'<option value="{world.wiki_server.id}">Acme wiki' in form
+    assert str(world.globex_wiki.id) not in html  # another customer's host is never offered
+    assert "Acme cloud wiki" not in form  # a server license is bought for a server
+    # A refused price offers nothing to buy.
+    _, refused = price(client, tier="10", channel="marketplace")
+    assert 'action="/cart/items"' not in refused
+
+
+def test_a_vendor_member_sees_no_buy_form(
+    client: TestClient, session: Session, server_clock: FixedClock
+) -> None:
+    build_world(session)
+    session.commit()
+    sign_in(client, session, "mockups_vendor@test.example", server_clock.now())
+    _, html = price(client)
+    assert 'action="/cart/items"' not in html and "Sign in to buy" not in html
