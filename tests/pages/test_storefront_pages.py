@@ -100,10 +100,13 @@ def test_the_app_page_shows_prices_channels_and_releases(client: TestClient) -> 
     assert "must cover your Northwind Wiki license&#39;s tier" in text  # marketplace: it must
     assert "Up to 3 years of maintenance in one purchase" in text
     assert "Maintenance is sold 1 year at a time." in text
-    assert "Cloud apps are sold only on the marketplace." in text
-    # Server first, as buyers know them; the calculator starts there and prices it at once.
-    assert text.index("<h3>Server</h3>") < text.index("<h3>Cloud</h3>")
+    # The calculator starts with a server and prices it at once; the channels of that hosting are beside it.
+    assert '<option value="server" selected>Server</option>' in text
     assert '<td class="number total">$1,100.00</td>' in text
+    assert "Cloud apps are sold only on the marketplace." not in text
+    _, cloud = price(client, hosting="cloud", host_tier="40")
+    assert "Cloud apps are sold only on the marketplace." in cloud
+    assert "Cloud apps are sold only here." in cloud
 
 
 def test_the_channel_sentences_follow_the_listing_policy(client: TestClient, session: Session) -> None:
@@ -114,8 +117,7 @@ def test_the_channel_sentences_follow_the_listing_policy(client: TestClient, ses
     listing.max_maintenance_months_direct = 24
     session.commit()
     text = client.get(f"/apps/{MOCKUPS}", headers=HTML).text
-    server = text[text.index('<h2 id="channels">') :]
-    server = server[server.index("<h3>Server</h3>") :]
+    server = text[text.index("Marketplace or direct store? (Server)") :]
     assert "must cover your host license&#39;s tier" in server
     assert "Up to 2 years of maintenance in one purchase" in server
 

@@ -182,11 +182,47 @@ def _buy_hosts(session: Session, viewer: Viewer, app: App) -> list[RegisteredHos
     return hosts
 
 
+@dataclass(frozen=True)
+class PriceRow:
+    """One user tier across the tiered listings (server, Data Center): list and direct-store prices."""
+
+    tier: str
+    prices: dict[str, Decimal]
+    direct_prices: dict[str, Decimal]
+
+
+def _price_rows(shown: AppOut) -> list[PriceRow]:
+    rows: dict[str, PriceRow] = {}
+    for listing in shown.listings:
+        for price in listing.prices or []:
+            rows.setdefault(price.tier, PriceRow(price.tier, {}, {})).prices[listing.hosting] = price.amount
+        for price in listing.direct_prices or []:
+            rows.setdefault(price.tier, PriceRow(price.tier, {}, {})).direct_prices[listing.hosting] = (
+                price.amount
+            )
+    return list(rows.values())
+
+
 def _calculator(
     session: Session, viewer: Viewer, app: App, shown: AppOut, result: PriceResult
 ) -> dict[str, Any]:
-    """What the calculator's template needs, on the page and in its htmx fragment."""
+    """What the calculator's template needs, on the page and in its htmx fragment: with the channels that
+    sell the hosting asked about and what differs between them, where the buyer chooses one."""
+    operator = CatalogRepository(session).operator()
+    operator_name = operator.name if operator else "the marketplace"
+    listing = next(
+        (
+            listing
+            for listing in app.listings
+            if listing.published_at is not None and str(listing.hosting) == result.inputs.hosting
+        ),
+        None,
+    )
+    offers: list[ChannelOffer] = (
+        channel_offers(app, listing, app.vendor, operator_name, app.host_product.name) if listing else []
+    )
     return {
+        "offers": offers,
         "app": shown,
         "result": result,
         "hostings": HOSTING_NAMES,
@@ -209,20 +245,13 @@ def _app_page(
     result: PriceResult,
     status_code: int = 200,
 ) -> Response:
-    operator = CatalogRepository(session).operator()
-    operator_name = operator.name if operator else "the marketplace"
-    offers: dict[str, list[ChannelOffer]] = {
-        str(listing.hosting): channel_offers(app, listing, app.vendor, operator_name, app.host_product.name)
-        for listing in app.listings
-        if listing.published_at is not None
-    }
     return render(
         request,
         "storefront/app.html",
         viewer,
         status_code=status_code,
         listings=shown.listings,
-        offers=offers,
+        price_rows=_price_rows(shown),
         release_notes={
             (listing.hosting, release.version): render_markdown(release.notes)
             for listing in shown.listings
