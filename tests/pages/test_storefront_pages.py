@@ -230,3 +230,14 @@ def test_a_vendor_member_sees_no_buy_form(
     sign_in(client, session, "mockups_vendor@test.example", server_clock.now())
     _, html = price(client)
     assert 'action="/cart/items"' not in html and "Sign in to buy" not in html
+
+
+def test_a_billing_contact_is_told_who_buys(
+    client: TestClient, session: Session, server_clock: FixedClock
+) -> None:
+    build_world(session)
+    session.commit()
+    sign_in(client, session, "acme_billing@test.example", server_clock.now())
+    _, html = price(client)
+    assert 'action="/cart/items"' not in html
+    assert "Your organisation's admins can buy it." in html

@@ -168,7 +168,7 @@ def _default_inputs(app: App, shown: AppOut) -> PriceInputs:
 
 
 def _buy_hosts(session: Session, viewer: Viewer, app: App) -> list[RegisteredHost]:
-    """The signed-in customer's hosts of the app's host product that it may buy for (none for others)."""
+    """The hosts of the app's host product of the organisations the viewer buys for (its customer admins)."""
     principal = viewer.principal
     if principal is None:
         return []
@@ -221,8 +221,10 @@ def _calculator(
     offers: list[ChannelOffer] = (
         channel_offers(app, listing, app.vendor, operator_name, app.host_product.name) if listing else []
     )
+    can_buy = viewer.principal is not None and bool(viewer.principal.customer_admin_of)
     return {
         "offers": offers,
+        "can_buy": can_buy,
         "app": shown,
         "result": result,
         "hostings": HOSTING_NAMES,
@@ -230,7 +232,7 @@ def _calculator(
         "calculator_action": f"/apps/{app.key}/price",
         "buy_hosts": [
             registered
-            for registered in (_buy_hosts(session, viewer, app) if viewer.is_customer else [])
+            for registered in (_buy_hosts(session, viewer, app) if can_buy else [])
             if str(registered.instance.hosting) == result.inputs.hosting
         ],
     }
