@@ -241,3 +241,37 @@ def test_a_billing_contact_is_told_who_buys(
     _, html = price(client)
     assert 'action="/cart/items"' not in html
     assert "Your organisation's admins can buy it." in html
+
+
+def test_a_customer_prices_one_of_its_registered_hosts(
+    client: TestClient, session: Session, server_clock: FixedClock
+) -> None:
+    world = build_world(session)
+    session.commit()
+    sign_in(client, session, "acme_admin@test.example", server_clock.now())
+    page = client.get(f"/apps/{MOCKUPS}", headers=HTML).text
+    assert f'<option value="{world.wiki_server.id}">Acme wiki (Server, 100 users)</option>' in page
+    # The host's own hosting and tier are priced, whatever the form said about them.
+    status, html = price(client, host=str(world.wiki_server.id), host_tier="10", tier="10")
+    assert status == 422
+    assert "licensed for at least 100 users" in (field_error(html, "tier") or "")
+    status, html = price(client, host=str(world.wiki_cloud.id), hosting="server")
+    assert status == 200 and "Cloud monthly for 40 users" in html
+    _, html = price(client, host=str(world.wiki_server.id), channel="direct", tier="10")
+    assert f'<option value="{world.wiki_server.id}" selected>Acme wiki' in html[html.index("/cart/items") :]
+
+
+def test_another_customers_host_is_not_found(
+    client: TestClient, session: Session, server_clock: FixedClock
+) -> None:
+    world = build_world(session)
+    session.commit()
+    stranger = client.get(
+        PRICE, params={"host": str(world.globex_wiki.id)}, headers=HTML, follow_redirects=False
+    )
+    assert stranger.status_code == 303 and stranger.headers["location"].startswith("/sign-in?next=")
+    sign_in(client, session, "acme_admin@test.example", server_clock.now())
+    answer = client.get(PRICE, params={"host": str(world.globex_wiki.id)}, headers=HTML)
+    assert answer.status_code == 404
+    assert "Globex" not in answer.text
+    assert client.get(PRICE, params={"host": "not-an-id"}, headers=HTML).status_code == 404

@@ -56,16 +56,7 @@ class PriceInputs:
     channel: str
     years: str = "1"
     co_term: str = ""
-
-    def as_query(self) -> dict[str, str]:
-        return {
-            "hosting": self.hosting,
-            "host_tier": self.host_tier,
-            "tier": self.tier,
-            "channel": self.channel,
-            "years": self.years,
-            "co_term": self.co_term,
-        }
+    host: str = ""  # a registered host instance's id, when the buyer prices one of theirs
 
 
 @dataclass

@@ -7,7 +7,7 @@ vendors, by their published listings. The calculator prices with the pricing pre
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
@@ -167,19 +167,30 @@ def _default_inputs(app: App, shown: AppOut) -> PriceInputs:
     return PriceInputs(hosting=hosting, host_tier=host_tier, tier=host_tier, channel="marketplace")
 
 
-def _buy_hosts(session: Session, viewer: Viewer, app: App) -> list[RegisteredHost]:
-    """The hosts of the app's host product of the organisations the viewer buys for (its customer admins)."""
+def _my_hosts(session: Session, viewer: Viewer, app: App) -> list[RegisteredHost]:
+    """The hosts of the app's host product of the organisations the viewer belongs to (none for others),
+    through the same access check as ``GET /api/v1/organisations/{id}/host-instances``."""
     principal = viewer.principal
     if principal is None:
         return []
     service = HostInstanceService(session)
     hosts: list[RegisteredHost] = []
-    for organisation in sorted(principal.customer_admin_of):
+    for organisation in sorted(principal.organisations):
         found, _ = service.instances_for(
             principal, organisation, host_product_key=app.host_product.key, limit=100
         )
         hosts += found
     return hosts
+
+
+def _described(registered: RegisteredHost, inputs: PriceInputs) -> PriceInputs:
+    """The calculator's inputs with the hosting and user tier of the customer's registered host."""
+    instance = registered.instance
+    if instance.hosting == Hosting.CLOUD:
+        users = str(instance.cloud_users or "")
+    else:
+        users = "unlimited" if instance.user_tier == UNLIMITED_USERS else str(instance.user_tier or "")
+    return replace(inputs, hosting=str(instance.hosting), host_tier=users, host=str(instance.id))
 
 
 @dataclass(frozen=True)
@@ -221,8 +232,11 @@ def _calculator(
     offers: list[ChannelOffer] = (
         channel_offers(app, listing, app.vendor, operator_name, app.host_product.name) if listing else []
     )
-    can_buy = viewer.principal is not None and bool(viewer.principal.customer_admin_of)
+    principal = viewer.principal
+    can_buy = principal is not None and bool(principal.customer_admin_of)
+    my_hosts = _my_hosts(session, viewer, app)
     return {
+        "my_hosts": my_hosts,
         "offers": offers,
         "can_buy": can_buy,
         "app": shown,
@@ -232,8 +246,10 @@ def _calculator(
         "calculator_action": f"/apps/{app.key}/price",
         "buy_hosts": [
             registered
-            for registered in (_buy_hosts(session, viewer, app) if can_buy else [])
-            if str(registered.instance.hosting) == result.inputs.hosting
+            for registered in my_hosts
+            if principal is not None
+            and principal.can_buy_for(registered.instance.organisation_id)
+            and str(registered.instance.hosting) == result.inputs.hosting
         ],
     }
 
@@ -287,6 +303,7 @@ def app_price(
     channel: Annotated[str, Query(max_length=20)] = "marketplace",
     years: Annotated[str, Query(max_length=4)] = "1",
     co_term: Annotated[str, Query(max_length=20)] = "",
+    host: Annotated[str, Query(max_length=40)] = "",
 ) -> Response:
     """The calculator's answer: the fragment for htmx, else the whole app page with the answer in it. A
     refusal of the rules answers 422 with the sentence next to its field."""
@@ -294,6 +311,13 @@ def app_price(
     today = services.clock.today()
     shown = _shown(app, today)
     inputs = PriceInputs(hosting, host_tier, tier, channel, years, co_term)
+    if host:
+        # A registered host of the viewer's organisation: another's answers 404, as a missing one.
+        principal = viewer.require(request)
+        registered = HostInstanceService(session).instance_for(principal, host)
+        if registered.host_product_key != app.host_product.key:
+            raise NotFound(f"{app.name} is not an app for that host.")
+        inputs = _described(registered, inputs)
     result = PriceCalculator(session).price(app.host_product.key, app.key, inputs, today)
     status = 200 if result.ok else 422
     if is_htmx(request):
