@@ -84,12 +84,24 @@ def test_the_calculator_works_without_javascript(page_without_js: Page) -> None:
     expect(page.locator("#tier-error")).to_contain_text("Choose the 100-user tier")
 
 
-def test_a_signed_in_buyer_gets_the_buy_form(page: Page) -> None:
+def test_a_signed_in_buyer_prices_its_own_host_by_keyboard_and_gets_the_buy_form(page: Page) -> None:
     sign_in(page, BUYER)
     page.goto("/apps/com.example.mockups.wiki")
     calculator = page.locator("#calculator")
+    calculator.get_by_label("Your host", exact=True).select_option(label="Acme wiki (Server, 100 users)")
+    calculator.get_by_label("App tier").select_option("10")
+    calculator.get_by_label("Years of maintenance").focus()
+    page.keyboard.press("Enter")  # the form is sent from the keyboard
+    expect(page.locator("#tier-error")).to_contain_text("Choose the 100-user tier")
+    page.locator("#calculator").get_by_label("App tier").select_option("100")
+    page.locator("#calculator").get_by_role("button", name="Show the price").click()
+    calculator = page.locator("#calculator")
+    expect(calculator.locator("td.total")).to_have_text("$1,100.00")
     expect(calculator.get_by_role("button", name="Buy")).to_be_visible()
-    expect(calculator.get_by_label("For your host")).to_contain_text("Acme wiki (Server, 100 users)")
+    expect(calculator.get_by_label("For your host")).to_have_value(
+        calculator.get_by_label("Your host", exact=True).input_value()
+    )
+    check_page(page)
 
 
 def test_a_garbage_key_on_the_license_check_page_shows_the_fix(page: Page) -> None:
