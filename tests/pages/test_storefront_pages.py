@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mercato.catalog.models import App, AppVisibility, Listing, Vendor
+from mercato.catalog.models import App, AppVisibility, Listing, Release, Vendor
 from mercato.clock import FixedClock
 from mercato.pages import storefront_pages
 from support.pages import HTML, sign_in
@@ -275,3 +275,24 @@ def test_another_customers_host_is_not_found(
     assert answer.status_code == 404
     assert "Globex" not in answer.text
     assert client.get(PRICE, params={"host": "not-an-id"}, headers=HTML).status_code == 404
+
+
+def test_the_vendors_texts_are_shown_sanitised(client: TestClient, session: Session) -> None:
+    app = session.scalars(select(App).where(App.key == MOCKUPS)).one()
+    app.description = "Draw **wireframes**.\n\n<script>alert(1)</script> [bad](javascript:alert(1))"
+    app.links = {"documentation": "https://mockups.example/docs", "homepage": "javascript:alert(1)"}
+    listing = session.scalars(
+        select(Listing).where(Listing.product_key == MOCKUPS, Listing.hosting == "server")
+    ).one()
+    release = session.scalars(
+        select(Release).where(Release.listing_id == listing.id, Release.version == "4.2.0")
+    ).one()
+    release.notes = "Fixes *export*. <img src=x onerror=alert(1)>"
+    release.host_version_min, release.host_version_max = "9.0", "9.2"
+    session.commit()
+    text = client.get(f"/apps/{MOCKUPS}", headers=HTML).text
+    assert "Draw <strong>wireframes</strong>." in text
+    assert "<script>alert" not in text and 'href="javascript:' not in text and "<img" not in text
+    assert 'href="https://mockups.example/docs"' in text
+    assert "Fixes <em>export</em>." in text
+    assert "9.0 to 9.2" in text
