@@ -148,3 +148,14 @@ def test_each_action_has_its_button() -> None:
     assert fix_for("NONE", MOCKUPS, terms, None) is None
     assert fix_for("CONTACT_SELLER", MOCKUPS, None, None).href == f"/apps/{MOCKUPS}"  # type: ignore[union-attr]
     assert fix_for("MIGRATE", MOCKUPS, terms, None).href == "/licenses/SEN-1"  # type: ignore[union-attr]
+
+
+def test_the_hosts_details_can_be_filled_in_from_the_address(client: TestClient) -> None:
+    page = client.get(
+        "/license-check",
+        params={"app_key": MOCKUPS, "hosting": "datacenter", "server_id": "ACME-1", "host_tier": "250"},
+        headers=HTML,
+    ).text
+    assert f'name="app_key" list="app-keys" required value="{MOCKUPS}"' in page
+    assert '<option value="datacenter" selected>' in page
+    assert 'value="ACME-1"' in page and 'value="250"' in page

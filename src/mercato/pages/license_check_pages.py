@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -155,8 +155,25 @@ def _page(
 
 
 @router.get("/license-check")
-def license_check_form(request: Request, viewer: ViewerDep, session: SessionDep) -> Response:
-    form = dict.fromkeys(FIELDS, "") | {"hosting": "server", "host_license_type": "commercial"}
+def license_check_form(
+    request: Request,
+    viewer: ViewerDep,
+    session: SessionDep,
+    app_key: Annotated[str, Query(max_length=200)] = "",
+    hosting: Annotated[str, Query(max_length=20)] = "server",
+    server_id: Annotated[str, Query(max_length=200)] = "",
+    host_tier: Annotated[str, Query(max_length=20)] = "",
+    host_license_type: Annotated[str, Query(max_length=20)] = "commercial",
+) -> Response:
+    """The empty form; the host's details may be filled in from the address (a link from a license's page),
+    the key never is: it is pasted, and posted."""
+    form = dict.fromkeys(FIELDS, "") | {
+        "app_key": app_key,
+        "hosting": hosting,
+        "server_id": server_id,
+        "host_tier": host_tier,
+        "host_license_type": host_license_type,
+    }
     return _page(request, viewer, session, form)
 
 
