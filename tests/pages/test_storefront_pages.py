@@ -296,3 +296,16 @@ def test_the_vendors_texts_are_shown_sanitised(client: TestClient, session: Sess
     assert 'href="https://mockups.example/docs"' in text
     assert "Fixes <em>export</em>." in text
     assert "9.0 to 9.2" in text
+
+
+def test_a_vendors_own_direct_prices_are_shown_and_said(client: TestClient) -> None:
+    text = client.get("/apps/io.timekeep.tracker", headers=HTML).text
+    assert "Server, direct store</th>" in text
+    assert "$1,650.00" in text  # the 100-user direct price, beside the marketplace's $1,500.00
+    assert "TimeKeep GmbH&#39;s own prices, not the marketplace&#39;s: see the price table." in text
+    direct = client.get(
+        "/apps/io.timekeep.tracker/price",
+        params={"hosting": "server", "host_tier": "100", "tier": "100", "channel": "direct"},
+        headers=HTML,
+    ).text
+    assert '<td class="number total">$1,650.00</td>' in direct

@@ -8,6 +8,7 @@ vendor's direct store is open (``check_on_sale``), never from a text written per
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -89,7 +90,7 @@ def marketplace_offer(listing: Listing, vendor: Vendor, operator_name: str, host
     return offer
 
 
-def direct_offer(listing: Listing, vendor: Vendor) -> ChannelOffer:
+def direct_offer(listing: Listing, vendor: Vendor, today: date) -> ChannelOffer:
     refusal = None
     if listing.hosting is Hosting.CLOUD:
         refusal = "Cloud apps are sold only on the marketplace."
@@ -110,6 +111,8 @@ def direct_offer(listing: Listing, vendor: Vendor) -> ChannelOffer:
     if refusal is not None:
         return offer
     offer.pros.append(f"Bought from {vendor.name} itself, on its own bills and its own terms.")
+    if any(price.price_list == "direct" for price in listing.prices_on(today).tier_prices):
+        offer.cons.append(f"{vendor.name}'s own prices, not the marketplace's: see the price table.")
     offer.cons.append(
         f"A second supplier to deal with: {vendor.name} bills you apart from your host licenses."
     )
@@ -123,8 +126,11 @@ def direct_offer(listing: Listing, vendor: Vendor) -> ChannelOffer:
 
 
 def channel_offers(
-    app: App, listing: Listing, vendor: Vendor, operator_name: str, host_name: str
+    app: App, listing: Listing, vendor: Vendor, operator_name: str, host_name: str, today: date
 ) -> list[ChannelOffer]:
     """The marketplace and the direct store for ``listing`` of ``app`` (an app of ``vendor``)."""
     set_committed_value(listing, "app", app)  # loaded already: the sale check reads the listing's app
-    return [marketplace_offer(listing, vendor, operator_name, host_name), direct_offer(listing, vendor)]
+    return [
+        marketplace_offer(listing, vendor, operator_name, host_name),
+        direct_offer(listing, vendor, today),
+    ]

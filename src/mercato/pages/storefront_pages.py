@@ -215,7 +215,7 @@ def _price_rows(shown: AppOut) -> list[PriceRow]:
 
 
 def _calculator(
-    session: Session, viewer: Viewer, app: App, shown: AppOut, result: PriceResult
+    session: Session, viewer: Viewer, app: App, shown: AppOut, result: PriceResult, today: date
 ) -> dict[str, Any]:
     """What the calculator's template needs, on the page and in its htmx fragment: with the channels that
     sell the hosting asked about and what differs between them, where the buyer chooses one."""
@@ -230,7 +230,9 @@ def _calculator(
         None,
     )
     offers: list[ChannelOffer] = (
-        channel_offers(app, listing, app.vendor, operator_name, app.host_product.name) if listing else []
+        channel_offers(app, listing, app.vendor, operator_name, app.host_product.name, today)
+        if listing
+        else []
     )
     principal = viewer.principal
     can_buy = principal is not None and bool(principal.customer_admin_of)
@@ -261,6 +263,7 @@ def _app_page(
     app: App,
     shown: AppOut,
     result: PriceResult,
+    today: date,
     status_code: int = 200,
 ) -> Response:
     return render(
@@ -275,7 +278,7 @@ def _app_page(
             for listing in shown.listings
             for release in listing.releases
         },
-        **_calculator(session, viewer, app, shown, result),
+        **_calculator(session, viewer, app, shown, result, today),
     )
 
 
@@ -287,7 +290,7 @@ def app_page(
     today = services.clock.today()
     shown = _shown(app, today)
     result = PriceCalculator(session).price(app.host_product.key, app.key, _default_inputs(app, shown), today)
-    return _app_page(request, viewer, session, app, shown, result)
+    return _app_page(request, viewer, session, app, shown, result, today)
 
 
 @router.get("/apps/{app_key}/price")
@@ -326,6 +329,6 @@ def app_price(
             "storefront/_price.html",
             viewer,
             status_code=status,
-            **_calculator(session, viewer, app, shown, result),
+            **_calculator(session, viewer, app, shown, result, today),
         )
-    return _app_page(request, viewer, session, app, shown, result, status_code=status)
+    return _app_page(request, viewer, session, app, shown, result, today, status_code=status)
