@@ -309,3 +309,13 @@ def test_a_vendors_own_direct_prices_are_shown_and_said(client: TestClient) -> N
         headers=HTML,
     ).text
     assert '<td class="number total">$1,650.00</td>' in direct
+
+
+def test_a_hosting_the_app_is_not_sold_for_is_told_on_the_hosting_field(client: TestClient) -> None:
+    answer = client.get(
+        "/apps/com.gatekeeper.sso.wiki/price",
+        params={"hosting": "cloud", "host_tier": "100", "tier": "100", "channel": "marketplace"},
+        headers=HTML,
+    )
+    assert answer.status_code == 422
+    assert field_error(answer.text, "hosting") == "It is not sold for cloud; it is sold for server."

@@ -21,7 +21,7 @@ from mercato.catalog.listings_errors import ListingNotOnSale
 from mercato.preview import schemas
 from mercato.preview.service import ItemRefused, PreviewService
 from mercato.pricing.periods import add_months
-from mercato.problems import Problem
+from mercato.problems import InvalidInput, Problem
 
 MAX_YEARS = 10  # what a renewal item accepts; the channel's own cap is the rules' to tell
 MAINTENANCE_MONTHS = 12  # a new server or Data Center license includes a year of maintenance
@@ -115,6 +115,12 @@ class PriceCalculator:
             result.errors[name] = _way_out(rule, inputs.channel, name)
         except ListingNotOnSale as closed:
             result.errors["channel"] = closed.detail
+        except InvalidInput as invalid:
+            # The license item refused as invalid: the app is not sold for that hosting (the sentence names
+            # the hostings it is sold for).
+            name = "hosting" if invalid.extensions.get("item") == 1 else "_form"
+            sentence = invalid.detail.split(": ", 1)[-1] if name == "hosting" else invalid.detail
+            result.errors[name] = sentence[:1].upper() + sentence[1:]
         except Problem as problem:
             result.errors["_form"] = problem.detail
         return result
