@@ -191,6 +191,7 @@ def test_the_calculator_answers_htmx_with_its_fragment(client: TestClient) -> No
         headers=HTML | {"HX-Request": "true"},
     )
     assert answer.status_code == 422
+    assert answer.headers["vary"] == "HX-Request"
     assert "<html" not in answer.text and answer.text.lstrip().startswith('<section id="calculator"')
     assert field_error(answer.text, "tier") is not None
 

@@ -323,12 +323,16 @@ def app_price(
         inputs = _described(registered, inputs)
     result = PriceCalculator(session).price(app.host_product.key, app.key, inputs, today)
     status = 200 if result.ok else 422
+    response: Response
     if is_htmx(request):
-        return render(
+        response = render(
             request,
             "storefront/_price.html",
             viewer,
             status_code=status,
             **_calculator(session, viewer, app, shown, result, today),
         )
-    return _app_page(request, viewer, session, app, shown, result, today, status_code=status)
+    else:
+        response = _app_page(request, viewer, session, app, shown, result, today, status_code=status)
+    response.headers["Vary"] = "HX-Request"  # one address, two answers: a cache must keep them apart
+    return response
