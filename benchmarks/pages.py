@@ -34,7 +34,7 @@ PAGES = [
     (None, "/"),
     (None, "/?q=mockup"),
     (None, "/apps/{app}"),
-    (None, "/apps/{app}/price?hosting=server&channel=marketplace&tier=100&years=1"),
+    (None, "/apps/{app}/price?hosting=server&host_tier=100&channel=marketplace&tier=100&years=1"),
     (None, "/license-check"),
     (None, "/sign-in"),
     (ACME, "/licenses"),

@@ -586,3 +586,39 @@ def test_the_outbox_filters_by_status_shows_a_message_and_retries_a_dead_one(
     refused = client.post(f"/admin/outbox/{sent.id}/retry", data={"csrf_token": operator}, headers=HTML)
     assert refused.status_code == 422 and "nothing to send again" in refused.text
     assert client.get("/admin/outbox/ffffffffffff", headers=HTML).status_code == 404
+
+
+def test_a_delivered_e_mail_is_sent_again_as_one_copy_however_often_it_is_asked(
+    client: TestClient, session: Session, world: World, operator: str, server_clock: FixedClock
+) -> None:
+    sent = enqueue_email(session, ["found@example.com"], "Your keys", "Hello")
+    sent.attempts, sent.delivered_at = 1, server_clock.now()
+    session.commit()
+    assert "Send a copy" in client.get(f"/admin/outbox/{sent.id}", headers=HTML).text
+
+    first, second = (
+        client.post(
+            f"/admin/outbox/{sent.id}/copy",
+            data={"csrf_token": operator},
+            headers=HTML,
+            follow_redirects=False,
+        )
+        for _ in range(2)
+    )
+    assert first.status_code == second.status_code == 303
+    assert first.headers["location"] == second.headers["location"] != f"/admin/outbox/{sent.id}"
+    copies = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.id != sent.id, OutboxMessage.topic == sent.topic)
+    ).all()
+    assert [c.payload["copy_of"] for c in copies if "copy_of" in c.payload] == [str(sent.id)]
+    copy = next(c for c in copies if c.payload.get("copy_of"))
+    assert copy.payload["to"] == sent.payload["to"] and copy.delivered_at is None
+    session.refresh(sent)
+    assert sent.delivered_at is not None  # the original stays in the log as it was
+
+    server_clock.advance(minutes=2)  # asked again later: another copy
+    client.post(f"/admin/outbox/{sent.id}/copy", data={"csrf_token": operator}, headers=HTML)
+    everything = session.scalars(select(OutboxMessage)).all()
+    assert sum(m.payload.get("copy_of") == str(sent.id) for m in everything) == 2
+    without_token = client.post(f"/admin/outbox/{sent.id}/copy", headers=HTML)
+    assert without_token.status_code == 403

@@ -264,6 +264,15 @@ class OutboxRepository:
         ).all()
         return rows, total
 
+    def copies_made_since(self, original: OutboxMessage, since: datetime) -> list[OutboxMessage]:
+        """Copies of ``original`` (see ``OutboxService.send_copy``) created at ``since`` or later."""
+        recent = self.session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.topic == original.topic, OutboxMessage.created_at >= since
+            )
+        ).all()
+        return [message for message in recent if message.payload.get("copy_of") == str(original.id)]
+
     def with_id_prefix(self, prefix: str, limit: int) -> Sequence[OutboxMessage]:
         """Messages whose id, written as 32 hex digits without dashes, starts with ``prefix``."""
         hex_id = func.replace(cast(OutboxMessage.id, String), "-", "")

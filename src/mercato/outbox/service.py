@@ -20,6 +20,9 @@ from mercato.outbox.models import OutboxMessage
 from mercato.outbox.repository import UNDELIVERED, MessageStatus, OutboxRepository
 from mercato.problems import Conflict, InvalidInput, NotFound
 
+COPY_GUARD = timedelta(minutes=1)
+"""A second copy of the same message within this long is taken for a repeated request."""
+
 
 def enqueue(
     session: Session, topic: str, payload: dict[str, Any], available_at: datetime | None = None
@@ -183,6 +186,28 @@ class OutboxService:
             )
         self.messages.session.refresh(message)
         return self.view(message, now)
+
+    def send_copy(self, reference: str, now: datetime) -> MessageView:
+        """A delivered message sent once more, as a new message (the original stays in the log as it was): for a
+        customer who lost an invoice or a key e-mail. A copy made in the last minute is answered instead of a
+        second one, so a double click or a repeated post sends one copy."""
+        original = self.find(reference)
+        if status_of(original, now) is not MessageStatus.DELIVERED:
+            raise Conflict(
+                f"Outbox message {original.id} has not been delivered yet; send it again (retry) instead of "
+                "copying it.",
+                message_status=status_of(original, now).value,
+            )
+        recent = self.messages.copies_made_since(original, now - COPY_GUARD)
+        if recent:
+            return self.view(recent[0], now)
+        copy = enqueue(
+            self.messages.session, original.topic, {**original.payload, "copy_of": str(original.id)}
+        )
+        copy.created_at = now
+        copy.available_at = now
+        self.messages.session.flush()
+        return self.view(copy, now)
 
     def retry_dead(self, now: datetime) -> list[MessageView]:
         """Send every dead message again, each with a fresh retry horizon."""

@@ -118,3 +118,21 @@ def retry(
             request, viewer, session, services, message_id, error=conflict.detail, status_code=422
         )
     return RedirectResponse(f"/admin/outbox/{view.id}", status_code=303)
+
+
+@router.post("/admin/outbox/{message_id}/copy")
+def send_copy(
+    message_id: str, request: Request, viewer: FormViewerDep, session: SessionDep, services: ServicesDep
+) -> Response:
+    """Send a delivered e-mail once more (a customer lost an invoice or a key): a new message, the original
+    stays in the log. A repeated post within a minute sends one copy."""
+    operator_principal(viewer, request)
+    service = _service(request, session)
+    try:
+        view = service.send_copy(message_id, services.clock.now())
+    except Conflict as conflict:
+        refused(session)
+        return _message_page(
+            request, viewer, session, services, message_id, error=conflict.detail, status_code=422
+        )
+    return RedirectResponse(f"/admin/outbox/{view.id}", status_code=303)
