@@ -55,12 +55,16 @@ def _create_postgres_database() -> tuple[str, Engine]:
     return url, admin
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Commands' consoles read the width when they are made (at import, during collection): wide enough that no
+    # sentence is wrapped inside a long temporary path (each test process of `make test` has a longer one).
+    os.environ.setdefault("COLUMNS", "250")
+
+
 @pytest.fixture(autouse=True)
 def command_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     """Commands run in-process (CliRunner) find a strong secret, as a real deployment must have one."""
     monkeypatch.setenv("MERCATO_SECRET_KEY", COMMAND_SECRET)
-    # Wide enough that no sentence of a command is wrapped inside a long temporary path.
-    monkeypatch.setenv("COLUMNS", "250")
     get_settings.cache_clear()
 
 

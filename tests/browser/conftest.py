@@ -63,8 +63,10 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     smtp.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Per module, not per session: Playwright's sync API keeps an event loop running in the thread while it is
+    # started, and a later test of the same process that calls asyncio.run() would find it.
     executable = chromium_path()
     with sync_playwright() as playwright:
         # --no-sandbox: CI runs as root, where chromium's sandbox cannot start.

@@ -45,8 +45,8 @@ def _shop(api: TestClient, world: World) -> dict[str, list[str]]:
     """A quote, an open invoice and a paid one with a license, so that their paths lead somewhere."""
     admin, operator = world.auth("acme_admin"), world.auth("operator")
 
-    def accepted(tier: str) -> dict[str, Any]:
-        items = [{"action": "new", "product_key": "com.example.mockups.wiki", "tier": tier}]
+    def accepted(product_key: str) -> dict[str, Any]:
+        items = [{"action": "new", "product_key": product_key, "tier": "100"}]
         quote = api.post(
             "/api/v1/quotes",
             headers=admin,
@@ -57,7 +57,8 @@ def _shop(api: TestClient, world: World) -> dict[str, list[str]]:
         assert accepted.status_code == 201, accepted.text
         return {"quote": quote.json(), "invoice": accepted.json()["invoice"]}
 
-    open_sale, paid_sale = accepted("100"), accepted("250")
+    # Two apps: an app is licensed once per host instance (an unpaid invoice for it counts).
+    open_sale, paid_sale = accepted("com.example.mockups.wiki"), accepted("com.gatekeeper.sso.wiki")
     paid = paid_sale["invoice"]
     payment = {"amount": paid["total"], "reference": "FUZZ-1"}
     paid = api.post(f"/api/v1/invoices/{paid['id']}/payments", headers=operator, json=payment).json()
