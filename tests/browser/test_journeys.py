@@ -1,0 +1,122 @@
+"""Journeys across the pages, as people make them: each test is one story told by clicking through the real
+pages of a live server (issue #13's list), so a form that posts what the next page does not take, a missing link
+or a wrong redirect breaks it.
+
+An app is licensed once per host instance, so each journey buys on a host that does not hold the app yet: the
+first on Acme's 100-user wiki server, the refund journey on a host it registers itself.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+from pypdf import PdfReader
+
+from support.browser import BUYER, DESKTOP, OPERATOR, LiveServer, sign_in
+from support.browser_checks import check_page
+
+MOCKUPS = "com.example.mockups.wiki"
+
+
+def _operator_page(browser: Browser, live_server: LiveServer) -> Page:
+    """The operator, signed in in a browser of its own (another person, another set of cookies)."""
+    context = browser.new_context(base_url=live_server.url, viewport=DESKTOP)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    sign_in(page, OPERATOR)
+    return page
+
+
+def test_a_buyer_finds_prices_buys_pays_copies_and_checks_the_key(
+    page: Page, context: BrowserContext, browser: Browser, live_server: LiveServer
+) -> None:
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    sign_in(page, BUYER)
+
+    # Find the app on the storefront.
+    page.get_by_role("link", name="Mercato", exact=True).first.click()
+    page.get_by_role("searchbox", name="Search").fill("mockups")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name="Mockups for Wiki").click()
+    expect(page.get_by_role("heading", name="Mockups for Wiki", level=1)).to_be_visible()
+
+    # Price it for a 100-user host: the marketplace refuses the 10-user tier, the direct store sells it.
+    calculator = page.locator("#calculator")
+    calculator.get_by_label("Hosting").select_option(label="Server")
+    calculator.get_by_label("Your Northwind Wiki's user tier").select_option("100")
+    calculator.get_by_label("App tier").select_option("10")
+    calculator.get_by_label("Buy on").select_option("marketplace")
+    calculator.get_by_role("button", name="Show the price").click()
+    tier = page.locator("#calculator").get_by_label("App tier")
+    expect(tier).to_have_attribute("aria-invalid", "true")
+    refusal = page.locator("#" + (tier.get_attribute("aria-describedby") or "tier-error"))
+    expect(refusal).to_contain_text("must be licensed for at least 100 users on the marketplace")
+    expect(refusal).to_contain_text("Choose the 100-user tier")
+
+    page.locator("#calculator").get_by_label("Buy on").select_option("direct")
+    page.locator("#calculator").get_by_role("button", name="Show the price").click()
+    calculator = page.locator("#calculator")
+    expect(calculator.get_by_label("App tier")).not_to_have_attribute("aria-invalid", "true")
+    expect(calculator.get_by_role("heading", name="Bought from Example Mockups Ltd")).to_be_visible()
+    expect(calculator.get_by_role("row", name=re.compile("Total"))).to_contain_text("$10.00")
+
+    # Buy the 100-user tier on the marketplace for Acme's wiki server.
+    calculator.get_by_label("App tier").select_option("100")
+    calculator.get_by_label("Buy on").select_option("marketplace")
+    calculator.get_by_role("button", name="Show the price").click()
+    calculator = page.locator("#calculator")
+    expect(calculator.get_by_role("row", name=re.compile("Total"))).to_contain_text("$1,100.00")
+    calculator.get_by_label("For your host").select_option(label="Acme wiki (Server, 100 users)")
+    calculator.get_by_role("button", name="Buy").click()
+
+    expect(page.get_by_role("heading", name="Your cart")).to_be_visible()
+    expect(page.get_by_role("heading", name="Marketplace quote for Acme wiki")).to_be_visible()
+    page.get_by_role("button", name="Create quote").click()
+    expect(page.get_by_role("heading", name=re.compile(r"^Quote Q-"))).to_be_visible()
+    expect(page.get_by_role("row", name=re.compile("Total"))).to_contain_text("$1,100.00")
+    page.get_by_role("button", name="Accept quote").click()
+    invoice_heading = page.get_by_role("heading", name=re.compile(r"^Invoice MKT-"))
+    expect(invoice_heading).to_be_visible()
+    number = invoice_heading.inner_text().removeprefix("Invoice ").strip()
+    expect(page.locator("#balance-due")).to_have_text("$1,100.00")
+
+    # The operator, in its own browser, records the bank transfer in the admin.
+    operator = _operator_page(browser, live_server)
+    operator.get_by_role("link", name="Admin", exact=True).click()
+    operator.get_by_role("link", name=re.compile("Unpaid invoices")).click()
+    operator.get_by_role("link", name=number).click()
+    expect(operator.get_by_role("heading", name=f"Invoice {number}")).to_be_visible()
+    operator.get_by_label("Reference").fill("BANK-JOURNEY-0001")
+    operator.get_by_role("button", name="Record the payment").click()
+    expect(operator.get_by_role("heading", name=f"Invoice {number}")).to_contain_text("paid")
+    operator.context.close()
+
+    # The buyer opens the invoice again and copies the key.
+    page.reload()
+    expect(page.locator("#balance-due")).to_have_text("$0.00")
+    expect(page.get_by_role("heading", name="License keys")).to_be_visible()
+    key_block = page.locator(".key-block").filter(has=page.get_by_role("heading", name=re.compile(MOCKUPS)))
+    key_block.get_by_role("button", name=f"Copy key of {MOCKUPS}").click()
+    expect(key_block.get_by_role("button")).to_have_text("Copied")
+    key = page.evaluate("navigator.clipboard.readText()")
+    assert len(key) > 40
+
+    # The host's details, as its admin reads them on the hosts page.
+    page.get_by_role("link", name="Hosts").click()
+    wiki = page.get_by_role("row").filter(has=page.get_by_role("cell", name="Acme wiki", exact=True))
+    server_id = wiki.get_by_role("cell").nth(3).inner_text().strip()
+
+    # Paste the key on the license check page: VALID.
+    page.get_by_role("link", name="License check").click()
+    page.get_by_label("License key").focus()
+    page.keyboard.press("ControlOrMeta+V")
+    expect(page.get_by_label("License key")).to_have_value(key)
+    page.get_by_label("App key").fill(MOCKUPS)
+    page.get_by_label("Hosting").select_option("server")
+    page.get_by_label("Server id or cloud site").fill(server_id)
+    page.get_by_label("Host user tier").fill("100")
+    page.get_by_role("button", name="Check the key").click()
+    expect(page.locator(".verdict-status")).to_have_text("VALID")
+    check_page(page)
