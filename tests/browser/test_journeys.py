@@ -14,7 +14,7 @@ import re
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from pypdf import PdfReader
 
-from support.browser import BUYER, DESKTOP, OPERATOR, LiveServer, sign_in
+from support.browser import BUYER, DESKTOP, OPERATOR, VENDOR, LiveServer, sign_in
 from support.browser_checks import check_page
 
 MOCKUPS = "com.example.mockups.wiki"
@@ -120,3 +120,65 @@ def test_a_buyer_finds_prices_buys_pays_copies_and_checks_the_key(
     page.get_by_role("button", name="Check the key").click()
     expect(page.locator(".verdict-status")).to_have_text("VALID")
     check_page(page)
+
+
+KANBAN = "com.example.mockups.kanban.wiki"
+KANBAN_PRICES = {"10 users": "10.00", "25 users": "200.00", "50 users": "400.00", "100 users": "700.00",
+                 "250 users": "1400.00", "500 users": "2400.00", "2,000 users": "4400.00",
+                 "10,000 users": "7400.00", "Unlimited users": "9400.00"}  # fmt: skip
+
+
+def test_a_vendor_lists_an_app_the_operator_approves_it_and_a_visitor_finds_it(
+    page: Page, browser: Browser, live_server: LiveServer
+) -> None:
+    # The vendor lists a new app and submits its server listing for review.
+    sign_in(page, VENDOR)
+    page.get_by_role("link", name="Vendor portal").click()
+    page.get_by_role("link", name="Apps and listings").click()
+    page.get_by_label("App key").fill(KANBAN)
+    page.get_by_label("Name").fill("Kanban Boards for Wiki")
+    page.get_by_label("Host product").select_option("wiki")
+    page.get_by_label("Summary").fill("Plan work on kanban boards inside any wiki page.")
+    page.get_by_label("Description").fill("## Kanban boards\n\nCards, columns and swimlanes in the page.")
+    page.get_by_role("button", name="Create the app").click()
+    expect(page.get_by_role("heading", name="Kanban Boards for Wiki", level=1)).to_be_visible()
+    page.get_by_role("link", name="Create a server listing").click()
+    for label, amount in KANBAN_PRICES.items():
+        page.get_by_label(label, exact=True).fill(amount)
+    page.get_by_role("button", name="Save and submit for review").click()
+    expect(page.get_by_role("status")).to_contain_text("Submitted for review")
+
+    # Waiting for review, it is not on the storefront yet.
+    visitor_context = browser.new_context(base_url=live_server.url, viewport=DESKTOP)
+    visitor_context.set_default_timeout(10_000)
+    visitor = visitor_context.new_page()
+    visitor.goto("/?q=kanban")
+    expect(visitor.get_by_role("link", name="Kanban Boards for Wiki")).to_have_count(0)
+
+    # The operator approves it from the review queue.
+    operator = _operator_page(browser, live_server)
+    operator.get_by_role("link", name="Admin", exact=True).click()
+    operator.get_by_role("link", name=re.compile("Listings in review")).click()
+    operator.get_by_role("link", name="Kanban Boards for Wiki").click()
+    expect(operator.get_by_role("row", name="100 users")).to_contain_text("$700.00")
+    operator.get_by_label("Note to the vendor (optional)").fill("Welcome to the marketplace.")
+    operator.get_by_role("button", name="Approve").click()
+    expect(operator.get_by_role("status")).to_contain_text("Approved")
+    operator.context.close()
+
+    # The vendor sees the decision on its listing.
+    page.reload()
+    expect(page.get_by_role("cell", name="Welcome to the marketplace.")).to_be_visible()
+
+    # A signed-out visitor finds it on the storefront and opens its page.
+    visitor.get_by_role("link", name="Mercato", exact=True).click()
+    visitor.get_by_role("searchbox", name="Search").fill("kanban")
+    visitor.get_by_role("button", name="Search").click()
+    visitor.get_by_role("link", name="Kanban Boards for Wiki").click()
+    expect(visitor.get_by_role("heading", name="Kanban Boards for Wiki", level=1)).to_be_visible()
+    expect(visitor.get_by_text("Plan work on kanban boards inside any wiki page.")).to_be_visible()
+    expect(visitor.get_by_role("heading", name="Kanban boards", exact=True)).to_be_visible()
+    expect(visitor.get_by_role("row", name=re.compile("100 users"))).to_contain_text("$700.00")
+    expect(visitor.get_by_role("link", name="Sign in to buy")).to_be_visible()
+    check_page(visitor)
+    visitor_context.close()
