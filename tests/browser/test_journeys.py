@@ -182,3 +182,67 @@ def test_a_vendor_lists_an_app_the_operator_approves_it_and_a_visitor_finds_it(
     expect(visitor.get_by_role("link", name="Sign in to buy")).to_be_visible()
     check_page(visitor)
     visitor_context.close()
+
+
+def _pdf_text(path: str) -> str:
+    with open(path, "rb") as pdf:
+        return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.read())).pages)
+
+
+def test_the_operator_refunds_a_purchase_the_license_is_cancelled_and_the_pdf_says_so(
+    page: Page, browser: Browser, live_server: LiveServer
+) -> None:
+    # The buyer registers a new wiki server and buys the mockup app for it from the cart.
+    sign_in(page, BUYER)
+    page.get_by_role("link", name="Hosts").click()
+    page.get_by_label("Host product").select_option(label="Northwind Wiki")
+    page.get_by_label("Hosting").select_option("server")
+    page.get_by_label("Server id, or the cloud site's hostname").fill("ACME-LAB-0013")
+    page.get_by_label("Name (optional)").fill("Acme lab wiki")
+    page.get_by_label("User tier of the host license").fill("100")
+    page.get_by_role("button", name="Register host").click()
+    expect(page.get_by_role("cell", name="Acme lab wiki", exact=True)).to_be_visible()
+    page.get_by_role("link", name="Go to your cart").click()
+    page.get_by_label("App key").fill(MOCKUPS)
+    page.get_by_label("Host", exact=True).select_option(label="Acme lab wiki (wiki server)")
+    page.get_by_label("Buy on").select_option("marketplace")
+    page.get_by_label("Tier (users)").fill("100")
+    page.get_by_role("button", name="Add to cart").click()
+    page.get_by_role("button", name="Create quote").click()
+    page.get_by_role("button", name="Accept quote").click()
+    invoice_heading = page.get_by_role("heading", name=re.compile(r"^Invoice MKT-"))
+    number = invoice_heading.inner_text().removeprefix("Invoice ").strip()
+
+    # The operator records the payment, then refunds the line.
+    operator = _operator_page(browser, live_server)
+    operator.goto("/admin/invoices?status=open")
+    operator.get_by_role("link", name=number).click()
+    operator.get_by_label("Reference").fill("BANK-JOURNEY-0013")
+    operator.get_by_role("button", name="Record the payment").click()
+    expect(operator.get_by_role("heading", name=f"Invoice {number}")).to_contain_text("paid")
+    operator.get_by_label("Reason for refunding line 1").fill("Bought for a host that was never set up")
+    operator.get_by_role("button", name="Refund line 1").click()
+    expect(operator.get_by_role("row").filter(has_text=MOCKUPS)).to_contain_text("Refunded")
+    operator.context.close()
+
+    # The buyer's license is cancelled.
+    page.get_by_role("link", name="My licenses").click()
+    lab = page.locator("section", has=page.get_by_role("heading", name="Acme lab wiki", exact=True))
+    expect(lab.get_by_role("row").filter(has_text=MOCKUPS)).to_contain_text("Cancelled")
+    check_page(page)
+
+    # From the license's history to its invoice, and the invoice as a PDF.
+    lab.get_by_role("link", name=MOCKUPS).click()
+    history = page.locator("section", has=page.get_by_role("heading", name="History"))
+    expect(history).to_contain_text("Bought for a host that was never set up")
+    history.get_by_role("link", name=number).first.click()
+    expect(page.get_by_role("heading", name=f"Invoice {number}")).to_be_visible()
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download PDF").click()
+    download = download_info.value
+    assert download.suggested_filename == f"{number}.pdf"
+    text = _pdf_text(str(download.path()))
+    assert number in text
+    assert MOCKUPS in text
+    assert "(refunded)" in text
+    assert "Refunded USD 1,100.00" in text
