@@ -100,6 +100,9 @@ def test_a_buyer_finds_prices_buys_pays_copies_and_checks_the_key(
     key_block = page.locator(".key-block").filter(has=page.get_by_role("heading", name=re.compile(MOCKUPS)))
     key_block.get_by_role("button", name=f"Copy key of {MOCKUPS}").click()
     expect(key_block.get_by_role("button")).to_have_text("Copied")
+    # Then the button reads as before: "Copy key", the app it copies named for screen readers only.
+    restored = key_block.get_by_role("button", name=f"Copy key of {MOCKUPS}")
+    expect(restored.locator(".visually-hidden")).to_have_text(f" of {MOCKUPS}")
     key = page.evaluate("navigator.clipboard.readText()")
     assert len(key) > 40
 
