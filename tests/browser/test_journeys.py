@@ -249,3 +249,50 @@ def test_the_operator_refunds_a_purchase_the_license_is_cancelled_and_the_pdf_sa
     assert MOCKUPS in text
     assert "(refunded)" in text
     assert "Refunded USD 1,100.00" in text
+
+
+def test_a_buyer_buys_on_the_direct_store_and_the_vendor_records_the_payment_from_its_portal(
+    page: Page, browser: Browser, live_server: LiveServer
+) -> None:
+    # The buyer registers another wiki server and buys the 10-user tier the direct store sells for it.
+    sign_in(page, BUYER)
+    page.get_by_role("link", name="Hosts").click()
+    page.get_by_label("Host product").select_option(label="Northwind Wiki")
+    page.get_by_label("Server id, or the cloud site's hostname").fill("ACME-LAB-0021")
+    page.get_by_label("Name (optional)").fill("Acme team wiki")
+    page.get_by_label("User tier of the host license").fill("100")
+    page.get_by_role("button", name="Register host").click()
+    page.goto(f"/apps/{MOCKUPS}")
+    calculator = page.locator("#calculator")
+    calculator.get_by_label("Your host", exact=True).select_option(label="Acme team wiki (Server, 100 users)")
+    calculator.get_by_label("App tier").select_option("10")
+    calculator.get_by_label("Buy on").select_option("direct")
+    calculator.get_by_role("button", name="Show the price").click()
+    page.locator("#calculator").get_by_role("button", name="Buy").click()
+    page.get_by_role("button", name=re.compile("^Create quote")).click()
+    expect(page.get_by_text("Example Mockups Ltd (direct store)")).to_be_visible()
+    page.get_by_role("button", name="Accept quote").click()
+    invoice_heading = page.get_by_role("heading", name=re.compile(r"^Invoice "))
+    number = invoice_heading.inner_text().removeprefix("Invoice ").strip()
+    expect(page.locator("#balance-due")).to_have_text("$10.00")
+
+    # The vendor is the seller: it finds the invoice in its portal and records the payment.
+    vendor_context = browser.new_context(base_url=live_server.url, viewport=DESKTOP)
+    vendor_context.set_default_timeout(10_000)
+    vendor = vendor_context.new_page()
+    sign_in(vendor, VENDOR)
+    vendor.get_by_role("link", name="Vendor portal").click()
+    vendor.get_by_role("link", name="Direct store").click()
+    vendor.get_by_role("link", name=number).click()
+    vendor.get_by_label("Bank reference or PO number").fill("DIRECT-JOURNEY-0021")
+    vendor.get_by_role("button", name="Record payment").click()
+    expect(vendor.locator("#balance-due")).to_have_text("$0.00")
+    vendor.get_by_role("link", name="Vendor portal").click()
+    vendor.get_by_role("link", name="Direct store").click()
+    expect(vendor.get_by_role("row").filter(has_text=number)).to_contain_text("paid")
+    check_page(vendor)
+    vendor_context.close()
+
+    # The buyer's key is there.
+    page.reload()
+    expect(page.get_by_role("heading", name="License keys")).to_be_visible()
