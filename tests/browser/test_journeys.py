@@ -106,20 +106,18 @@ def test_a_buyer_finds_prices_buys_pays_copies_and_checks_the_key(
     key = page.evaluate("navigator.clipboard.readText()")
     assert len(key) > 40
 
-    # The host's details, as its admin reads them on the hosts page.
-    page.get_by_role("link", name="Hosts").click()
-    wiki = page.get_by_role("row").filter(has=page.get_by_role("cell", name="Acme wiki", exact=True))
-    server_id = wiki.get_by_role("cell").nth(3).inner_text().strip()
-
-    # Paste the key on the license check page: VALID.
-    page.get_by_role("link", name="License check").click()
+    # From the license's page to the license check, the host's details filled in: paste the key.
+    page.get_by_role("link", name="My licenses").first.click()
+    wiki = page.locator("section", has=page.get_by_role("heading", name="Acme wiki", exact=True))
+    wiki.get_by_role("link", name=MOCKUPS).click()
+    page.get_by_role("link", name="Check this key on the license check page").click()
+    expect(page.get_by_role("heading", name="Check a license key", level=1)).to_be_visible()
+    expect(page.get_by_label("App key")).to_have_value(MOCKUPS)
+    expect(page.get_by_label("Server id or cloud site")).not_to_have_value("")
+    expect(page.get_by_label("Host user tier")).to_have_value("100")
     page.get_by_label("License key").focus()
     page.keyboard.press("ControlOrMeta+V")
     expect(page.get_by_label("License key")).to_have_value(key)
-    page.get_by_label("App key").fill(MOCKUPS)
-    page.get_by_label("Hosting").select_option("server")
-    page.get_by_label("Server id or cloud site").fill(server_id)
-    page.get_by_label("Host user tier").fill("100")
     page.get_by_role("button", name="Check the key").click()
     expect(page.locator(".verdict-status")).to_have_text("VALID")
     check_page(page)
@@ -268,7 +266,10 @@ def test_a_buyer_buys_on_the_direct_store_and_the_vendor_records_the_payment_fro
     calculator.get_by_label("App tier").select_option("10")
     calculator.get_by_label("Buy on").select_option("direct")
     calculator.get_by_role("button", name="Show the price").click()
-    page.locator("#calculator").get_by_role("button", name="Buy").click()
+    calculator = page.locator("#calculator")
+    expect(calculator.get_by_role("heading", name="Bought from Example Mockups Ltd")).to_be_visible()
+    expect(calculator.get_by_role("row", name=re.compile("Total"))).to_contain_text("$10.00")
+    calculator.get_by_role("button", name="Buy").click()
     page.get_by_role("button", name=re.compile("^Create quote")).click()
     expect(page.get_by_text("Example Mockups Ltd (direct store)")).to_be_visible()
     page.get_by_role("button", name="Accept quote").click()

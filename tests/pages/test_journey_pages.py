@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -71,3 +74,37 @@ def test_the_store_lists_only_the_vendors_own_invoices(
     assert store.status_code == 200
     assert marketplace["number"] not in store.text
     assert "No direct-store invoice yet." in store.text
+
+
+def test_a_license_links_to_the_license_check_with_its_host_filled_in(
+    client: TestClient, session: Session, server_clock: FixedClock, world: World
+) -> None:
+    """The license check takes the host's details from its address "for a link from a license's page", but no
+    page linked there: the admin had to find the server id and tier elsewhere."""
+    invoice = _accepted(client, world, "marketplace", "100")
+    paid = client.post(
+        f"{API}/invoices/{invoice['id']}/payments",
+        json={"amount": invoice["total"], "provider": "bank_transfer", "reference": "REF-CHECK-1"},
+        headers=world.auth("operator"),
+    )
+    assert paid.status_code == 200, paid.text
+    entitlement = paid.json()["lines"][0]["license"]
+    sign_in(client, session, "acme_admin@test.example", server_clock.now())
+
+    detail = client.get(f"/licenses/{entitlement}", headers=HTML)
+    assert detail.status_code == 200
+    found = re.search(r'<a href="(/license-check\?[^"]+)">Check this key', detail.text)
+    assert found, "the license page links to the license check"
+    link = html.unescape(found.group(1))
+    assert parse_qs(urlsplit(link).query) == {
+        "app_key": [MOCKUPS],
+        "hosting": ["server"],
+        "server_id": ["ACME-WIKI-0001"],
+        "host_tier": ["100"],
+    }
+    assert "key" not in parse_qs(urlsplit(link).query)  # the key is pasted, never put in an address
+
+    check = client.get(link, headers=HTML)
+    assert check.status_code == 200
+    assert 'id="server_id" name="server_id" required value="ACME-WIKI-0001"' in check.text
+    assert 'id="host_tier" name="host_tier" required value="100"' in check.text
