@@ -3,7 +3,8 @@ pages of a live server (issue #13's list), so a form that posts what the next pa
 or a wrong redirect breaks it.
 
 An app is licensed once per host instance, so each journey buys on a host that does not hold the app yet: the
-first on Acme's 100-user wiki server, the refund journey on a host it registers itself.
+first on Acme's 100-user wiki server, the refund and direct-store journeys on hosts they register themselves.
+Other people (the operator, the vendor, a signed-out visitor) use browser contexts of their own.
 """
 
 from __future__ import annotations
