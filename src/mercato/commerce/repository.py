@@ -337,14 +337,17 @@ class CommerceRepository:
         *,
         status: InvoiceStatus | None = None,
         organisation_id: uuid.UUID | None = None,
+        seller: str | None = None,
     ) -> tuple[Sequence[Invoice], int]:
         """Invoices of the principal's organisations and the direct-store invoices of its vendors, narrowed to
-        one status and one organisation when given."""
+        one status, one organisation and one seller of record when given."""
         conditions = [self._readable_invoices(principal)]
         if status is not None:
             conditions.append(Invoice.status == status)
         if organisation_id is not None:
             conditions.append(Invoice.organisation_id == organisation_id)
+        if seller is not None:
+            conditions.append(Invoice.seller == seller)
         total = self.session.scalar(select(func.count()).select_from(Invoice).where(*conditions)) or 0
         rows = self.session.scalars(
             select(Invoice)

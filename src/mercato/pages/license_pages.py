@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -290,9 +291,27 @@ def _detail_page(
         can_buy=instance is not None and principal.can_buy_for(instance.organisation_id),
         changeable=changeable,
         upgrade_tiers=_larger_tiers(host_product.user_tiers if host_product else [], license.tier_users),
+        check_link=_check_link(detail, instance),
         errors=form_errors or {},
         values=form_values or {},
         new_request_key=_new_request_key,
+    )
+
+
+def _check_link(detail: schemas.LicenseDetailOut, instance: HostInstance | None) -> str | None:
+    """The license check page with this license's host filled in, as the host product would describe it; the
+    key itself is never put in an address: it is pasted there."""
+    if instance is None:
+        return None
+    users = instance.cloud_users if instance.hosting == Hosting.CLOUD else instance.user_tier
+    host_tier = "unlimited" if users == -1 else str(users or "")
+    return "/license-check?" + urlencode(
+        {
+            "app_key": detail.product_key,
+            "hosting": detail.hosting.value,
+            "server_id": detail.host_binding,
+            "host_tier": host_tier,
+        }
     )
 
 

@@ -17,6 +17,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from mercato.accounts.errors import VendorNotFound
 from mercato.catalog.vendors import VendorNotActive, sells_direct
+from mercato.commerce import presenters
+from mercato.commerce.repository import CommerceRepository
 from mercato.commerce.vendor_reports import MonthRevenue, VendorReports, month_starts
 from mercato.fields import Text
 from mercato.keys.service import public_key_from_row
@@ -33,6 +35,7 @@ router.include_router(vendor_app_pages.router)
 router.include_router(vendor_report_pages.router)
 
 CHART_MONTHS = 12
+STORE_INVOICES = 50
 
 
 @router.get("/vendor")
@@ -115,6 +118,11 @@ def _store_page(
         }
         for row in ring
     ]
+    # The store's own invoices, newest first: the vendor records their payments on each invoice's page, and
+    # this list is the way there (the same readable-invoices query as GET /api/v1/invoices).
+    invoices, invoice_total = CommerceRepository(session).readable_invoices(
+        principal, STORE_INVOICES, 0, seller=f"vendor:{vendor.slug}"
+    )
     status_code = int(str(context.pop("status_code", 200)))
     return render(
         request,
@@ -125,6 +133,8 @@ def _store_page(
         section="store",
         selling_direct=sells_direct(vendor),
         keys=keys,
+        invoices=[presenters.invoice_out(invoice) for invoice in invoices],
+        invoice_total=invoice_total,
         issuer=f"vendor:{vendor.slug}",
         jwks_url=f"/api/v1/issuers/{vendor.slug}/jwks",
         error=context.get("error"),

@@ -16,10 +16,17 @@
     if (!source) return;
     var text = source.value !== undefined ? source.value : source.textContent;
     var done = function () {
-      var label = button.textContent;
+      // Keep the label's own nodes (a visually hidden "of SEN-…" names which key), not its flattened text,
+      // so the button reads as before once "Copied" has been said; a second click meanwhile keeps them too.
+      if (!button.copyLabel) button.copyLabel = Array.prototype.slice.call(button.childNodes);
+      var label = button.copyLabel;
+      clearTimeout(button.copyTimer);
       button.textContent = "Copied";
       button.setAttribute("aria-live", "polite");
-      setTimeout(function () { button.textContent = label; }, 2000);
+      button.copyTimer = setTimeout(function () {
+        button.replaceChildren.apply(button, label);
+        button.copyLabel = null;
+      }, 2000);
     };
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(text.trim()).then(done, function () { fallbackCopy(source, done); });
