@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from mercato.clock import Clock, SystemClock
 from mercato.commerce.payments import ManualPaymentProvider, PaymentProvider
-from mercato.licenses.events import DEFAULT_SUBSCRIBERS, LicenseSubscriber
+from mercato.licenses.events import DEFAULT_SUBSCRIBERS, LicenseSubscriber, subscribers_linking_to
 from mercato.settings import Settings
 
 
@@ -25,6 +25,8 @@ class Services:
     price_change_notice: timedelta = timedelta(days=30)
     payments: PaymentProvider = field(default_factory=ManualPaymentProvider)
     license_subscribers: Sequence[LicenseSubscriber] = DEFAULT_SUBSCRIBERS
+    public_url: str = ""
+    """Where people open Mercato (``MERCATO_PUBLIC_URL``): e-mails link to its pages. Empty: they name them."""
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> Services:
@@ -33,4 +35,6 @@ class Services:
             clock=clock or SystemClock(),
             superseded_key_grace=timedelta(days=settings.superseded_key_grace_days),
             price_change_notice=timedelta(days=settings.price_change_notice_days),
+            license_subscribers=subscribers_linking_to(settings.public_url),
+            public_url=settings.public_url,
         )

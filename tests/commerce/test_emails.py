@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from fastapi.testclient import TestClient
@@ -10,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mail.smtp_server import SmtpTestServer
+from mercato.licenses.events import subscribers_linking_to
 from mercato.outbox.models import OutboxMessage
 from mercato.outbox.worker import OutboxWorker
 from outbox.doubles import smtp_handlers
@@ -97,3 +99,20 @@ def test_a_free_evaluation_sends_its_keys_but_no_invoice(
     buy(shop, world, [{"action": "evaluation", "product_key": MOCKUPS}])
     OutboxWorker(session_factory, smtp_handlers(smtp_server.port)).drain()
     assert [email.message["Subject"].split(" ")[0] for email in smtp_server.received] == ["License"]
+
+
+def test_the_invoice_and_keys_e_mails_link_to_their_pages_at_the_public_address(
+    shop: TestClient, world: World, session_factory: sessionmaker[Session], smtp_server: SmtpTestServer
+) -> None:
+    shop.app.state.services = replace(
+        shop.app.state.services,
+        public_url="https://market.example",
+        license_subscribers=subscribers_linking_to("https://market.example"),
+    )
+    invoice = buy(shop, world, [{"action": "new", "product_key": MOCKUPS, "tier": "100"}])
+    with session_factory() as session:
+        texts = [str(m.payload["text"]) for m in session.scalars(select(OutboxMessage)).all()]
+    invoice_mail = next(t for t in texts if t.startswith("Invoice "))
+    keys_mail = next(t for t in texts if "Here are your license keys" in t)
+    assert f"https://market.example/invoices/{invoice['id']}" in invoice_mail
+    assert "https://market.example/licenses" in keys_mail

@@ -96,7 +96,10 @@ class Accepting:
         """The once-per-host rule again at acceptance: another quote for the same app may have been accepted
         (or paid) since this one was made."""
         for line in quote.lines:
-            if line.action not in (LineAction.NEW, LineAction.CLOUD_SUBSCRIPTION) or line.license_id is not None:
+            if (
+                line.action not in (LineAction.NEW, LineAction.CLOUD_SUBSCRIPTION)
+                or line.license_id is not None
+            ):
                 continue
             holding = self.repo.holding(quote.host_instance_id, line.product_key)
             if holding is not None:

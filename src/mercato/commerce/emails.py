@@ -40,12 +40,15 @@ def invoice_context(invoice: Invoice, organisation_name: str, seller: str) -> di
     }
 
 
-def queue_invoice_email(session: Session, invoice: Invoice) -> None:
-    """The invoice, to the organisation's billing address. Nothing to pay (an evaluation), nothing to send."""
+def queue_invoice_email(session: Session, invoice: Invoice, public_url: str = "") -> None:
+    """The invoice, to the organisation's billing address, pointing to its page (a link when ``public_url`` is
+    set). Nothing to pay (an evaluation), nothing to send."""
     if invoice.total_minor == 0:
         return
     organisation = CommerceRepository(session).organisation(invoice.organisation_id)
     assert organisation is not None
     seller = CatalogRepository(session).seller_name(invoice.seller)
-    email = render_email("invoice", invoice_context(invoice, organisation.name, seller))
+    context = invoice_context(invoice, organisation.name, seller)
+    context["invoice_url"] = f"{public_url.rstrip('/')}/invoices/{invoice.id}" if public_url else None
+    email = render_email("invoice", context)
     enqueue_rendered_email(session, [organisation.billing_email], email)

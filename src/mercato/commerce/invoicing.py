@@ -101,7 +101,7 @@ class Invoicing:
         self.repo.add(invoice)
         quote.status = QuoteStatus.ACCEPTED
         quote.accepted_at = now
-        queue_invoice_email(self.session, invoice)
+        queue_invoice_email(self.session, invoice, self.services.public_url)
         if invoice.total_minor == 0:
             self._settle(invoice, quote)
         self.session.flush()

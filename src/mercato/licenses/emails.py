@@ -17,8 +17,11 @@ if TYPE_CHECKING:
     from mercato.licenses.events import LicenseEvent
 
 
-def license_keys_context(seller: str, invoice_number: str, events: Sequence[LicenseEvent]) -> dict[str, Any]:
+def license_keys_context(
+    seller: str, invoice_number: str, events: Sequence[LicenseEvent], public_url: str = ""
+) -> dict[str, Any]:
     return {
+        "licenses_url": f"{public_url.rstrip('/')}/licenses" if public_url else None,
         "invoice_number": invoice_number,
         "seller": seller,
         "keys": [
@@ -35,9 +38,10 @@ def license_keys_context(seller: str, invoice_number: str, events: Sequence[Lice
     }
 
 
-def queue_key_emails(session: Session, events: Sequence[LicenseEvent]) -> None:
-    """One e-mail per paid invoice with every key it signed. Keys signed outside a sale (support's reissue
-    prints the key instead) are not mailed."""
+def queue_key_emails(session: Session, events: Sequence[LicenseEvent], public_url: str = "") -> None:
+    """One e-mail per paid invoice with every key it signed, pointing to the My licenses page (a link when
+    ``public_url`` is set). Keys signed outside a sale (support's reissue prints the key instead) are not
+    mailed."""
     by_invoice: dict[str, list[LicenseEvent]] = {}
     for event in events:
         if event.key is not None and event.invoice_number is not None:
@@ -48,5 +52,7 @@ def queue_key_emails(session: Session, events: Sequence[LicenseEvent]) -> None:
         recipients = accounts.key_recipients(organisation_id) if organisation_id else []
         if not recipients:
             continue
-        context = license_keys_context(catalog.seller_name(keyed[0].seller), invoice_number, keyed)
+        context = license_keys_context(
+            catalog.seller_name(keyed[0].seller), invoice_number, keyed, public_url
+        )
         enqueue_rendered_email(session, recipients, render_email("license-keys", context))

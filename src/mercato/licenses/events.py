@@ -12,6 +12,7 @@ or rows of their own; they never commit.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -78,6 +79,16 @@ class LicenseEvent:
 LicenseSubscriber = Callable[[Session, Sequence[LicenseEvent]], None]
 
 DEFAULT_SUBSCRIBERS: tuple[LicenseSubscriber, ...] = (queue_key_emails,)
+
+
+def subscribers_linking_to(public_url: str) -> tuple[LicenseSubscriber, ...]:
+    """The default subscribers, with the keys e-mail linking to the pages at ``public_url`` (if set)."""
+    return tuple(
+        functools.partial(queue_key_emails, public_url=public_url)
+        if subscriber is queue_key_emails
+        else subscriber
+        for subscriber in DEFAULT_SUBSCRIBERS
+    )
 
 
 class LicenseEvents:
