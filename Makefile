@@ -57,6 +57,7 @@ pytest: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/verify.py
 	$(BIN)/python benchmarks/validate_api.py
+	$(BIN)/python benchmarks/pages.py
 
 # Mutation testing of the pure domain core (pricing, licensing); slow, so not part of `make test`. It resumes
 # where it stopped; `$(BIN)/mutmut results` lists the survivors. See docs/testing.md.
