@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mercato.cache_invalidation import Topic, changed
+from mercato.ledger.recording import record_revenue
 from mercato.licenses.emails import queue_key_emails
 from mercato.licenses.models import License, LicenseEventKind, LicenseKey, LicenseTransaction
 from mercato.pricing import Channel
@@ -77,7 +78,7 @@ class LicenseEvent:
 
 LicenseSubscriber = Callable[[Session, Sequence[LicenseEvent]], None]
 
-DEFAULT_SUBSCRIBERS: tuple[LicenseSubscriber, ...] = (queue_key_emails,)
+DEFAULT_SUBSCRIBERS: tuple[LicenseSubscriber, ...] = (queue_key_emails, record_revenue)
 
 
 class LicenseEvents:
