@@ -101,7 +101,8 @@ def channel_split(
 def threshold_minor(threshold: Decimal, currency: str) -> int:
     """A payout threshold in major units (50 is 50.00 EUR) as minor units of ``currency``, rounded up to
     a whole minor unit."""
-    return math.ceil(Fraction(threshold) * 10 ** currency_precision(currency))
+    units: int = 10 ** currency_precision(currency)
+    return math.ceil(Fraction(threshold) * units)
 
 
 @dataclass(frozen=True)

@@ -154,7 +154,11 @@ class LedgerRepository:
         where = Payout.vendor_id == vendor_id
         total = int(self.session.scalar(select(func.count()).select_from(Payout).where(where)) or 0)
         rows = self.session.scalars(
-            select(Payout).where(where).order_by(Payout.month.desc(), Payout.currency).limit(limit).offset(offset)
+            select(Payout)
+            .where(where)
+            .order_by(Payout.month.desc(), Payout.currency)
+            .limit(limit)
+            .offset(offset)
         ).all()
         return rows, total
 

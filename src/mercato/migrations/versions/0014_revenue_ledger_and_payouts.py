@@ -102,14 +102,19 @@ def upgrade() -> None:
             ondelete="RESTRICT",
         ),
         sa.ForeignKeyConstraint(
-            ["vendor_id"], ["vendors.id"], name=op.f("fk_ledger_entries_vendor_id_vendors"), ondelete="RESTRICT"
+            ["vendor_id"],
+            ["vendors.id"],
+            name=op.f("fk_ledger_entries_vendor_id_vendors"),
+            ondelete="RESTRICT",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_entries")),
         sa.UniqueConstraint("source", name=op.f("uq_ledger_entries_source")),
     )
     op.create_index(op.f("ix_ledger_entries_invoice_line_id"), "ledger_entries", ["invoice_line_id"])
     op.create_index(
-        "ix_ledger_entries_vendor_currency_occurred", "ledger_entries", ["vendor_id", "currency", "occurred_at"]
+        "ix_ledger_entries_vendor_currency_occurred",
+        "ledger_entries",
+        ["vendor_id", "currency", "occurred_at"],
     )
     op.create_table(
         "payout_items",
