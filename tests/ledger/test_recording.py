@@ -112,9 +112,8 @@ def test_the_database_refuses_to_change_or_delete_an_entry(
 ) -> None:
     buy(shop, world, [{"action": "new", "product_key": MOCKUPS, "tier": "100"}])
     for statement in ("UPDATE ledger_entries SET vendor_amount_minor = 0", "DELETE FROM ledger_entries"):
-        with session_factory() as session, pytest.raises(DBAPIError, match="append-only"):
-            with session.begin():
-                session.execute(text(statement))
+        with session_factory() as session, pytest.raises(DBAPIError, match="append-only"), session.begin():
+            session.execute(text(statement))
     with session_factory() as session:
         assert len(entries(session)) == 1
 

@@ -268,7 +268,7 @@ def remittance_out(remittance: Remittance) -> RemittanceOut:
     )
 
 
-def _decision_out(decision: PayoutDecision) -> PayoutDecisionOut:
+def decision_out(decision: PayoutDecision) -> PayoutDecisionOut:
     return PayoutDecisionOut(
         vendor=decision.vendor_slug,
         currency=decision.currency,
@@ -298,7 +298,7 @@ def run_payouts(
         principal, body.month, body.threshold, body.reference_prefix
     )
     return PayoutRunOut(
-        month=report.month, paid=len(report.paid), decisions=[_decision_out(d) for d in report.decisions]
+        month=report.month, paid=len(report.paid), decisions=[decision_out(d) for d in report.decisions]
     )
 
 
