@@ -20,6 +20,7 @@ from mercato.clock import Clock, SystemClock
 from mercato.commerce.api import router as commerce_router
 from mercato.database import autocommit_connections, make_engine, make_session_factory, session_connections
 from mercato.ledger.api import router as ledger_router
+from mercato.ledger.reports_api import router as vendor_reports_router
 from mercato.licenses.api import router as licenses_router
 from mercato.licenses.validation import StandingCache, TrustedKeyCache
 from mercato.outbox.api import router as outbox_router
@@ -105,6 +106,10 @@ OPENAPI_TAGS = [
         "description": "The vendors' money: monthly statements from the revenue ledger, payout runs and "
         "remittance reports.",
     },
+    {
+        "name": "vendor reports",
+        "description": "A vendor's transactions, licenses and summary metrics, as pages or CSV.",
+    },
     {"name": "problems", "description": "The pages that problem documents' `type` points to."},
     {
         "name": "operations",
@@ -174,6 +179,7 @@ def create_app(
     app.include_router(preview_router, prefix="/api/v1")
     app.include_router(commerce_router, prefix="/api/v1")
     app.include_router(ledger_router, prefix="/api/v1")
+    app.include_router(vendor_reports_router, prefix="/api/v1")
     app.include_router(outbox_router, prefix="/api/v1")
     app.include_router(test_clock_router, prefix="/api/v1")
     app.include_router(problem_pages_router, prefix="/api/v1")

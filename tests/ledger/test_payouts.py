@@ -7,15 +7,11 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from mercato.accounts.models import ApiToken, Membership, Role, User
-from mercato.accounts.tokens import new_token
-from mercato.catalog.models import Vendor
 from mercato.clock import FixedClock
 from support.access import Endpoint, assert_access
-from support.ledger import MOCKUPS, SSO, buy, refund
+from support.ledger import MOCKUPS, SSO, buy, refund, vendor_member
 from support.world import World
 
 RUNS = "/api/v1/payouts/runs"
@@ -105,20 +101,6 @@ def test_a_balance_below_the_threshold_waits_and_a_refund_carries_into_the_next_
     assert outcomes["gatekeeper"][0] == "paid"
 
 
-def _vendor_member(session: Session, slug: str) -> str:
-    vendor = session.scalars(select(Vendor).where(Vendor.slug == slug)).one()
-    user = User(email=f"{slug}-member@test.example", name=slug)
-    session.add(user)
-    session.flush()
-    session.add(Membership(user_id=user.id, role=Role.VENDOR_MEMBER, vendor_id=vendor.id))
-    token, prefix, token_hash = new_token()
-    session.add(
-        ApiToken(user_id=user.id, name="test", prefix=prefix, token_hash=token_hash, scopes=["read", "write"])
-    )
-    session.flush()
-    return token
-
-
 def test_a_vendor_sees_only_its_own_statements_payouts_and_remittances(
     shop: TestClient, world: World, clock: FixedClock, session_factory: sessionmaker[Session]
 ) -> None:
@@ -126,7 +108,7 @@ def test_a_vendor_sees_only_its_own_statements_payouts_and_remittances(
     clock.advance(days=5)
     payout_id = run(shop, world, "2026-11")["decisions"][0]["payout"]["id"]
     with session_factory() as session, session.begin():
-        gatekeeper = _vendor_member(session, "gatekeeper")
+        gatekeeper = vendor_member(session, "gatekeeper")
     tokens = dict(world.tokens) | {"gatekeeper_vendor": gatekeeper}
     readers = {"operator", "mockups_vendor"}
     others = {"acme_admin", "acme_billing", "globex_admin", "gatekeeper_vendor"}

@@ -8,6 +8,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mercato.accounts.models import ApiToken, Membership, Role, User
+from mercato.accounts.tokens import new_token
+from mercato.catalog.models import Vendor
 from mercato.ledger.models import LedgerEntry
 from support.world import World
 
@@ -58,3 +61,18 @@ def refund(shop: TestClient, world: World, invoice: dict[str, Any], position: in
 
 def entries(session: Session) -> list[LedgerEntry]:
     return list(session.scalars(select(LedgerEntry).order_by(LedgerEntry.id)))
+
+
+def vendor_member(session: Session, slug: str) -> str:
+    """A member of vendor ``slug`` with a read+write token; returns the token."""
+    vendor = session.scalars(select(Vendor).where(Vendor.slug == slug)).one()
+    user = User(email=f"{slug}-member@test.example", name=slug)
+    session.add(user)
+    session.flush()
+    session.add(Membership(user_id=user.id, role=Role.VENDOR_MEMBER, vendor_id=vendor.id))
+    token, prefix, token_hash = new_token()
+    session.add(
+        ApiToken(user_id=user.id, name="test", prefix=prefix, token_hash=token_hash, scopes=["read", "write"])
+    )
+    session.flush()
+    return token

@@ -121,6 +121,6 @@ class PayoutItem(Base):
     __tablename__ = "payout_items"
 
     entry_id: Mapped[int] = mapped_column(
-        ForeignKey("ledger_entries.id", ondelete="RESTRICT"), primary_key=True
+        ForeignKey("ledger_entries.id", ondelete="RESTRICT"), primary_key=True, autoincrement=False
     )
     payout_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("payouts.id", ondelete="RESTRICT"), index=True)

@@ -118,7 +118,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "payout_items",
-        sa.Column("entry_id", sa.Integer(), nullable=False),
+        sa.Column("entry_id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("payout_id", sa.Uuid(), nullable=False),
         sa.ForeignKeyConstraint(
             ["entry_id"],
