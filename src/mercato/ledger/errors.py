@@ -36,8 +36,8 @@ class LedgerEntryNotFound(NotFound):
 
 
 class InvalidAdjustment(InvalidInput):
-    """An adjustment corrects one ledger entry by a non-zero amount in whole minor units of its currency,
-    with a reason; it may not give back more than the entry and its earlier corrections leave."""
+    """An adjustment corrects one ledger entry by a non-zero amount in whole minor units of its currency, with
+    a reason and a key that names it (the same key again answers the adjustment it made)."""
 
     type = "invalid-adjustment"
     title = "Invalid adjustment"
