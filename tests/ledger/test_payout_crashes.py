@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -14,7 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, make_url, select, text
 
 from mercato.catalog.models import Vendor
 from mercato.database import make_engine, make_session_factory, transaction
@@ -24,7 +25,7 @@ from mercato.pricing import Channel
 from support.secrets import COMMAND_SECRET
 
 MERCATO = Path(sys.executable).with_name("mercato")
-VENDORS = 60
+VENDORS = 150
 RUN = ["payouts", "run", "--month", "2026-11", "--today", "2026-12-02", "--reference-prefix", "T-"]
 
 
@@ -99,6 +100,45 @@ def assert_paid_exactly_once(url: str, owed: int) -> None:
         engine.dispose()
 
 
+def kill_after_a_few_payouts_sqlite(run: subprocess.Popen[bytes], path: str) -> None:
+    """Watches with a plain reader (WAL: it never waits for the run, nor the run for it) and kills the run
+    the moment it has paid a few vendors: it has many more to go."""
+    watcher = sqlite3.connect(path, isolation_level=None)
+    try:
+        deadline = time.monotonic() + 60
+        while run.poll() is None and time.monotonic() < deadline:
+            if watcher.execute("SELECT count(*) FROM payouts").fetchone()[0] >= 3:
+                break
+            time.sleep(0.001)
+        assert run.poll() is None, "the run ended before it could be killed"
+        run.send_signal(signal.SIGKILL)
+        run.wait(timeout=10)
+    finally:
+        watcher.close()
+
+
+def kill_after_a_few_payouts_postgresql(run: subprocess.Popen[bytes], url: str) -> None:
+    """Once the run has paid a few vendors, takes the lock its next payout needs (the payouts table), so that
+    it is stopped mid-run, and kills it there."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as watcher:
+            deadline = time.monotonic() + 60
+            while run.poll() is None and time.monotonic() < deadline:
+                paid = watcher.scalar(select(func.count()).select_from(Payout)) or 0
+                watcher.commit()
+                if paid >= 3:
+                    break
+                time.sleep(0.002)
+            watcher.execute(text("LOCK TABLE payouts IN EXCLUSIVE MODE"))
+            assert run.poll() is None, "the run ended before it could be killed"
+            run.send_signal(signal.SIGKILL)
+            run.wait(timeout=10)
+            watcher.rollback()
+    finally:
+        engine.dispose()
+
+
 def test_two_payout_runs_at_once_pay_each_vendor_once(
     backend: str, fresh_database_url: Callable[[str], str], tmp_path: Path
 ) -> None:
@@ -132,12 +172,11 @@ def test_a_payout_run_killed_mid_run_and_run_again_pays_every_vendor_exactly_onc
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    deadline = time.monotonic() + 60
-    while payouts_made(url) < 5 and run.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.01)
-    run.send_signal(signal.SIGKILL)
-    run.wait(timeout=10)
-    assert run.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    if backend == "sqlite":
+        kill_after_a_few_payouts_sqlite(run, make_url(url).database or "")
+    else:
+        kill_after_a_few_payouts_postgresql(run, url)
+    assert run.returncode == -signal.SIGKILL
     half = payouts_made(url)
     assert 0 < half < VENDORS + VENDORS // 3
 

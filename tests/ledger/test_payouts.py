@@ -57,6 +57,13 @@ def test_a_months_run_pays_the_closing_balance_once_with_the_operators_reference
     (entry,) = document["entries"]
     assert entry["entitlement_number"].startswith("SEN-") and entry["invoice"]
 
+    # The transactions report, filtered by the payout, lists exactly the remittance's entries.
+    reported = shop.get(
+        f"/api/v1/vendor/example-mockups/transactions?payout={payout['id']}",
+        headers=world.auth("mockups_vendor"),
+    ).json()["items"]
+    assert [(r["id"], r["vendor_amount"]) for r in reported] == [(entry["id"], entry["vendor_amount"])]
+
     november = statement(shop, world, "2026-11")
     assert (
         november["opening_balance"],

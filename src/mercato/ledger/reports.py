@@ -27,7 +27,7 @@ from mercato.catalog.models import App, Listing, Vendor
 from mercato.catalog.vendors import VendorService
 from mercato.commerce.models import Invoice, InvoiceLine
 from mercato.ledger.domain import Month
-from mercato.ledger.models import LedgerEntry
+from mercato.ledger.models import LedgerEntry, PayoutItem
 from mercato.licenses.models import License, LicenseState
 from mercato.problems import InvalidInput
 from mercato.services import Services
@@ -52,6 +52,8 @@ class TransactionFilters:
     currency: str | None = None
     since: date | None = None
     until: date | None = None
+    payout: uuid.UUID | None = None
+    """Only the entries this payout paid: the remittance report's entries, as transactions."""
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,9 @@ class VendorReports:
             query = query.where(LedgerEntry.occurred_at >= _start_of(filters.since))
         if filters.until:
             query = query.where(LedgerEntry.occurred_at < _start_of(filters.until + timedelta(days=1)))
+        if filters.payout:
+            paid = select(PayoutItem.entry_id).where(PayoutItem.payout_id == filters.payout)
+            query = query.where(LedgerEntry.id.in_(paid))
         return query.order_by(LedgerEntry.occurred_at.desc(), LedgerEntry.id.desc())
 
     def transactions(

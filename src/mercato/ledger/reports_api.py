@@ -243,6 +243,9 @@ def list_transactions(
     currency: Annotated[str | None, Query(pattern=r"^[A-Z]{3}$", description="Only this currency.")] = None,
     since: Annotated[Day | None, Query(description="From this day on (UTC).")] = None,
     until: Annotated[Day | None, Query(description="Up to and including this day (UTC).")] = None,
+    payout: Annotated[
+        uuid.UUID | None, Query(description="Only the entries this payout paid (its remittance report's).")
+    ] = None,
     limit: Annotated[PageLimit, Query(description="Items per page.")] = 50,
     cursor: CursorQuery = None,
     output: FormatQuery = "json",
@@ -252,7 +255,7 @@ def list_transactions(
     moment it is paid. For the vendor's members and operator staff."""
     reports = VendorReports(session, services)
     vendor = reports.vendor_for(principal, slug)
-    filters = TransactionFilters(app, hosting, channel, sale_type, currency, since, until)
+    filters = TransactionFilters(app, hosting, channel, sale_type, currency, since, until, payout)
     if output == "csv":
         rows = [transaction_out(row) for row in reports.all_transactions(vendor, filters)]
         return _csv(rows, TransactionOut, f"{vendor.slug}-transactions.csv")
