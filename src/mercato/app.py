@@ -19,6 +19,8 @@ from mercato.catalog.vendors_api import router as vendors_router
 from mercato.clock import Clock, SystemClock
 from mercato.commerce.api import router as commerce_router
 from mercato.database import autocommit_connections, make_engine, make_session_factory, session_connections
+from mercato.ledger.api import router as ledger_router
+from mercato.ledger.reports_api import router as vendor_reports_router
 from mercato.licenses.api import router as licenses_router
 from mercato.licenses.validation import StandingCache, TrustedKeyCache
 from mercato.outbox.api import router as outbox_router
@@ -99,6 +101,15 @@ OPENAPI_TAGS = [
         "name": "commerce",
         "description": "Quotes, orders, invoices, payments, refunds and the licenses they make.",
     },
+    {
+        "name": "payouts",
+        "description": "The vendors' money: monthly statements from the revenue ledger, payout runs and "
+        "remittance reports.",
+    },
+    {
+        "name": "vendor reports",
+        "description": "A vendor's transactions, licenses and summary metrics, as pages or CSV.",
+    },
     {"name": "problems", "description": "The pages that problem documents' `type` points to."},
     {
         "name": "operations",
@@ -167,6 +178,8 @@ def create_app(
     app.include_router(session_router, prefix="/api/v1")
     app.include_router(preview_router, prefix="/api/v1")
     app.include_router(commerce_router, prefix="/api/v1")
+    app.include_router(ledger_router, prefix="/api/v1")
+    app.include_router(vendor_reports_router, prefix="/api/v1")
     app.include_router(outbox_router, prefix="/api/v1")
     app.include_router(test_clock_router, prefix="/api/v1")
     app.include_router(problem_pages_router, prefix="/api/v1")

@@ -21,6 +21,7 @@ from mercato.catalog.repository import CatalogRepository
 from mercato.cli_support import database_engine, require_secret
 from mercato.database import make_session_factory, transaction
 from mercato.keys.cli import app as keys_app
+from mercato.ledger import cli as ledger_cli
 from mercato.licenses.cli import app as license_app
 from mercato.operations import cli as operations_cli
 from mercato.outbox.cli import outbox_app, worker
@@ -71,6 +72,7 @@ app.add_typer(clock_app, name="clock")
 app.add_typer(outbox_app, name="outbox")
 accounts_cli.register(app)
 vendors_cli.register(app)
+ledger_cli.register(app)
 operations_cli.register(app)
 app.command()(worker)
 

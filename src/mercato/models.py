@@ -7,6 +7,7 @@ from mercato.catalog import price_notices_models
 from mercato.commerce import cart_models
 from mercato.commerce import models as commerce_models
 from mercato.keys import models as key_models
+from mercato.ledger import models as ledger_models
 from mercato.licenses import models as license_models
 from mercato.outbox import models as outbox_models
 from mercato.testclock import models as test_clock_models
@@ -18,6 +19,7 @@ __all__ = [
     "catalog_models",
     "commerce_models",
     "key_models",
+    "ledger_models",
     "license_models",
     "outbox_models",
     "price_notices_models",

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mercato.cache_invalidation import Topic, changed
+from mercato.ledger.recording import record_revenue
 from mercato.licenses.emails import queue_key_emails
 from mercato.licenses.models import License, LicenseEventKind, LicenseKey, LicenseTransaction
 from mercato.pricing import Channel
@@ -78,7 +79,7 @@ class LicenseEvent:
 
 LicenseSubscriber = Callable[[Session, Sequence[LicenseEvent]], None]
 
-DEFAULT_SUBSCRIBERS: tuple[LicenseSubscriber, ...] = (queue_key_emails,)
+DEFAULT_SUBSCRIBERS: tuple[LicenseSubscriber, ...] = (queue_key_emails, record_revenue)
 
 
 def subscribers_linking_to(public_url: str) -> tuple[LicenseSubscriber, ...]:

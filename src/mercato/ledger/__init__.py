@@ -1,0 +1,1 @@
+"""The vendors' money: the revenue ledger, monthly statements and payouts."""

@@ -1,0 +1,313 @@
+"""Vendor reports, read from the ledger and the licenses as they are now: a sale shows the moment it is paid.
+
+Transactions are ledger entries (sales, renewals, upgrades, co-terms, migrations, refunds, adjustments, on both
+channels, zero-amount sales of free licenses included); licenses are every license of the vendor's apps,
+evaluations included. Both page with a cursor (the newest first, by time and then id), so a page does not shift
+when new rows arrive, and both can be read whole as CSV. A vendor's members and operator staff read them; any
+other vendor answers 404.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from mercato.accounts.access import Principal
+from mercato.accounts.models import Organisation
+from mercato.catalog.models import App, Listing, Vendor
+from mercato.catalog.vendors import VendorService
+from mercato.commerce.models import Invoice, InvoiceLine
+from mercato.ledger.domain import Month
+from mercato.ledger.models import LedgerEntry, PayoutItem
+from mercato.licenses.models import License, LicenseState
+from mercato.problems import InvalidInput
+from mercato.services import Services
+
+PAID_KINDS = ("new", "cloud_subscription", "renewal", "upgrade", "co_term", "migration")
+
+
+class InvalidCursor(InvalidInput):
+    """The `cursor` is not one this report gave out: pass the `next_cursor` of the previous page unchanged, or
+    leave it out for the first page."""
+
+    type = "invalid-cursor"
+    title = "Invalid cursor"
+
+
+@dataclass(frozen=True)
+class TransactionFilters:
+    app: str | None = None
+    hosting: str | None = None
+    channel: str | None = None
+    kind: str | None = None
+    currency: str | None = None
+    since: date | None = None
+    until: date | None = None
+    payout: uuid.UUID | None = None
+    """Only the entries this payout paid: the remittance report's entries, as transactions."""
+
+
+@dataclass(frozen=True)
+class LicenseFilters:
+    app: str | None = None
+    hosting: str | None = None
+    channel: str | None = None
+    license_type: str | None = None
+    status: str | None = None
+    updated_since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TransactionRow:
+    entry: LedgerEntry
+    app_key: str | None
+    entitlement_number: str | None
+    license_type: str | None
+    tier_users: int | None
+    customer: str | None
+    invoice: str | None
+
+
+@dataclass(frozen=True)
+class LicenseRow:
+    license: License
+    app_key: str
+    customer: str | None
+
+
+Row = TypeVar("Row")
+
+
+@dataclass(frozen=True)
+class Page(Generic[Row]):
+    rows: Sequence[Row]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class MonthRevenue:
+    month: str
+    currency: str
+    sales_minor: int
+    vendor_minor: int
+    by_kind: dict[str, int]
+    """Count of entries by kind (new, renewal, upgrade, ...)."""
+
+
+@dataclass(frozen=True)
+class Summary:
+    months: Sequence[MonthRevenue]
+    active_licenses: int
+    evaluations: int
+    evaluations_converted: int
+
+
+def encode_cursor(moment: datetime, row_id: object) -> str:
+    document = json.dumps({"t": moment.astimezone(UTC).isoformat(), "id": str(row_id)})
+    return base64.urlsafe_b64encode(document.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        document = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        moment = datetime.fromisoformat(document["t"])
+        row_id = str(document["id"])
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise InvalidCursor("This cursor was not given out by this report.") from None
+    if moment.tzinfo is None:
+        raise InvalidCursor("This cursor was not given out by this report.")
+    return moment, row_id
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+class VendorReports:
+    def __init__(self, session: Session, services: Services) -> None:
+        self.session = session
+        self.vendors = VendorService(session, services.secret_key, services.clock)
+
+    def vendor_for(self, principal: Principal, slug: str) -> Vendor:
+        return self.vendors.vendor_for(principal, slug)
+
+    # -- transactions --------------------------------------------------------------------------------------
+
+    def _transactions(self, vendor: Vendor, filters: TransactionFilters) -> Any:
+        query = (
+            select(
+                LedgerEntry,
+                App.key,
+                License.entitlement_number,
+                License.license_type,
+                License.tier_users,
+                Organisation.name,
+                Invoice.number,
+            )
+            .outerjoin(App, App.id == LedgerEntry.app_id)
+            .outerjoin(License, License.id == LedgerEntry.license_id)
+            .outerjoin(Organisation, Organisation.id == License.organisation_id)
+            .outerjoin(InvoiceLine, InvoiceLine.id == LedgerEntry.invoice_line_id)
+            .outerjoin(Invoice, Invoice.id == InvoiceLine.invoice_id)
+            .where(LedgerEntry.vendor_id == vendor.id)
+        )
+        if filters.app:
+            query = query.where(App.key == filters.app)
+        if filters.hosting:
+            query = query.where(LedgerEntry.hosting == filters.hosting)
+        if filters.channel:
+            query = query.where(LedgerEntry.channel == filters.channel)
+        if filters.kind:
+            query = query.where(LedgerEntry.kind == filters.kind)
+        if filters.currency:
+            query = query.where(LedgerEntry.currency == filters.currency)
+        if filters.since:
+            query = query.where(LedgerEntry.occurred_at >= _start_of(filters.since))
+        if filters.until:
+            query = query.where(LedgerEntry.occurred_at < _start_of(filters.until + timedelta(days=1)))
+        if filters.payout:
+            paid = select(PayoutItem.entry_id).where(PayoutItem.payout_id == filters.payout)
+            query = query.where(LedgerEntry.id.in_(paid))
+        return query.order_by(LedgerEntry.occurred_at.desc(), LedgerEntry.id.desc())
+
+    def transactions(
+        self, vendor: Vendor, filters: TransactionFilters, *, limit: int, cursor: str | None = None
+    ) -> Page[TransactionRow]:
+        query = self._transactions(vendor, filters)
+        if cursor:
+            moment, row_id = decode_cursor(cursor)
+            if not row_id.isdigit() or len(row_id) > 12:
+                raise InvalidCursor("This cursor was not given out by this report.")
+            query = query.where(
+                or_(
+                    LedgerEntry.occurred_at < moment,
+                    and_(LedgerEntry.occurred_at == moment, LedgerEntry.id < int(row_id)),
+                )
+            )
+        rows = [TransactionRow(*row) for row in self.session.execute(query.limit(limit + 1))]
+        more = len(rows) > limit
+        rows = rows[:limit]
+        last = rows[-1].entry if rows else None
+        return Page(rows, encode_cursor(last.occurred_at, last.id) if more and last else None)
+
+    def all_transactions(self, vendor: Vendor, filters: TransactionFilters) -> list[TransactionRow]:
+        return [TransactionRow(*row) for row in self.session.execute(self._transactions(vendor, filters))]
+
+    # -- licenses ------------------------------------------------------------------------------------------
+
+    def _licenses(self, vendor: Vendor, filters: LicenseFilters) -> Any:
+        query = (
+            select(License, App.key, Organisation.name)
+            .join(Listing, Listing.id == License.listing_id)
+            .join(App, App.id == Listing.app_id)
+            .outerjoin(Organisation, Organisation.id == License.organisation_id)
+            .where(App.vendor_id == vendor.id)
+        )
+        if filters.app:
+            query = query.where(App.key == filters.app)
+        if filters.hosting:
+            query = query.where(License.hosting == filters.hosting)
+        if filters.channel:
+            query = query.where(License.channel == filters.channel)
+        if filters.license_type:
+            query = query.where(License.license_type == filters.license_type)
+        if filters.status:
+            query = query.where(License.status == filters.status)
+        if filters.updated_since:
+            query = query.where(License.updated_at >= filters.updated_since)
+        return query.order_by(License.updated_at.desc(), License.id.desc())
+
+    def licenses(
+        self, vendor: Vendor, filters: LicenseFilters, *, limit: int, cursor: str | None = None
+    ) -> Page[LicenseRow]:
+        query = self._licenses(vendor, filters)
+        if cursor:
+            moment, row_id = decode_cursor(cursor)
+            try:
+                last_id = uuid.UUID(row_id)
+            except ValueError:
+                raise InvalidCursor("This cursor was not given out by this report.") from None
+            query = query.where(
+                or_(License.updated_at < moment, and_(License.updated_at == moment, License.id < last_id))
+            )
+        rows = [LicenseRow(*row) for row in self.session.execute(query.limit(limit + 1))]
+        more = len(rows) > limit
+        rows = rows[:limit]
+        last = rows[-1].license if rows else None
+        return Page(rows, encode_cursor(last.updated_at, last.id) if more and last else None)
+
+    def all_licenses(self, vendor: Vendor, filters: LicenseFilters) -> list[LicenseRow]:
+        return [LicenseRow(*row) for row in self.session.execute(self._licenses(vendor, filters))]
+
+    # -- summary -------------------------------------------------------------------------------------------
+
+    def summary(self, vendor: Vendor, first: Month, last: Month) -> Summary:
+        """Monthly revenue (marketplace and direct, by currency) and counts of entries by kind, from ``first``
+        to ``last``; active licenses and evaluations converted, as of now."""
+        entries = self.session.execute(
+            select(
+                LedgerEntry.occurred_at,
+                LedgerEntry.currency,
+                LedgerEntry.kind,
+                LedgerEntry.amount_minor,
+                LedgerEntry.vendor_amount_minor,
+            ).where(
+                LedgerEntry.vendor_id == vendor.id,
+                LedgerEntry.occurred_at >= first.start,
+                LedgerEntry.occurred_at < last.end,
+            )
+        )
+        months: dict[tuple[str, str], MonthRevenue] = {}
+        for occurred_at, currency, kind, amount, vendor_amount in entries:
+            key = (str(Month.of(occurred_at)), currency)
+            found = months.get(key) or MonthRevenue(key[0], currency, 0, 0, {})
+            by_kind = dict(found.by_kind)
+            by_kind[str(kind)] = by_kind.get(str(kind), 0) + 1
+            months[key] = MonthRevenue(
+                key[0], currency, found.sales_minor + amount, found.vendor_minor + vendor_amount, by_kind
+            )
+        vendor_licenses = (
+            select(License.id)
+            .join(Listing, Listing.id == License.listing_id)
+            .join(App, App.id == Listing.app_id)
+            .where(App.vendor_id == vendor.id)
+        )
+        counts = self.session.execute(
+            select(
+                func.count(case((and_(License.status == LicenseState.ACTIVE.value, ~License.evaluation), 1))),
+                func.count(case((License.evaluation, 1))),
+            ).where(License.id.in_(vendor_licenses))
+        ).one()
+        # An evaluation converted: the same app on the same host later got a paid (non-evaluation) license.
+        paid = License.__table__.alias("paid")
+        converted = self.session.scalar(
+            select(func.count())
+            .select_from(License)
+            .where(
+                License.id.in_(vendor_licenses),
+                License.evaluation,
+                select(paid.c.id)
+                .where(
+                    paid.c.product_key == License.product_key,
+                    paid.c.host_instance_id == License.host_instance_id,
+                    paid.c.evaluation.is_(False),
+                )
+                .exists(),
+            )
+        )
+        return Summary(
+            months=[months[key] for key in sorted(months)],
+            active_licenses=int(counts[0]),
+            evaluations=int(counts[1]),
+            evaluations_converted=int(converted or 0),
+        )
