@@ -6,7 +6,7 @@ SQLite and PostgreSQL, so that a correction can only be a new entry and a payout
 currency and month (a month's run pays each vendor once per currency).
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0013
 Create Date: 2026-12-04
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0011"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
