@@ -35,6 +35,8 @@ from mercato.web.openapi import install_openapi
 from mercato.web.problem_pages import router as problem_pages_router
 from mercato.web.problems import install_problem_handlers
 from mercato.web.security import SecurityHeaders
+from mercato.webhooks.api import install_webhook_docs
+from mercato.webhooks.api import router as webhooks_router
 
 OPENAPI_URL = "/api/v1/openapi.json"
 
@@ -108,6 +110,10 @@ OPENAPI_TAGS = [
         "name": "outbox",
         "description": "Operator staff: e-mail waiting, retried or dead, and sending it again.",
     },
+    {
+        "name": "webhooks",
+        "description": "Vendors' and the operator's webhook endpoints: events, deliveries, resends, secrets.",
+    },
 ]
 
 
@@ -152,6 +158,7 @@ def create_app(
     )
     install_problem_handlers(app)
     install_openapi(app)
+    install_webhook_docs(app)
     install_api_docs(app, OPENAPI_URL)
     app.add_middleware(SecurityHeaders)
 
@@ -168,6 +175,7 @@ def create_app(
     app.include_router(preview_router, prefix="/api/v1")
     app.include_router(commerce_router, prefix="/api/v1")
     app.include_router(outbox_router, prefix="/api/v1")
+    app.include_router(webhooks_router, prefix="/api/v1")
     app.include_router(test_clock_router, prefix="/api/v1")
     app.include_router(problem_pages_router, prefix="/api/v1")
     # The pages after the API: they answer every path the API does not, errors included.

@@ -9,6 +9,7 @@ from mercato.keys import models as key_models
 from mercato.licenses import models as license_models
 from mercato.outbox import models as outbox_models
 from mercato.testclock import models as test_clock_models
+from mercato.webhooks import models as webhook_models
 
 __all__ = [
     "account_models",
@@ -20,4 +21,5 @@ __all__ = [
     "outbox_models",
     "price_notices_models",
     "test_clock_models",
+    "webhook_models",
 ]

@@ -24,6 +24,7 @@ from mercato.cache_invalidation import Topic, changed
 from mercato.licenses.emails import queue_key_emails
 from mercato.licenses.models import License, LicenseEventKind, LicenseKey, LicenseTransaction
 from mercato.pricing import Channel
+from mercato.webhooks.service import queue_license_webhooks
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ class LicenseEvent:
 
 LicenseSubscriber = Callable[[Session, Sequence[LicenseEvent]], None]
 
-DEFAULT_SUBSCRIBERS: tuple[LicenseSubscriber, ...] = (queue_key_emails,)
+DEFAULT_SUBSCRIBERS: tuple[LicenseSubscriber, ...] = (queue_key_emails, queue_license_webhooks)
 
 
 class LicenseEvents:
