@@ -301,7 +301,8 @@ class WebhookService:
     def _vendor_slugs(self, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
         if not ids:
             return {}
-        return dict(self.session.execute(select(Vendor.id, Vendor.slug).where(Vendor.id.in_(ids))).tuples())
+        rows = self.session.execute(select(Vendor.id, Vendor.slug).where(Vendor.id.in_(ids)))
+        return {row.id: row.slug for row in rows}
 
     def view(self, endpoint: WebhookEndpoint) -> EndpointView:
         slugs = self._vendor_slugs({endpoint.vendor_id} if endpoint.vendor_id else set())
