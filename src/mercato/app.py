@@ -25,6 +25,7 @@ from mercato.outbox.api import router as outbox_router
 from mercato.outbox.worker import BackgroundWorker
 from mercato.pages.site import install_pages
 from mercato.preview.api import router as preview_router
+from mercato.reminders.api import router as reminders_router
 from mercato.services import Services
 from mercato.settings import Settings, get_settings
 from mercato.testclock.api import router as test_clock_router
@@ -176,6 +177,7 @@ def create_app(
     app.include_router(commerce_router, prefix="/api/v1")
     app.include_router(outbox_router, prefix="/api/v1")
     app.include_router(webhooks_router, prefix="/api/v1")
+    app.include_router(reminders_router, prefix="/api/v1")
     app.include_router(test_clock_router, prefix="/api/v1")
     app.include_router(problem_pages_router, prefix="/api/v1")
     # The pages after the API: they answer every path the API does not, errors included.

@@ -134,6 +134,12 @@ class Settings(BaseSettings):
     outbox_retry_max_seconds: float = Field(
         default=3600.0, gt=0, description="The longest wait between attempts."
     )
+    public_url: str = Field(
+        default="",
+        description="The address customers reach Mercato at (https://marketplace.example.com): links in e-mails "
+        "(a renewal reminder's opt-out) start with it. Default: http://host:port.",
+    )
+
     # Webhooks. See docs/vendors.md, "Webhooks".
     webhook_timeout_seconds: float = Field(
         default=10.0,
@@ -159,6 +165,11 @@ class Settings(BaseSettings):
         default=True,
         description="On SQLite, `mercato serve` also delivers outbox messages in the background.",
     )
+
+
+def public_base_url(settings: Settings) -> str:
+    """Where links in e-mails point: ``public_url``, or the address Mercato serves on."""
+    return (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
 
 
 @lru_cache(maxsize=1)

@@ -1,4 +1,5 @@
-"""webhooks: endpoints that vendors and the operator register, their deliveries and every delivery attempt
+"""webhooks and renewal reminders: endpoints that vendors and the operator register, their deliveries and every
+delivery attempt; the renewal reminders sent (once per license, reminder and end date) and the opt-outs
 
 Revision ID: 0015
 Revises: 0011
@@ -97,9 +98,52 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_attempts")),
     )
     op.create_index(op.f("ix_webhook_attempts_delivery_id"), "webhook_attempts", ["delivery_id"])
+    op.create_table(
+        "renewal_reminders",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("license_id", sa.Uuid(), nullable=False),
+        sa.Column("reminder", sa.String(length=32), nullable=False),
+        sa.Column("end_date", sa.Date(), nullable=False),
+        sa.Column("sent_on", sa.Date(), nullable=False),
+        sa.Column("recipients", sa.Integer(), nullable=False),
+        sa.Column("outbox_message_id", sa.Uuid(), nullable=True),
+        _moment("created_at", False),
+        sa.ForeignKeyConstraint(
+            ["license_id"],
+            ["licenses.id"],
+            name=op.f("fk_renewal_reminders_license_id_licenses"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_renewal_reminders")),
+        sa.UniqueConstraint(
+            "license_id",
+            "reminder",
+            "end_date",
+            name=op.f("uq_renewal_reminders_license_id_reminder_end_date"),
+        ),
+    )
+    op.create_table(
+        "reminder_opt_outs",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("organisation_id", sa.Uuid(), nullable=False),
+        sa.Column("email", sa.String(length=254), nullable=False),
+        _moment("created_at", False),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"],
+            ["organisations.id"],
+            name=op.f("fk_reminder_opt_outs_organisation_id_organisations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_reminder_opt_outs")),
+        sa.UniqueConstraint(
+            "organisation_id", "email", name=op.f("uq_reminder_opt_outs_organisation_id_email")
+        ),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("reminder_opt_outs")
+    op.drop_table("renewal_reminders")
     op.drop_index(op.f("ix_webhook_attempts_delivery_id"), table_name="webhook_attempts")
     op.drop_table("webhook_attempts")
     op.drop_index("ix_webhook_deliveries_endpoint_created", table_name="webhook_deliveries")
