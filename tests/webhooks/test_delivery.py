@@ -3,6 +3,8 @@ loopback that verifies every signature with the stock ``standardwebhooks`` libra
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -312,3 +314,41 @@ def test_a_name_resolving_to_a_private_address_is_refused_at_delivery(
     [attempt] = attempts(session_factory, delivery)
     assert attempt.status_code is None
     assert attempt.error == "hooks.example.com resolves to 10.0.0.7, which is not a public address"
+
+
+def test_queue_webhook_with_an_event_id_queues_each_endpoint_once_and_a_rollback_sends_nothing(
+    session_factory: sessionmaker[Session],
+    receiver: WebhookReceiver,
+    register: RegisterEndpoint,
+    worker: OutboxWorker,
+    clock: FixedClock,
+) -> None:
+    endpoint = register(receiver.url, events=["transaction.created"])
+    receiver.secrets = [endpoint.secret]
+    data = {
+        "transaction_id": "42",
+        "vendor": "example-mockups",
+        "entitlement_number": "E-1",
+        "app_key": "com.example.mockups.wiki",
+        "sale_type": "new",
+        "currency": "USD",
+        "amount": Decimal("1100.00"),
+        "vendor_amount": Decimal("880.00"),
+        "occurred_at": clock.now(),
+    }
+    with session_factory() as session:
+        session.begin()
+        queue_webhook(
+            session, "transaction.created", vendor_id(session, "example-mockups"), data, event_id="txn_41"
+        )
+        session.rollback()  # the ledger entry was not written after all
+    for _ in range(2):  # a retried caller
+        with session_factory() as session, session.begin():
+            queue_webhook(
+                session, "transaction.created", vendor_id(session, "example-mockups"), data, event_id="txn_42"
+            )
+    worker.drain()
+    [received] = receiver.accepted
+    assert received.payload["data"]["amount"] == "1100.00"  # decimals as strings, as everywhere in the API
+    EVENT_MODELS[WebhookEventType.TRANSACTION_CREATED].model_validate(received.payload)
+    assert len(deliveries(session_factory, endpoint)) == 1
