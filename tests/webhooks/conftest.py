@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -22,7 +23,6 @@ from mercato.mail import SmtpMailer
 from mercato.outbox.worker import OutboxWorker, RetryPolicy, standard_handlers
 from mercato.services import Services
 from mercato.settings import Settings
-from mercato.webhooks.models import WebhookEndpoint
 from mercato.webhooks.service import WebhookService
 from webhooks.receiver import WebhookReceiver
 
@@ -59,6 +59,7 @@ def smtp_server() -> Iterator[SmtpTestServer]:
 @pytest.fixture
 def webhook_settings(smtp_server: SmtpTestServer) -> Settings:
     return Settings(
+        secret_key=SECRET_KEY,
         webhook_allow_loopback=True,
         webhook_timeout_seconds=5,
         webhook_disable_after_failures=5,
@@ -100,7 +101,18 @@ def member_of(session: Session, slug: str) -> Principal:
     )
 
 
-RegisterEndpoint = Callable[..., WebhookEndpoint]
+SECRET_KEY = "test-secret-key"
+
+
+@dataclass(frozen=True)
+class Registered:
+    """An endpoint as its owner knows it: its id, and the signing secret it was answered once."""
+
+    id: uuid.UUID
+    secret: str
+
+
+RegisterEndpoint = Callable[..., Registered]
 
 
 @pytest.fixture
@@ -109,10 +121,13 @@ def register(session_factory: sessionmaker[Session], clock: FixedClock) -> Regis
 
     def register_endpoint(
         url: str, vendor: str = "example-mockups", events: list[str] | None = None
-    ) -> WebhookEndpoint:
+    ) -> Registered:
         with session_factory() as session, session.begin():
-            service = WebhookService(session, clock, allow_loopback=True)
-            return service.create_for(member_of(session, vendor), url, events or ALL_LICENSE_EVENTS)
+            service = WebhookService(session, clock, SECRET_KEY, allow_loopback=True)
+            endpoint, secret = service.create_for(
+                member_of(session, vendor), url, events or ALL_LICENSE_EVENTS
+            )
+            return Registered(endpoint.id, secret)
 
     return register_endpoint
 

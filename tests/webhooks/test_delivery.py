@@ -16,12 +16,13 @@ from mercato.outbox.worker import OutboxWorker
 from mercato.services import Services
 from mercato.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from mercato.webhooks.payloads import EVENT_MODELS, WebhookEventType
+from mercato.webhooks.sealing import open_secret, reseal_webhook_secrets
 from mercato.webhooks.service import WebhookService, queue_webhook, webhook_id
-from webhooks.conftest import IssueLicense, RegisterEndpoint, member_of, vendor_id
+from webhooks.conftest import SECRET_KEY, IssueLicense, Registered, RegisterEndpoint, member_of, vendor_id
 from webhooks.receiver import WebhookReceiver
 
 
-def deliveries(session_factory: sessionmaker[Session], endpoint: WebhookEndpoint) -> list[WebhookDelivery]:
+def deliveries(session_factory: sessionmaker[Session], endpoint: Registered) -> list[WebhookDelivery]:
     with session_factory() as session:
         return list(
             session.scalars(select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id))
@@ -39,7 +40,7 @@ def attempts(session_factory: sessionmaker[Session], delivery: WebhookDelivery) 
         )
 
 
-def endpoint_now(session_factory: sessionmaker[Session], endpoint: WebhookEndpoint) -> WebhookEndpoint:
+def endpoint_now(session_factory: sessionmaker[Session], endpoint: Registered) -> WebhookEndpoint:
     with session_factory() as session:
         found = session.get(WebhookEndpoint, endpoint.id)
         assert found is not None
@@ -114,7 +115,7 @@ def test_an_endpoint_that_fails_for_a_while_gets_the_delivery_once_it_recovers(
     assert endpoint_now(session_factory, endpoint).consecutive_failures == 0  # a success ends the streak
     with session_factory() as session:
         owner = member_of(session, "example-mockups")
-        view = WebhookService(session, clock).delivery_for(owner, endpoint.id, delivery.id)
+        view = WebhookService(session, clock, SECRET_KEY).delivery_for(owner, endpoint.id, delivery.id)
     assert view.status == "delivered" and view.attempts == 4 and len(view.log) == 4
 
 
@@ -129,11 +130,9 @@ def test_after_a_rotation_both_secrets_sign_for_24_hours_then_only_the_new_one(
     endpoint = register(receiver.url)
     old = endpoint.secret
     with session_factory() as session, session.begin():
-        new = (
-            WebhookService(session, clock)
-            .rotate_secret_for(member_of(session, "example-mockups"), endpoint.id)
-            .secret
-        )
+        new = WebhookService(session, clock, SECRET_KEY).rotate_secret_for(
+            member_of(session, "example-mockups"), endpoint.id
+        )[1]
     assert new != old and new.startswith("whsec_")
     receiver.secrets = [old, new]
     issue()
@@ -161,7 +160,7 @@ def test_resend_posts_the_same_webhook_id_and_body_again(
     worker.drain()
     [delivery] = deliveries(session_factory, endpoint)
     with session_factory() as session, session.begin():
-        view = WebhookService(session, clock).resend_for(
+        view = WebhookService(session, clock, SECRET_KEY).resend_for(
             member_of(session, "example-mockups"), endpoint.id, delivery.id
         )
     assert view.status == "pending"
@@ -229,9 +228,10 @@ def test_a_vendor_endpoint_gets_only_its_own_vendors_events_and_the_operator_get
         operator_principal = type(operator_principal)(
             **{**operator_principal.__dict__, "operator": True, "vendor_member_of": frozenset()}
         )
-        operator = WebhookService(session, clock, allow_loopback=True).create_for(
+        made, secret = WebhookService(session, clock, SECRET_KEY, allow_loopback=True).create_for(
             operator_principal, receiver.url + "/operator", ["license.created", "payout.paid"]
         )
+        operator = Registered(made.id, secret)
     receiver.secrets = [mockups.secret, diagramly.secret, operator.secret]
     issue()  # a mockups license
     issue(app_key="com.diagramly.diagrams.wiki")
@@ -352,3 +352,23 @@ def test_queue_webhook_with_an_event_id_queues_each_endpoint_once_and_a_rollback
     assert received.payload["data"]["amount"] == "1100.00"  # decimals as strings, as everywhere in the API
     EVENT_MODELS[WebhookEventType.TRANSACTION_CREATED].model_validate(received.payload)
     assert len(deliveries(session_factory, endpoint)) == 1
+
+
+def test_secrets_are_sealed_at_rest_and_move_with_keys_reseal(
+    session_factory: sessionmaker[Session], register: RegisterEndpoint, clock: FixedClock
+) -> None:
+    endpoint = register("https://hooks.mockups.example/in")
+    with session_factory() as session, session.begin():
+        WebhookService(session, clock, SECRET_KEY).rotate_secret_for(
+            member_of(session, "example-mockups"), endpoint.id
+        )
+    stored = endpoint_now(session_factory, endpoint)
+    assert endpoint.secret not in (stored.secret, stored.previous_secret)  # a dump alone signs nothing
+    assert open_secret(stored.previous_secret or "", SECRET_KEY, endpoint.id) == endpoint.secret
+    with pytest.raises(Exception, match="cannot be opened"):
+        open_secret(stored.secret, "another-deployment-secret", endpoint.id)
+    with session_factory() as session, session.begin():
+        assert reseal_webhook_secrets(session, SECRET_KEY, "the-new-secret-key") >= 1
+    resealed = endpoint_now(session_factory, endpoint)
+    assert open_secret(resealed.previous_secret or "", "the-new-secret-key", endpoint.id) == endpoint.secret
+    assert open_secret(resealed.secret, "the-new-secret-key", endpoint.id).startswith("whsec_")

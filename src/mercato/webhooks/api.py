@@ -266,7 +266,12 @@ def _detail(view: DeliveryView) -> DeliveryDetailOut:
 
 def _service(request: Request, session: Any) -> WebhookService:
     settings = request.app.state.settings
-    return WebhookService(session, request.app.state.clock, settings.webhook_allow_loopback or settings.demo)
+    return WebhookService(
+        session,
+        request.app.state.clock,
+        settings.secret_key,
+        settings.webhook_allow_loopback or settings.demo,
+    )
 
 
 # -- routes --------------------------------------------------------------------------------------------------
@@ -315,10 +320,10 @@ def create_endpoint(
     (`whsec_…`): every delivery is signed with it per the Standard Webhooks specification. Operator staff may
     register one for any vendor, or (without `vendor`) their own, which receives every vendor's events."""
     service = _service(request, session)
-    endpoint = service.create_for(
+    endpoint, secret = service.create_for(
         principal, body.url, [event.value for event in body.events], body.description, body.vendor
     )
-    return EndpointWithSecretOut(**_endpoint_fields(service.view(endpoint)), secret=endpoint.secret)
+    return EndpointWithSecretOut(**_endpoint_fields(service.view(endpoint)), secret=secret)
 
 
 @router.get(
@@ -387,8 +392,8 @@ def rotate_secret(
     """A new signing secret, in the answer. For 24 hours every delivery carries two signatures (the new
     secret's and the old one's), so the receiver may switch to the new secret at any time in between."""
     service = _service(request, session)
-    rotated = service.rotate_secret_for(principal, endpoint)
-    return EndpointWithSecretOut(**_endpoint_fields(service.view(rotated)), secret=rotated.secret)
+    rotated, secret = service.rotate_secret_for(principal, endpoint)
+    return EndpointWithSecretOut(**_endpoint_fields(service.view(rotated)), secret=secret)
 
 
 @router.get(

@@ -123,7 +123,7 @@ class WebhookSender:
                 endpoint.id,
                 endpoint.url,
                 delivery.body,
-                signing_secrets(endpoint, self.clock.now()),
+                signing_secrets(endpoint, self.clock.now(), self.settings.secret_key),
             )
 
     def _post(self, target: _Target) -> _Result:

@@ -33,6 +33,7 @@ from mercato.pricing.money import from_minor_units
 from mercato.problems import Conflict, InvalidInput, NotFound
 from mercato.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from mercato.webhooks.payloads import LICENSE_EVENT_TYPES, WebhookEventType
+from mercato.webhooks.sealing import open_secret, seal_secret
 from mercato.webhooks.targets import check_url
 
 if TYPE_CHECKING:
@@ -92,11 +93,12 @@ def webhook_id(delivery_id: uuid.UUID) -> str:
     return f"msg_{delivery_id.hex}"
 
 
-def signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
-    """The secrets a delivery is signed with now: the current one, and the one before a rotation for 24 hours."""
-    found = [endpoint.secret]
+def signing_secrets(endpoint: WebhookEndpoint, now: datetime, secret_key: str) -> list[str]:
+    """The secrets a delivery is signed with now: the current one, and the one before a rotation for 24 hours
+    (opened with the deployment's secret key)."""
+    found = [open_secret(endpoint.secret, secret_key, endpoint.id)]
     if endpoint.previous_secret and endpoint.previous_secret_until and endpoint.previous_secret_until > now:
-        found.append(endpoint.previous_secret)
+        found.append(open_secret(endpoint.previous_secret, secret_key, endpoint.id))
     return found
 
 
@@ -291,9 +293,11 @@ _STATUS_NAMES = {MessageStatus.DEAD: "failed"}
 
 
 class WebhookService:
-    def __init__(self, session: Session, clock: Clock, allow_loopback: bool = False) -> None:
+    def __init__(self, session: Session, clock: Clock, secret_key: str, allow_loopback: bool = False) -> None:
         self.session = session
         self.clock = clock
+        self.secret_key = secret_key
+        """Seals the endpoints' signing secrets at rest (``mercato.webhooks.sealing``)."""
         self.allow_loopback = allow_loopback
 
     # Finding, as the principal may
@@ -367,16 +371,19 @@ class WebhookService:
         events: Sequence[str],
         description: str = "",
         vendor: str | None = None,
-    ) -> WebhookEndpoint:
+    ) -> tuple[WebhookEndpoint, str]:
         """Register an endpoint for the principal's vendor (operator staff: for any vendor, or with no vendor
-        their own, which receives every vendor's events). Its secret is in the answer."""
+        their own, which receives every vendor's events). Returns it with its signing secret, which is stored
+        sealed and shown only now."""
         vendor_id = self._owner_vendor(principal, vendor)
+        endpoint_id, secret = uuid.uuid4(), new_secret()
         endpoint = WebhookEndpoint(
+            id=endpoint_id,
             vendor_id=vendor_id,
             url=check_url(url, self.allow_loopback),
             description=description.strip(),
             event_types=_event_types(events),
-            secret=new_secret(),
+            secret=seal_secret(secret, self.secret_key, endpoint_id),
             enabled=True,
             consecutive_failures=0,
             created_by_id=principal.user_id,
@@ -385,7 +392,7 @@ class WebhookService:
         )
         self.session.add(endpoint)
         self.session.flush()
-        return endpoint
+        return endpoint, secret
 
     def change_for(
         self, principal: Principal, endpoint_id: uuid.UUID, changes: EndpointChanges
@@ -412,17 +419,18 @@ class WebhookService:
         self.session.delete(self.endpoint_for(principal, endpoint_id))
         self.session.flush()
 
-    def rotate_secret_for(self, principal: Principal, endpoint_id: uuid.UUID) -> WebhookEndpoint:
+    def rotate_secret_for(self, principal: Principal, endpoint_id: uuid.UUID) -> tuple[WebhookEndpoint, str]:
         """A new secret signs every delivery from now on; the one it replaces keeps signing alongside for 24
         hours (each delivery then carries both signatures), so receivers can switch without losing one."""
         endpoint = self.endpoint_for(principal, endpoint_id)
         now = self.clock.now()
+        secret = new_secret()
         endpoint.previous_secret = endpoint.secret
         endpoint.previous_secret_until = now + SECRET_OVERLAP
-        endpoint.secret = new_secret()
+        endpoint.secret = seal_secret(secret, self.secret_key, endpoint.id)
         endpoint.updated_at = now
         self.session.flush()
-        return endpoint
+        return endpoint, secret
 
     # Deliveries
 
