@@ -27,6 +27,7 @@ from mercato.outbox.api import router as outbox_router
 from mercato.outbox.worker import BackgroundWorker
 from mercato.pages.site import install_pages
 from mercato.preview.api import router as preview_router
+from mercato.reminders.api import router as reminders_router
 from mercato.services import Services
 from mercato.settings import Settings, get_settings
 from mercato.testclock.api import router as test_clock_router
@@ -37,6 +38,8 @@ from mercato.web.openapi import install_openapi
 from mercato.web.problem_pages import router as problem_pages_router
 from mercato.web.problems import install_problem_handlers
 from mercato.web.security import SecurityHeaders
+from mercato.webhooks.api import install_webhook_docs
+from mercato.webhooks.api import router as webhooks_router
 
 OPENAPI_URL = "/api/v1/openapi.json"
 
@@ -119,6 +122,10 @@ OPENAPI_TAGS = [
         "name": "outbox",
         "description": "Operator staff: e-mail waiting, retried or dead, and sending it again.",
     },
+    {
+        "name": "webhooks",
+        "description": "Vendors' and the operator's webhook endpoints: events, deliveries, resends, secrets.",
+    },
 ]
 
 
@@ -163,6 +170,7 @@ def create_app(
     )
     install_problem_handlers(app)
     install_openapi(app)
+    install_webhook_docs(app)
     install_api_docs(app, OPENAPI_URL)
     app.add_middleware(SecurityHeaders)
 
@@ -181,6 +189,8 @@ def create_app(
     app.include_router(ledger_router, prefix="/api/v1")
     app.include_router(vendor_reports_router, prefix="/api/v1")
     app.include_router(outbox_router, prefix="/api/v1")
+    app.include_router(webhooks_router, prefix="/api/v1")
+    app.include_router(reminders_router, prefix="/api/v1")
     app.include_router(test_clock_router, prefix="/api/v1")
     app.include_router(problem_pages_router, prefix="/api/v1")
     # The pages after the API: they answer every path the API does not, errors included.

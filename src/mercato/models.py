@@ -10,7 +10,9 @@ from mercato.keys import models as key_models
 from mercato.ledger import models as ledger_models
 from mercato.licenses import models as license_models
 from mercato.outbox import models as outbox_models
+from mercato.reminders import models as reminder_models
 from mercato.testclock import models as test_clock_models
+from mercato.webhooks import models as webhook_models
 
 __all__ = [
     "account_models",
@@ -23,5 +25,7 @@ __all__ = [
     "license_models",
     "outbox_models",
     "price_notices_models",
+    "reminder_models",
     "test_clock_models",
+    "webhook_models",
 ]

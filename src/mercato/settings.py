@@ -113,7 +113,7 @@ class Settings(BaseSettings):
     public_url: str = Field(
         default="",
         description="The address people open Mercato at (https://mercato.example.com), used for the links in "
-        "e-mails (invitations, password resets, sign-up confirmations). Empty: the address of the request "
+        "e-mails (invitations, password resets, sign-up confirmations, renewal reminders' opt-out). Empty: the address of the request "
         "that caused the e-mail; set it in production so no forged Host header can go into a link.",
     )
 
@@ -140,10 +140,36 @@ class Settings(BaseSettings):
     outbox_retry_max_seconds: float = Field(
         default=3600.0, gt=0, description="The longest wait between attempts."
     )
+    # Webhooks. See docs/vendors.md, "Webhooks".
+    webhook_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=60,
+        description="Give up on a webhook endpoint that has not answered after this long.",
+    )
+    webhook_disable_after_failures: int = Field(
+        default=20,
+        ge=1,
+        description="An endpoint is disabled (and its owner told by e-mail) after this many failed delivery "
+        "attempts in a row, once they span webhook_disable_after_hours.",
+    )
+    webhook_disable_after_hours: float = Field(
+        default=24.0, ge=0, description="How long an endpoint must have been failing before it is disabled."
+    )
+    webhook_allow_loopback: bool = Field(
+        default=False,
+        description="Accept webhook endpoints on this machine (http://127.0.0.1, http://localhost, ...), for "
+        "demos and tests; `mercato serve --demo` turns it on. Private networks are refused regardless.",
+    )
     serve_drains_outbox: bool = Field(
         default=True,
         description="On SQLite, `mercato serve` also delivers outbox messages in the background.",
     )
+
+
+def public_base_url(settings: Settings) -> str:
+    """Where links in e-mails point: ``public_url``, or the address Mercato serves on."""
+    return (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
 
 
 @lru_cache(maxsize=1)

@@ -44,6 +44,12 @@ EXAMPLES_PER_OPERATION = 50
 def _shop(api: TestClient, world: World) -> dict[str, list[str]]:
     """A quote, an open invoice and a paid one with a license, so that their paths lead somewhere."""
     admin, operator = world.auth("acme_admin"), world.auth("operator")
+    hooks = "/api/v1/webhook-endpoints"
+    endpoint = api.post(
+        hooks,
+        headers=world.auth("mockups_vendor"),
+        json={"url": "https://hooks.mockups.example/in", "events": ["license.created"]},
+    ).json()["id"]
 
     def accepted(product_key: str) -> dict[str, Any]:
         items = [{"action": "new", "product_key": product_key, "tier": "100"}]
@@ -63,6 +69,7 @@ def _shop(api: TestClient, world: World) -> dict[str, list[str]]:
     payment = {"amount": paid["total"], "reference": "FUZZ-1"}
     paid = api.post(f"/api/v1/invoices/{paid['id']}/payments", headers=operator, json=payment).json()
     tokens = api.get("/api/v1/tokens", headers=admin).json()["items"]
+    deliveries = api.get(f"{hooks}/{endpoint}/deliveries", headers=operator).json()["items"]
     return {
         "organisation": [world.acme.slug, str(world.globex.id)],
         "instance_id": [str(world.wiki_server.id), str(world.wiki_cloud.id), str(world.globex_wiki.id)],
@@ -71,6 +78,8 @@ def _shop(api: TestClient, world: World) -> dict[str, list[str]]:
         "line_id": [str(paid["lines"][0]["id"])],
         "entitlement_number": [paid["lines"][0]["license"]],
         "token_id": [tokens[0]["id"]],
+        "endpoint": [endpoint],
+        "delivery": [deliveries[0]["id"]],
         "app_key": ["com.example.mockups.wiki"],
         "key": ["wiki"],
         "issuer": ["operator", "example-mockups"],

@@ -71,6 +71,8 @@ def test_an_operation_declares_credentials_exactly_when_it_refuses_a_caller_with
             email="dev@mockups.example",
             message="0123456789ab",
             revision_id=world.wiki_server.id,
+            endpoint=world.wiki_server.id,
+            delivery=world.wiki_server.id,
         )
         anonymous = api.request(method, url, json={})
         if "security" in operation:
@@ -159,6 +161,8 @@ def test_every_request_body_has_examples_that_its_schema_and_the_api_accept(
                 app_key="com.example.mockups.wiki",
                 hosting="server",
                 revision_id=world.wiki_server.id,
+                endpoint=world.wiki_server.id,
+                delivery=world.wiki_server.id,
             )
             answer = api.request(method, url, json=example["value"], headers=world.auth("operator"))
             refused_input = answer.status_code in (400, 422) and answer.json()["type"].endswith(

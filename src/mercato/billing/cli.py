@@ -23,8 +23,9 @@ from mercato.cli_support import (
     require_secret,
 )
 from mercato.database import make_session_factory, transaction
+from mercato.reminders.service import send_due_reminders
 from mercato.services import Services
-from mercato.settings import get_settings
+from mercato.settings import get_settings, public_base_url
 
 app = typer.Typer(help="Billing: cloud renewals, dunning and license lifecycle.", no_args_is_help=True)
 
@@ -87,6 +88,10 @@ def _run(factory: sessionmaker[Session], services: Services) -> tuple[BillingRep
             report.merge(renewed)
     with transaction(factory) as session:
         report.merge(BillingRun(session, services).sweep_licenses())
+    # Renewal reminders, one license per transaction: an interrupted run sends nothing twice when run again.
+    report.renewal_reminders.extend(
+        send_due_reminders(factory, services.clock, services.secret_key, public_base_url(get_settings()))
+    )
     return report, _announce_price_changes(factory, services)
 
 
@@ -141,6 +146,7 @@ def _print_report(report: BillingReport, day: date, dry_run: bool) -> None:
         ("Unlicensed", report.unlicensed),
         ("Expired", report.expired),
         ("Maintenance lapsed", report.maintenance_lapsed),
+        ("Renewal reminders", report.renewal_reminders),
     ):
         if items:
             err_console.print(f"  {title}: {', '.join(items)}")

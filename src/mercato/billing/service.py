@@ -38,6 +38,7 @@ from mercato.commerce.quoting import Quoting, quote_line
 from mercato.commerce.repository import CommerceRepository
 from mercato.licenses.events import LicenseEvent, LicenseEvents
 from mercato.licenses.models import License, LicenseEventKind, LicenseState
+from mercato.reminders.service import RenewalReminders
 from mercato.services import Services
 
 GRACE_DAYS = 15
@@ -62,6 +63,8 @@ class BillingReport:
     expired: list[str] = field(default_factory=list)
     maintenance_lapsed: list[str] = field(default_factory=list)
     renewals: list[RenewalInvoice] = field(default_factory=list)
+    renewal_reminders: list[str] = field(default_factory=list)
+    """``<entitlement number>:<reminder>`` for each renewal reminder sent (``mercato.reminders``)."""
 
     def merge(self, other: BillingReport) -> None:
         for name in (
@@ -71,6 +74,7 @@ class BillingReport:
             "expired",
             "maintenance_lapsed",
             "renewals",
+            "renewal_reminders",
         ):
             getattr(self, name).extend(getattr(other, name))
 
@@ -184,6 +188,9 @@ class BillingRun:
                     break
                 report.merge(renewed)
         report.merge(self.sweep_licenses())
+        report.renewal_reminders.extend(
+            RenewalReminders(self.session, self.clock, self.services.secret_key).send_all()
+        )
         return report
 
     # -- 2.–4. license states ------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import typer
 from mercato.cli_support import USAGE_ERROR, err_console, nothing_found, require_secret, unit_of_work
 from mercato.keys.service import KeyService
 from mercato.settings import get_settings
+from mercato.webhooks.sealing import reseal_webhook_secrets
 
 app = typer.Typer(
     help="Signing keys: one ring per issuer ('operator', or a vendor's slug).", no_args_is_help=True
@@ -47,7 +48,11 @@ def reseal() -> None:
         raise typer.Exit(USAGE_ERROR)
     with unit_of_work() as (session, services):
         count = KeyService(session, services.secret_key, services.clock).reseal(old_secret)
-    err_console.print(f"Resealed {count} private key(s) under the new secret. Unset MERCATO_OLD_SECRET_KEY.")
+        endpoints = reseal_webhook_secrets(session, old_secret, services.secret_key)
+    err_console.print(
+        f"Resealed {count} private key(s) and the secrets of {endpoints} webhook endpoint(s) under the new "
+        "secret. Unset MERCATO_OLD_SECRET_KEY."
+    )
 
 
 @app.command()

@@ -26,6 +26,7 @@ from mercato.ledger.recording import record_revenue
 from mercato.licenses.emails import queue_key_emails
 from mercato.licenses.models import License, LicenseEventKind, LicenseKey, LicenseTransaction
 from mercato.pricing import Channel
+from mercato.webhooks.service import queue_license_webhooks
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ class LicenseEvent:
 
 LicenseSubscriber = Callable[[Session, Sequence[LicenseEvent]], None]
 
-DEFAULT_SUBSCRIBERS: tuple[LicenseSubscriber, ...] = (queue_key_emails, record_revenue)
+DEFAULT_SUBSCRIBERS: tuple[LicenseSubscriber, ...] = (queue_key_emails, record_revenue, queue_license_webhooks)
 
 
 def subscribers_linking_to(public_url: str) -> tuple[LicenseSubscriber, ...]:

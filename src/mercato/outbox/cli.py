@@ -134,7 +134,10 @@ def _drain_once(engine: Engine, stop: threading.Event, batch_size: int) -> Deliv
     with session_factory() as session:
         due = OutboxRepository(session).count_due(utcnow())
     runner = OutboxWorker(
-        session_factory, standard_handlers(settings), RetryPolicy.from_settings(settings), batch_size
+        session_factory,
+        standard_handlers(settings, session_factory=session_factory),
+        RetryPolicy.from_settings(settings),
+        batch_size,
     )
     columns = (TextColumn("Delivering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err_console) as progress:

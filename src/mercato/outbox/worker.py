@@ -35,6 +35,8 @@ from mercato.outbox.emails import EMAIL_TOPIC, EmailDelivery
 from mercato.outbox.handlers import DeliveryContext, HandlerRegistry, Undeliverable
 from mercato.outbox.repository import ABANDONED, ClaimedMessage, OutboxRepository
 from mercato.settings import Settings, get_settings
+from mercato.webhooks.delivery import WebhookSender
+from mercato.webhooks.service import WEBHOOK_TOPIC
 
 log = logging.getLogger(__name__)
 
@@ -115,9 +117,18 @@ class Claim:
     claimed_at: datetime
 
 
-def standard_handlers(settings: Settings, mailer: Mailer | None = None) -> HandlerRegistry:
-    """The topics Mercato enqueues and their handlers; e-mail goes through SMTP unless a mailer is given."""
-    return HandlerRegistry([(EMAIL_TOPIC, EmailDelivery(mailer or SmtpMailer.from_settings(settings)))])
+def standard_handlers(
+    settings: Settings,
+    mailer: Mailer | None = None,
+    session_factory: sessionmaker[Session] | None = None,
+    clock: Clock | None = None,
+) -> HandlerRegistry:
+    """The topics Mercato enqueues and their handlers; e-mail goes through SMTP unless a mailer is given.
+    Webhooks need the database (their delivery log): given a session factory, they are delivered too."""
+    handlers = HandlerRegistry([(EMAIL_TOPIC, EmailDelivery(mailer or SmtpMailer.from_settings(settings)))])
+    if session_factory is not None:
+        handlers.register(WEBHOOK_TOPIC, WebhookSender(session_factory, settings, clock))
+    return handlers
 
 
 class OutboxWorker:
@@ -260,9 +271,10 @@ def run_worker_loop(
     carries on after the poll interval. Returns what it did in total.
     """
     settings = settings or get_settings()
+    session_factory = make_session_factory(engine)
     worker = OutboxWorker(
-        make_session_factory(engine),
-        handlers or standard_handlers(settings),
+        session_factory,
+        handlers or standard_handlers(settings, session_factory=session_factory),
         RetryPolicy.from_settings(settings),
         batch_size or settings.worker_batch_size,
     )
