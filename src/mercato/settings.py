@@ -113,8 +113,9 @@ class Settings(BaseSettings):
     public_url: str = Field(
         default="",
         description="The address people open Mercato at (https://mercato.example.com), used for the links in "
-        "e-mails (invitations, password resets, sign-up confirmations, renewal reminders' opt-out). Empty: the address of the request "
-        "that caused the e-mail; set it in production so no forged Host header can go into a link.",
+        "e-mails (invitations, password resets, sign-up confirmations, invoices, keys, renewal reminders' "
+        "opt-out). Empty: the address of the request that caused the e-mail, or none; set it in production so "
+        "no forged Host header can go into a link.",
     )
 
     # The outbox worker. See docs/email-and-jobs.md.

@@ -24,13 +24,16 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mercato.catalog.models import Listing
-from mercato.commerce.models import InvoiceLine
+from mercato.catalog.models import Listing, Vendor
+from mercato.commerce.models import Invoice, InvoiceLine
 from mercato.ledger.domain import Split, channel_split, split_minor
 from mercato.ledger.models import EntryKind, LedgerEntry
 from mercato.ledger.repository import LedgerRepository
 from mercato.licenses.models import License, LicenseTransaction
 from mercato.pricing import Channel, Hosting
+from mercato.pricing.money import from_minor_units
+from mercato.webhooks.payloads import WebhookEventType
+from mercato.webhooks.service import queue_webhook
 
 if TYPE_CHECKING:
     from mercato.licenses.events import LicenseEvent
@@ -87,8 +90,10 @@ class LedgerWriter:
         self.session = session
         self.repo = LedgerRepository(session)
 
-    def record(self, movement: Movement) -> LedgerEntry | None:
-        """The entry of ``movement``, written once; ``None`` when it is not a vendor's money."""
+    def record(self, movement: Movement, announce: bool = True) -> LedgerEntry | None:
+        """The entry of ``movement``, written once; ``None`` when it is not a vendor's money. A new entry is
+        announced to the vendor's (and the operator's) webhooks as ``transaction.created``, unless
+        ``announce`` is off (the backfill of history)."""
         if movement.kind not in LEDGER_KINDS:
             return None
         existing = self.repo.entry_by_source(movement.source)
@@ -102,7 +107,7 @@ class LedgerWriter:
         kind = EntryKind(movement.kind)
         original = self.repo.sale_of_line(line.id) if kind is EntryKind.REFUND else None
         split = self._split(movement, license, line.vendor_id, original)
-        return self.repo.add(
+        entry = self.repo.add(
             LedgerEntry(
                 source=movement.source,
                 kind=kind,
@@ -123,6 +128,33 @@ class LedgerWriter:
                 description=movement.description,
                 occurred_at=movement.occurred_at,
             )
+        )
+        if announce:
+            self._announce(entry, license, line)
+        return entry
+
+    def _announce(self, entry: LedgerEntry, license: License, line: InvoiceLine) -> None:
+        vendor = self.session.get(Vendor, entry.vendor_id)
+        invoice = self.session.get(Invoice, line.invoice_id)
+        queue_webhook(
+            self.session,
+            WebhookEventType.TRANSACTION_CREATED.value,
+            entry.vendor_id,
+            {
+                "transaction_id": str(entry.id),
+                "vendor": vendor.slug if vendor else "",
+                "entitlement_number": license.entitlement_number,
+                "app_key": license.product_key,
+                "sale_type": entry.kind.value,
+                "channel": entry.channel.value,
+                "currency": entry.currency,
+                "amount": from_minor_units(entry.amount_minor, entry.currency),
+                "vendor_amount": from_minor_units(entry.vendor_amount_minor, entry.currency),
+                "occurred_at": entry.occurred_at,
+                "invoice_number": invoice.number if invoice else None,
+            },
+            occurred_at=entry.occurred_at,
+            event_id=f"transaction-{entry.id}",
         )
 
     def _split(
@@ -199,7 +231,7 @@ def backfill(session: Session, batch: int = 500) -> int:
                 continue
             try:
                 with session.begin_nested():
-                    recorded = writer.record(movement)
+                    recorded = writer.record(movement, announce=False)
             except IntegrityError:
                 continue  # a live sale or another backfill wrote it in the meantime
             written += recorded is not None

@@ -39,7 +39,10 @@ from mercato.ledger.errors import (
 from mercato.ledger.models import EntryKind, LedgerEntry, Payout, PayoutStatus
 from mercato.ledger.repository import LedgerRepository
 from mercato.licenses.models import License
+from mercato.pricing.money import from_minor_units
 from mercato.services import Services
+from mercato.webhooks.payloads import WebhookEventType
+from mercato.webhooks.service import queue_webhook
 
 DEFAULT_REFERENCE_PREFIX = "PAYOUT-"
 
@@ -289,6 +292,22 @@ class PayoutRun:
                     paid_at=self.clock.now(),
                 ),
                 entries,
+            )
+            queue_webhook(
+                self.session,
+                WebhookEventType.PAYOUT_PAID.value,
+                vendor.id,
+                {
+                    "payout_id": str(payout.id),
+                    "vendor": vendor.slug,
+                    "month": label,
+                    "currency": currency,
+                    "amount": from_minor_units(balance, currency),
+                    "reference": payout.reference,
+                    "paid_at": payout.paid_at,
+                },
+                occurred_at=payout.paid_at,
+                event_id=f"payout-{payout.id}",
             )
             decisions.append(PayoutDecision(vendor.slug, currency, "paid", balance, payout))
         return decisions
