@@ -78,8 +78,12 @@ def run_payouts(
     principal = operator_principal(viewer, request)
     form = {"month": month, "threshold": threshold, "reference_prefix": reference_prefix}
     try:
-        body = ledger_api.PayoutRunIn(
-            month=month.strip(), threshold=threshold.strip() or "0", reference_prefix=reference_prefix
+        body = ledger_api.PayoutRunIn.model_validate(
+            {
+                "month": month.strip(),
+                "threshold": threshold.strip() or "0",
+                "reference_prefix": reference_prefix,
+            }
         )
     except ValidationError as error:
         return _page(request, viewer, 422, form=form, errors=validation_errors(error, FIELDS))
