@@ -22,6 +22,7 @@ from mercato.pages import (
     operator_invoices,
     operator_licenses,
     operator_outbox,
+    operator_payouts,
     operator_review,
     operator_vendors,
 )
@@ -77,5 +78,12 @@ def host_products(
     return render(request, "admin/host_products.html", viewer, rows=rows)
 
 
-for _module in (operator_vendors, operator_review, operator_invoices, operator_licenses, operator_outbox):
+for _module in (
+    operator_vendors,
+    operator_review,
+    operator_invoices,
+    operator_licenses,
+    operator_outbox,
+    operator_payouts,
+):
     router.include_router(_module.router)

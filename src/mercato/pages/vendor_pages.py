@@ -1,6 +1,7 @@
 """The vendor portal: which vendors a member works for, each vendor's dashboard (counts and the monthly chart of
 revenue and active licenses) and its direct store with its signing keys. Apps and listings are in
-``vendor_app_pages``, licenses and transactions in ``vendor_report_pages``; their routers are mounted here.
+``vendor_app_pages``, licenses and transactions in ``vendor_report_pages``, statements and payouts in
+``vendor_money_pages``, webhooks in ``vendor_webhook_pages``; their routers are mounted here.
 
 Every page finds its vendor as the vendors API does (``VendorService.vendor_for``): a member sees their
 vendors, operator staff every vendor, anyone else a 404 page, the same as for a slug that does not exist.
@@ -23,7 +24,12 @@ from mercato.commerce.vendor_reports import MonthRevenue, VendorReports, month_s
 from mercato.fields import Text
 from mercato.keys.service import public_key_from_row
 from mercato.licensing import public_key_to_jwk
-from mercato.pages import vendor_app_pages, vendor_report_pages
+from mercato.pages import (
+    vendor_app_pages,
+    vendor_money_pages,
+    vendor_report_pages,
+    vendor_webhook_pages,
+)
 from mercato.pages.rendering import render
 from mercato.pages.vendor_support import portal_vendor, vendor_service
 from mercato.pages.viewer import FormViewerDep, ViewerDep
@@ -33,6 +39,8 @@ from mercato.web.routing import UnitOfWorkRoute
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 router.include_router(vendor_app_pages.router)
 router.include_router(vendor_report_pages.router)
+router.include_router(vendor_money_pages.router)
+router.include_router(vendor_webhook_pages.router)
 
 CHART_MONTHS = 12
 STORE_INVOICES = 50
