@@ -254,27 +254,41 @@ class VendorReports:
     def summary(self, vendor: Vendor, first: Month, last: Month) -> Summary:
         """Monthly revenue (marketplace and direct, by currency) and counts of entries by kind, from ``first``
         to ``last``; active licenses and evaluations converted, as of now."""
-        entries = self.session.execute(
+        # Grouped in the database (month, currency, sale type): the vendor's entries are not read one by one.
+        # On PostgreSQL the covering index of migration 0016 answers it alone (an index-only scan).
+        month: Any
+        if self.session.get_bind().dialect.name == "postgresql":
+            month = func.date_trunc("month", func.timezone("UTC", LedgerEntry.occurred_at))
+        else:
+            month = func.strftime("%Y-%m", LedgerEntry.occurred_at)
+        groups = self.session.execute(
             select(
-                LedgerEntry.occurred_at,
+                month,
                 LedgerEntry.currency,
                 LedgerEntry.kind,
-                LedgerEntry.amount_minor,
-                LedgerEntry.vendor_amount_minor,
-            ).where(
+                func.count(),
+                func.sum(LedgerEntry.amount_minor),
+                func.sum(LedgerEntry.vendor_amount_minor),
+            )
+            .where(
                 LedgerEntry.vendor_id == vendor.id,
                 LedgerEntry.occurred_at >= first.start,
                 LedgerEntry.occurred_at < last.end,
             )
+            .group_by(month, LedgerEntry.currency, LedgerEntry.kind)
         )
         months: dict[tuple[str, str], MonthRevenue] = {}
-        for occurred_at, currency, kind, amount, vendor_amount in entries:
-            key = (str(Month.of(occurred_at)), currency)
+        for month_value, currency, kind, count, amount, vendor_amount in groups:
+            key = (month_value if isinstance(month_value, str) else f"{month_value:%Y-%m}", currency)
             found = months.get(key) or MonthRevenue(key[0], currency, 0, 0, {})
             by_kind = dict(found.by_kind)
-            by_kind[str(kind)] = by_kind.get(str(kind), 0) + 1
+            by_kind[str(kind)] = by_kind.get(str(kind), 0) + int(count)
             months[key] = MonthRevenue(
-                key[0], currency, found.sales_minor + amount, found.vendor_minor + vendor_amount, by_kind
+                key[0],
+                currency,
+                found.sales_minor + int(amount or 0),
+                found.vendor_minor + int(vendor_amount or 0),
+                by_kind,
             )
         vendor_licenses = (
             select(License.id)
