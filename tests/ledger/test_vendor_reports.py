@@ -127,6 +127,32 @@ def test_the_summary_adds_up_each_utc_month_by_sale_type_in_the_database(
     assert [m["month"] for m in only_december["months"]] == ["2026-12"]
 
 
+def test_transactions_carry_the_tier_sold_the_previous_tier_and_the_period_and_licenses_their_last_sale(
+    shop: TestClient, world: World, clock: FixedClock
+) -> None:
+    vendor = world.auth("mockups_vendor")
+    bought = buy(shop, world, [{"action": "new", "product_key": MOCKUPS, "tier": "100"}])
+    entitlement = bought["lines"][0]["license"]
+    clock.advance(days=30)
+    buy(shop, world, [{"action": "upgrade", "license": entitlement, "tier": "250"}])
+    upgrade, sale = shop.get(f"{BASE}/transactions", headers=vendor).json()["items"]
+    assert (upgrade["sale_type"], upgrade["tier"], upgrade["previous_tier"]) == ("upgrade", 250, 100)
+    assert (sale["sale_type"], sale["tier"], sale["previous_tier"]) == ("new", 100, None)
+    assert (sale["maintenance_start"], sale["maintenance_end"]) == ("2026-11-26", "2027-11-26")
+    assert upgrade["maintenance_start"] is not None and upgrade["maintenance_end"] is not None
+    exported = shop.get(f"{BASE}/transactions?format=csv", headers=vendor)
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert [(r["tier"], r["previous_tier"], r["maintenance_start"]) for r in rows] == [
+        ("250", "100", upgrade["maintenance_start"]),
+        ("100", "", "2026-11-26"),
+    ]
+    buy(shop, world, [{"action": "evaluation", "product_key": SSO}])  # another vendor's: not listed
+    (license,) = shop.get(f"{BASE}/licenses", headers=vendor).json()["items"]
+    assert license["last_sale_type"] == "upgrade"
+    exported = shop.get(f"{BASE}/licenses?format=csv", headers=vendor)
+    assert [r["last_sale_type"] for r in csv.DictReader(io.StringIO(exported.text))] == ["upgrade"]
+
+
 def test_a_vendor_sees_only_its_own_reports(
     shop: TestClient, world: World, session_factory: sessionmaker[Session]
 ) -> None:

@@ -66,6 +66,8 @@ class LedgerEntry(Base):
             "occurred_at",
             postgresql_include=["currency", "kind", "amount_minor", "vendor_amount_minor"],
         ),
+        # A license's entries, newest last: its last sale type in the licenses report (migration 0016).
+        Index("ix_ledger_entries_license_occurred", "license_id", "occurred_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
