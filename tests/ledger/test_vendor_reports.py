@@ -93,6 +93,66 @@ def test_licenses_include_evaluations_and_the_summary_counts_what_happened(
     assert (summary["active_licenses"], summary["evaluations"], summary["evaluations_converted"]) == (1, 1, 1)
 
 
+def test_the_summary_adds_up_each_utc_month_by_sale_type_in_the_database(
+    shop: TestClient, world: World, clock: FixedClock, session_factory: sessionmaker[Session]
+) -> None:
+    """The months are grouped in the database (by UTC month on both backends): a sale in the last second of
+    November is November's, the refund a second later December's."""
+    vendor = world.auth("mockups_vendor")
+    clock.advance(days=4, hours=11, minutes=59, seconds=59)  # 2026-11-30 23:59:59 UTC
+    invoice = buy(shop, world, [{"action": "new", "product_key": MOCKUPS, "tier": "100"}])
+    clock.advance(seconds=1)
+    refund(shop, world, invoice)
+    with session_factory() as session, session.begin():
+        add_second_wiki_server(session, world)
+    buy(shop, world, [{"action": "new", "product_key": MOCKUPS, "tier": "100"}], instance="wiki_lab")
+    summary = shop.get(f"{BASE}/summary?from=2026-10&to=2027-01", headers=vendor).json()
+    assert summary["months"] == [
+        {
+            "month": "2026-11",
+            "currency": "USD",
+            "sales": "1100.00",
+            "vendor_amount": "825.00",
+            "entries_by_sale_type": {"new": 1},
+        },
+        {
+            "month": "2026-12",
+            "currency": "USD",
+            "sales": "0.00",
+            "vendor_amount": "0.00",
+            "entries_by_sale_type": {"new": 1, "refund": 1},
+        },
+    ]
+    only_december = shop.get(f"{BASE}/summary?from=2026-12&to=2026-12", headers=vendor).json()
+    assert [m["month"] for m in only_december["months"]] == ["2026-12"]
+
+
+def test_transactions_carry_the_tier_sold_the_previous_tier_and_the_period_and_licenses_their_last_sale(
+    shop: TestClient, world: World, clock: FixedClock
+) -> None:
+    vendor = world.auth("mockups_vendor")
+    bought = buy(shop, world, [{"action": "new", "product_key": MOCKUPS, "tier": "100"}])
+    entitlement = bought["lines"][0]["license"]
+    clock.advance(days=30)
+    buy(shop, world, [{"action": "upgrade", "license": entitlement, "tier": "250"}])
+    upgrade, sale = shop.get(f"{BASE}/transactions", headers=vendor).json()["items"]
+    assert (upgrade["sale_type"], upgrade["tier"], upgrade["previous_tier"]) == ("upgrade", 250, 100)
+    assert (sale["sale_type"], sale["tier"], sale["previous_tier"]) == ("new", 100, None)
+    assert (sale["maintenance_start"], sale["maintenance_end"]) == ("2026-11-26", "2027-11-26")
+    assert upgrade["maintenance_start"] is not None and upgrade["maintenance_end"] is not None
+    exported = shop.get(f"{BASE}/transactions?format=csv", headers=vendor)
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert [(r["tier"], r["previous_tier"], r["maintenance_start"]) for r in rows] == [
+        ("250", "100", upgrade["maintenance_start"]),
+        ("100", "", "2026-11-26"),
+    ]
+    buy(shop, world, [{"action": "evaluation", "product_key": SSO}])  # another vendor's: not listed
+    (license,) = shop.get(f"{BASE}/licenses", headers=vendor).json()["items"]
+    assert license["last_sale_type"] == "upgrade"
+    exported = shop.get(f"{BASE}/licenses?format=csv", headers=vendor)
+    assert [r["last_sale_type"] for r in csv.DictReader(io.StringIO(exported.text))] == ["upgrade"]
+
+
 def test_a_vendor_sees_only_its_own_reports(
     shop: TestClient, world: World, session_factory: sessionmaker[Session]
 ) -> None:

@@ -58,6 +58,16 @@ class LedgerEntry(Base):
         CheckConstraint("vendor_amount_minor + operator_amount_minor = amount_minor", name="split_sums"),
         CheckConstraint("gross_minor - discount_minor = amount_minor", name="gross_less_discount"),
         Index("ix_ledger_entries_vendor_currency_occurred", "vendor_id", "currency", "occurred_at"),
+        # The vendor's entries by time, carrying what the monthly summary adds up: on PostgreSQL the summary and
+        # the newest-first transactions report read this index alone (migration 0016).
+        Index(
+            "ix_ledger_entries_vendor_occurred",
+            "vendor_id",
+            "occurred_at",
+            postgresql_include=["currency", "kind", "amount_minor", "vendor_amount_minor"],
+        ),
+        # A license's entries, newest last: its last sale type in the licenses report (migration 0016).
+        Index("ix_ledger_entries_license_occurred", "license_id", "occurred_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)

@@ -68,6 +68,28 @@ class TransactionOut(BaseModel):
     entitlement_number: str | None
     license_type: str | None
     tier_users: int | None = Field(description="The license's tier now; -1 is unlimited.")
+    tier: int | None = Field(
+        default=None,
+        description="The tier this sale was for (-1 is unlimited); null for adjustments.",
+        examples=[100],
+    )
+    previous_tier: int | None = Field(
+        default=None,
+        description="Upgrades: the tier of the license's previous invoiced sale; null otherwise, or when the "
+        "license was never invoiced before.",
+        examples=[50],
+    )
+    maintenance_start: date | None = Field(
+        default=None,
+        description="First day of the maintenance or term this sale covers.",
+        examples=["2026-11-26"],
+    )
+    maintenance_end: date | None = Field(
+        default=None,
+        description="When the maintenance or term this sale covers ends (the license's maintenance_end "
+        "after it).",
+        examples=["2027-11-26"],
+    )
     customer: str | None
     invoice: str | None
     currency: str
@@ -100,6 +122,12 @@ class VendorLicenseOut(BaseModel):
     maintenance_start: date | None
     maintenance_end: date | None
     term_end: date | None
+    last_sale_type: str | None = Field(
+        default=None,
+        description="The sale type of the license's latest sale (new, renewal, upgrade, ...); null when it was "
+        "never sold (evaluations, free licenses).",
+        examples=["renewal"],
+    )
     created_at: datetime
     last_updated: datetime
 
@@ -161,6 +189,10 @@ def transaction_out(row: TransactionRow) -> TransactionOut:
         entitlement_number=row.entitlement_number,
         license_type=str(row.license_type) if row.license_type else None,
         tier_users=row.tier_users,
+        tier=row.tier_sold,
+        previous_tier=row.previous_tier,
+        maintenance_start=row.period_start,
+        maintenance_end=row.period_end,
         customer=row.customer,
         invoice=row.invoice,
         currency=c,
@@ -191,6 +223,7 @@ def license_out(row: LicenseRow) -> VendorLicenseOut:
         maintenance_start=lic.maintenance_start,
         maintenance_end=lic.maintenance_end,
         term_end=lic.term_end,
+        last_sale_type=str(row.last_sale_type) if row.last_sale_type else None,
         created_at=lic.created_at,
         last_updated=lic.updated_at,
     )
