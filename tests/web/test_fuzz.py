@@ -64,7 +64,8 @@ def _shop(api: TestClient, world: World) -> dict[str, list[str]]:
         return {"quote": quote.json(), "invoice": accepted.json()["invoice"]}
 
     # Two apps: an app is licensed once per host instance (an unpaid invoice for it counts).
-    open_sale, paid_sale = accepted("com.example.mockups.wiki"), accepted("com.gatekeeper.sso.wiki")
+    # The paid one is the mockup app's, so that the vendor's webhook endpoint has a delivery.
+    open_sale, paid_sale = accepted("com.gatekeeper.sso.wiki"), accepted("com.example.mockups.wiki")
     paid = paid_sale["invoice"]
     payment = {"amount": paid["total"], "reference": "FUZZ-1"}
     paid = api.post(f"/api/v1/invoices/{paid['id']}/payments", headers=operator, json=payment).json()

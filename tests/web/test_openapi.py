@@ -73,6 +73,7 @@ def test_an_operation_declares_credentials_exactly_when_it_refuses_a_caller_with
             revision_id=world.wiki_server.id,
             endpoint=world.wiki_server.id,
             delivery=world.wiki_server.id,
+            payout_id=world.wiki_server.id,
         )
         anonymous = api.request(method, url, json={})
         if "security" in operation:

@@ -89,7 +89,7 @@ def test_every_list_endpoint_refuses_an_offset_beyond_what_a_database_takes(
     hook = {"url": "https://hooks.example.com/in", "events": ["license.created"], "vendor": "example-mockups"}
     endpoint = api.post("/api/v1/webhook-endpoints", headers=world.auth("operator"), json=hook).json()["id"]
     for path in paths:
-        url = path.format(organisation=world.acme.slug, endpoint=endpoint)
+        url = path.format(organisation=world.acme.slug, endpoint=endpoint, slug="example-mockups")
         for offset in (2**63, 2**64 + 1, 2**31):
             assert_refused(api.get(url, params={"offset": offset}, headers=world.auth("operator")), "offset")
         assert api.get(url, params={"offset": 2**31 - 1}, headers=world.auth("operator")).status_code == 200

@@ -28,6 +28,7 @@ from mercato.ledger.service import (
     Statement,
 )
 from mercato.pricing import from_minor_units
+from mercato.problems import InvalidInput
 from mercato.web.dependencies import ServicesDep, SessionDep
 from mercato.web.responses import problem_responses
 from mercato.web.routing import UnitOfWorkRoute
@@ -306,7 +307,7 @@ def run_payouts(
     "/vendors/{slug}/statements",
     response_model=StatementsOut,
     summary="Get a vendor's monthly statements",
-    responses=problem_responses(*_SIGNED_IN, VendorNotFound, InvalidMonth),
+    responses=problem_responses(*_SIGNED_IN, VendorNotFound, InvalidMonth, InvalidInput),
 )
 def get_statements(
     slug: VendorPath,

@@ -39,7 +39,8 @@ from mercato.ledger.errors import (
 from mercato.ledger.models import EntryKind, LedgerEntry, Payout, PayoutStatus
 from mercato.ledger.repository import LedgerRepository
 from mercato.licenses.models import License
-from mercato.pricing.money import from_minor_units
+from mercato.pricing.money import from_minor_units, is_known_currency
+from mercato.problems import InvalidInput
 from mercato.services import Services
 from mercato.webhooks.payloads import WebhookEventType
 from mercato.webhooks.service import queue_webhook
@@ -123,6 +124,8 @@ class Ledger:
         self, principal: Principal, slug: str, month_text: str, currency: str | None = None
     ) -> list[Statement]:
         vendor = self.vendors.vendor_for(principal, slug)
+        if currency is not None and not is_known_currency(currency):
+            raise InvalidInput(f"{currency} is not a currency code (ISO 4217), such as USD or EUR.")
         return self.statements(vendor, parse_month(month_text), currency)
 
     def statements(self, vendor: Vendor, month: Month, currency: str | None = None) -> list[Statement]:
