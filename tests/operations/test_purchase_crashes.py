@@ -65,9 +65,10 @@ from support.secrets import COMMAND_SECRET
 pytestmark = pytest.mark.postgres
 
 MERCATO = Path(sys.executable).with_name("mercato")
-# Kills go on for FIRING_SECONDS, longer if there were fewer than KILLS by then, but never past
-# FIRING_SECONDS_AT_MOST: a server takes 2-3 s to start on a busy two-core machine.
-FIRING_SECONDS, KILLS, FIRING_SECONDS_AT_MOST = 45, 10, 65
+# Kills go on for FIRING_SECONDS, longer if there were fewer than KILLS kills or PURCHASES purchases by then, but
+# never past FIRING_SECONDS_AT_MOST: a server takes several seconds to start when the suite's other processes
+# share the machine's two cores.
+FIRING_SECONDS, KILLS, PURCHASES, FIRING_SECONDS_AT_MOST = 45, 10, 10, 100
 CLIENTS = 6
 FIRST_ANSWER_WITHIN = 60  # seconds a request may go without a definite answer before the test gives up
 KILL_AFTER_READY = (0.1, 1.5)  # seconds a started server lives before the next kill -9, drawn uniformly
@@ -463,7 +464,12 @@ class Barrage:
 
 
 def fire(
-    server: ServerUnderFire, tripwire: CommitTripwire, tally: Tally, barrage: Barrage, rng: random.Random
+    server: ServerUnderFire,
+    tripwire: CommitTripwire,
+    tally: Tally,
+    barrage: Barrage,
+    rng: random.Random,
+    purchases: Callable[[], int],
 ) -> None:
     """Kill the server once in each of its lives, and start it again: at a random moment, or (every other
     time) at a commit."""
@@ -472,7 +478,8 @@ def fire(
         server.wait_ready()
         time.sleep(rng.uniform(*KILL_AFTER_READY))
         firing = time.monotonic() - started
-        if firing >= FIRING_SECONDS_AT_MOST or (firing >= FIRING_SECONDS and barrage.kills >= KILLS):
+        enough = barrage.kills >= KILLS and purchases() >= PURCHASES
+        if firing >= FIRING_SECONDS_AT_MOST or (firing >= FIRING_SECONDS and enough):
             return
         with tally.lock:
             barrage.requests_cut.append(tally.in_flight)
@@ -535,7 +542,7 @@ def test_purchases_under_repeated_kill_9_lose_nothing_and_count_nothing_twice(sh
     ]
     for thread in shoppers:
         thread.start()
-    fire(server, shop.tripwire, tally, barrage, random.Random(9))
+    fire(server, shop.tripwire, tally, barrage, random.Random(9), lambda: len(ledger.invoices))
     stop.set()  # no new purchases; those under way finish against the last server
     for thread in shoppers:
         thread.join(timeout=FIRST_ANSWER_WITHIN)
@@ -559,8 +566,8 @@ def test_purchases_under_repeated_kill_9_lose_nothing_and_count_nothing_twice(sh
             check_invariants(sql, ledger, tally)
             # And the test did what it says: purchases under kills that cut requests in flight; each kill at a
             # commit lost the answer of a committed request, which its retry got replayed. The floor is on the
-            # work done, not on speed (a loaded two-core machine made 10 to 28 purchases in the 45 s).
-            assert len(ledger.invoices) >= 10
+            # work done, not on speed: firing goes on (up to 100 s) until there were enough purchases and kills.
+            assert len(ledger.invoices) >= PURCHASES
             assert barrage.kills >= 8 and sum(barrage.requests_cut) > 0, "the server was hardly hit"
             # A kill at a commit usually loses a committed answer that its retry gets replayed; one that lands
             # while nothing is in flight cuts nothing, so the count is not per kill.
