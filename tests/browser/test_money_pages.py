@@ -26,25 +26,27 @@ def _api(live_server: LiveServer, token: dict[str, str], method: str, path: str,
     return answer.json() if answer.content else None
 
 
-_SOLD: set[str] = set()
-
-
-def _sell(live_server: LiveServer) -> None:
-    """Acme buys the mockups app on the marketplace and the operator records the payment, through the API
-    (once per server: a second purchase for the same host would be refused as already licensed)."""
-    if live_server.url in _SOLD:
-        return
-    _SOLD.add(live_server.url)
-    hosts = _api(
-        live_server, BUYER_TOKEN, "GET", "/organisations/acme/host-instances?host_product=wiki&hosting=server"
-    )
-    items = [{"action": "new", "product_key": MOCKUPS, "tier": "100"}]
-    quote = _api(
+def _sell(live_server: LiveServer, server_id: str) -> None:
+    """Acme registers a wiki server, buys the mockups app for it on the marketplace and the operator records
+    the payment, through the API. Each test sells on a host of its own: an app is licensed once per host, and
+    the tests of a module share one server in any order."""
+    host = _api(
         live_server,
         BUYER_TOKEN,
         "POST",
-        "/quotes",
-        {"host_instance_id": hosts["items"][0]["id"], "items": items},
+        "/organisations/acme/host-instances",
+        {
+            "host_product": "wiki",
+            "hosting": "server",
+            "server_id": server_id,
+            "name": f"Acme wiki {server_id}",
+            "user_tier": 100,
+            "host_maintenance_end": "2027-06-30",
+        },
+    )
+    items = [{"action": "new", "product_key": MOCKUPS, "tier": "100"}]
+    quote = _api(
+        live_server, BUYER_TOKEN, "POST", "/quotes", {"host_instance_id": host["id"], "items": items}
     )
     invoice = _api(live_server, BUYER_TOKEN, "POST", f"/quotes/{quote['id']}/accept")["invoice"]
     _api(
@@ -79,7 +81,7 @@ def test_a_vendor_registers_a_webhook_and_sees_a_sales_delivery(page: Page, live
     expect(page.get_by_text(secret)).to_have_count(0)
     check_page(page, "vendor-webhooks")
 
-    _sell(live_server)
+    _sell(live_server, "MONEY-HOOK-0001")
     page.get_by_role("link", name=HOOK).click()
     log = page.get_by_role("region", name="Deliveries (scrolls sideways)")
     expect(log.get_by_role("row").filter(has_text="license.created")).to_have_count(1)
@@ -91,7 +93,7 @@ def test_a_vendor_registers_a_webhook_and_sees_a_sales_delivery(page: Page, live
 def test_the_operator_pays_last_month_and_the_vendor_sees_the_remittance(
     page: Page, live_server: LiveServer
 ) -> None:
-    _sell(live_server)  # this month's sale, if the first test did not make it (the real clock until moved)
+    _sell(live_server, "MONEY-PAYOUT-0001")  # a sale this month (the real clock, until moved below)
     now = datetime.now(UTC)
     following = datetime(now.year + now.month // 12, now.month % 12 + 1, 2, 9, tzinfo=UTC)
     month = f"{now:%Y-%m}"
