@@ -10,7 +10,7 @@ PORT ?= 8000
 # Test processes: one more than the cores, as many tests wait on servers and subprocesses.
 TEST_JOBS ?= $(shell $(PYTHON) -c 'import os; print((os.cpu_count() or 1) + 1)')
 
-.PHONY: run test lint typecheck layers pytest install browser bench mutation clean
+.PHONY: run test lint typecheck layers pytest install browser bench bench-scale mutation clean
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -58,6 +58,21 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/verify.py
 	$(BIN)/python benchmarks/validate_api.py
 	$(BIN)/python benchmarks/pages.py
+
+# The list pages and the billing run at N licenses on PostgreSQL (MERCATO_TEST_POSTGRES_URL), one N after the
+# other, each on a database generated for it and dropped after. 1M takes long: `make bench-scale SCALE=10000`
+# for a quick look; BILLING_TIMEOUT (seconds) stops a billing run that takes longer. See docs/performance.md.
+SCALE ?= 10000 100000 1000000
+BILLING_TIMEOUT ?= 3600
+bench-scale: $(STAMP)
+	@for n in $(SCALE); do \
+		echo "== $$n licenses"; \
+		url=$$($(BIN)/python benchmarks/scale_data.py --licenses $$n --keep | tee /dev/stderr | tail -1) || exit 1; \
+		$(BIN)/python benchmarks/lists_scale.py --url "$$url"; lists=$$?; \
+		$(BIN)/python benchmarks/billing_scale.py --url "$$url" --timeout $(BILLING_TIMEOUT); billing=$$?; \
+		$(BIN)/python benchmarks/scale_data.py --drop "$$url"; \
+		[ $$lists = 0 ] && [ $$billing = 0 ] || exit 1; \
+	done
 
 # Mutation testing of the pure domain core (pricing, licensing); slow, so not part of `make test`. It resumes
 # where it stopped; `$(BIN)/mutmut results` lists the survivors. See docs/testing.md.

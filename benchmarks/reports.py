@@ -40,6 +40,7 @@ from mercato.ledger.reports import TransactionFilters, VendorReports
 from mercato.licenses.models import License
 from mercato.licenses.service import IssueRequest, LicenseService
 from mercato.migrations import upgrade_to_head
+from mercato.paging import PageRequest
 from mercato.services import Services
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -187,7 +188,7 @@ def measure(url: str, vendor_id: uuid.UUID, app_key: str, rounds: int) -> dict[s
 
         def page() -> object:
             filters = TransactionFilters(app=app_key, channel="marketplace", since=since)
-            found = reports.transactions(vendor, filters, limit=50)
+            found = reports.transactions(vendor, filters, PageRequest(50))
             assert len(found.rows) == 50, len(found.rows)
             return found
 

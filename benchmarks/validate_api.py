@@ -40,6 +40,7 @@ from mercato.database import make_engine, make_session_factory, transaction
 from mercato.licenses.service import IssueRequest, LicenseService
 from mercato.migrations import upgrade_to_head
 from mercato.services import Services
+from raw_http import http_request, read_response  # a sibling script, not a package
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "MERCATO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -88,23 +89,6 @@ def prepare_database(url: str, keys: int) -> list[str]:
         tokens = [service.issue(request).token for _ in range(keys)]
     engine.dispose()
     return tokens
-
-
-def http_request(method: str, path: str, body: bytes = b"") -> bytes:
-    head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n"
-    if body:
-        head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-    return head.encode() + b"\r\n" + body
-
-
-async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
-    head = await reader.readuntil(b"\r\n\r\n")
-    status = int(head[9:12])
-    length = 0
-    for line in head.split(b"\r\n"):
-        if line.lower().startswith(b"content-length:"):
-            length = int(line.split(b":", 1)[1])
-    return status, await reader.readexactly(length)
 
 
 async def drive(port: int, requests: list[bytes], seconds: float, connections: int, expect: bytes) -> Round:

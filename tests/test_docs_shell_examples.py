@@ -1,5 +1,5 @@
-"""The shell examples of docs/buying.md, docs/accounts.md, docs/api.md, docs/vendors.md and
-docs/listing-apps.md, pasted in order into one bash session, work against a live ``mercato serve --demo`` on a
+"""The shell examples of docs/buying.md, docs/accounts.md, docs/api.md, docs/vendors.md, docs/listing-apps.md and
+docs/importing.md, pasted in order into one bash session, work against a live ``mercato serve --demo`` on a
 fresh SQLite file, and answer what the docs show.
 
 Each document is run as a reader would paste it: its ``sh`` blocks in order, from the set-up block that starts
@@ -160,7 +160,18 @@ def run_document(name: str, workdir: Path) -> tuple[list[Example], list[str]]:
     return found, outputs
 
 
-@pytest.mark.parametrize("name", ["api.md", "accounts.md", "buying.md", "vendors.md", "listing-apps.md"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "api.md",
+        "accounts.md",
+        "buying.md",
+        "vendors.md",
+        "listing-apps.md",
+        "migration.md",
+        "importing.md",
+    ],
+)
 def test_the_shell_examples_run_in_order_and_answer_what_the_docs_show(name: str, tmp_path: Path) -> None:
     for tool in ("curl", "jq"):
         if shutil.which(tool) is None:

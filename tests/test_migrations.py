@@ -145,3 +145,75 @@ def test_prices_move_to_dated_price_tables_without_loss(backend: str, fresh_data
         ).scalar()
         assert flat == 1000
     engine.dispose()
+
+
+def test_lapses_already_in_history_stay_recorded_after_0021(backend: str, fresh_database_url) -> None:  # type: ignore[no-untyped-def]
+    """0021 keeps, on each license, the maintenance end whose lapse its history records: by the entry's once
+    key, or by the date in the description of entries written before lapses had one. The billing run then
+    records no lapse twice."""
+    import uuid
+    from datetime import UTC, date, datetime
+
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from mercato.billing.service import BillingRun
+    from mercato.catalog.demo import load_demo_catalog
+    from mercato.catalog.repository import CatalogRepository
+    from mercato.clock import FixedClock
+    from mercato.licenses.models import License, LicenseEventKind, LicenseTransaction
+    from mercato.licenses.service import IssueRequest, LicenseService
+    from mercato.services import Services
+    from support.world import build_world
+
+    ended = date(2026, 11, 30)
+    services = Services(secret_key="test-secret-key", clock=FixedClock(datetime(2026, 12, 5, 12, tzinfo=UTC)))
+    url = fresh_database_url(backend)
+    engine = make_engine(url)
+    upgrade_to_head(engine)
+    numbers = {}
+    with Session(engine) as session, session.begin():
+        load_demo_catalog(CatalogRepository(session))
+        build_world(session)
+        for lapse in ("once_key", "description", "none"):
+            license = (
+                LicenseService(session, services)
+                .issue(
+                    IssueRequest(
+                        app_key="com.example.mockups.wiki",
+                        hosting="server",
+                        channel="marketplace",
+                        tier=100,
+                        license_type="commercial",
+                        host_binding=f"SRV-{uuid.uuid4().hex[:8]}",
+                        maintenance_end=ended,
+                        organisation="acme-test",
+                    )
+                )
+                .license
+            )
+            numbers[lapse] = license.entitlement_number
+            if lapse != "none":
+                session.add(
+                    LicenseTransaction(
+                        license_id=license.id,
+                        kind=LicenseEventKind.MAINTENANCE_LAPSED,
+                        description=f"Maintenance ended on {ended.isoformat()}: …",
+                        once_key=f"maintenance_lapsed:{ended.isoformat()}" if lapse == "once_key" else None,
+                    )
+                )
+    with engine.begin() as connection:
+        config = alembic_config(url)
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0020")
+    upgrade_to_head(engine)
+    with Session(engine) as session, session.begin():
+        recorded = {
+            number: end
+            for number, end in session.execute(
+                select(License.entitlement_number, License.maintenance_lapse_recorded_for)
+            )
+        }
+        assert recorded == {numbers["once_key"]: ended, numbers["description"]: ended, numbers["none"]: None}
+        assert BillingRun(session, services).sweep_licenses().maintenance_lapsed == [numbers["none"]]
+    engine.dispose()

@@ -17,8 +17,10 @@ from mercato.catalog.listings_api import router as listings_router
 from mercato.catalog.releases_api import router as releases_router
 from mercato.catalog.vendors_api import router as vendors_router
 from mercato.clock import Clock, SystemClock
+from mercato.cloud_transitions.api import router as cloud_transitions_router
 from mercato.commerce.api import router as commerce_router
 from mercato.database import autocommit_connections, make_engine, make_session_factory, session_connections
+from mercato.imports.api import router as imports_router
 from mercato.ledger.api import router as ledger_router
 from mercato.ledger.reports_api import router as vendor_reports_router
 from mercato.licenses.api import router as licenses_router
@@ -32,6 +34,7 @@ from mercato.services import Services
 from mercato.settings import Settings, get_settings
 from mercato.testclock.api import router as test_clock_router
 from mercato.testclock.clock import SharedTestClock
+from mercato.transitions.api import router as transitions_router
 from mercato.web.api_docs import install_api_docs
 from mercato.web.health import router as health_router
 from mercato.web.openapi import install_openapi
@@ -58,8 +61,12 @@ organisation or vendor they have no role in answers 404, exactly as a missing on
 
 **Conventions.** Amounts are decimal strings (`"1100.00"`) in the currency named beside them; tiers are a
 number of users as a string, or `"unlimited"`; dates are `YYYY-MM-DD` between 2000-01-01 and 2099-12-31.
-Lists take `limit` (1–200) and `offset` and say in `total` how many items match. Accepting a quote is safe to
-retry, and takes an `Idempotency-Key` header.
+Lists take `limit` (1–200) and `after`, the previous page's `next_after` (the same cost at any depth, no row
+repeated or skipped while rows are added); `has_more` says whether another page follows. `offset` still works
+for the first pages. Lists that grow with sales (licenses, quotes, invoices, outbox, deliveries, imports) count
+their `total` only with `include=total`; the others always do. Asking for a quote, accepting
+it, recording a payment, registering a webhook endpoint and rotating its secret are safe to retry with an
+`Idempotency-Key` header.
 
 **Errors.** Every error is an [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457) problem document
 (`application/problem+json`) with a stable `type`, a `title`, a `detail` sentence for people and, where a
@@ -126,6 +133,11 @@ OPENAPI_TAGS = [
         "name": "webhooks",
         "description": "Vendors' and the operator's webhook endpoints: events, deliveries, resends, secrets.",
     },
+    {
+        "name": "transitions",
+        "description": "A vendor's campaigns moving its direct licenses to the marketplace: notice, reminders "
+        "and who has moved.",
+    },
 ]
 
 
@@ -179,6 +191,8 @@ def create_app(
     app.include_router(licenses_router, prefix="/api/v1")
     app.include_router(catalog_router, prefix="/api/v1")
     app.include_router(vendors_router, prefix="/api/v1")
+    app.include_router(cloud_transitions_router, prefix="/api/v1")
+    app.include_router(imports_router, prefix="/api/v1")
     app.include_router(listings_router, prefix="/api/v1")
     app.include_router(catalog_file_router, prefix="/api/v1")
     app.include_router(releases_router, prefix="/api/v1")
@@ -191,6 +205,7 @@ def create_app(
     app.include_router(outbox_router, prefix="/api/v1")
     app.include_router(webhooks_router, prefix="/api/v1")
     app.include_router(reminders_router, prefix="/api/v1")
+    app.include_router(transitions_router, prefix="/api/v1")
     app.include_router(test_clock_router, prefix="/api/v1")
     app.include_router(problem_pages_router, prefix="/api/v1")
     # The pages after the API: they answer every path the API does not, errors included.

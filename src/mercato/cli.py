@@ -19,6 +19,7 @@ from mercato.catalog.cli import app as catalog_app
 from mercato.catalog.demo import load_demo_catalog
 from mercato.catalog.repository import CatalogRepository
 from mercato.cli_support import database_engine, require_secret
+from mercato.commerce.migration_cli import migrate as migrate_licenses
 from mercato.database import make_session_factory, transaction
 from mercato.keys.cli import app as keys_app
 from mercato.ledger import cli as ledger_cli
@@ -27,6 +28,7 @@ from mercato.operations import cli as operations_cli
 from mercato.outbox.cli import outbox_app, worker
 from mercato.settings import get_settings
 from mercato.testclock.cli import app as clock_app
+from mercato.transitions.cli import app as transitions_app
 
 
 class _Commands(TyperGroup):
@@ -64,12 +66,14 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 app.add_typer(keys_app, name="keys")
+license_app.command("migrate")(migrate_licenses)
 app.add_typer(license_app, name="license")
 app.add_typer(license_app, name="licenses", help="The same as 'mercato license'.")
 app.add_typer(billing_app, name="billing")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(clock_app, name="clock")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(transitions_app, name="transitions")
 accounts_cli.register(app)
 vendors_cli.register(app)
 ledger_cli.register(app)
@@ -144,6 +148,9 @@ def serve(
         host=bind_host,
         port=bind_port,
         workers=workers,
+        # A worker answers its supervisor's pings once it has imported the application, which on a busy
+        # machine takes longer than uvicorn's 5 seconds: it would be killed and restarted again and again.
+        timeout_worker_healthcheck=60,
         log_level="info",
         # Client addresses (sign-in throttling) and the https scheme (Secure cookies, HSTS) are taken from
         # X-Forwarded-* headers only when the request comes from a proxy the operator named.

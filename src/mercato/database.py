@@ -18,7 +18,7 @@ from sqlalchemy import DateTime, MetaData, String, TypeDecorator, create_engine,
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from sqlalchemy.orm import DeclarativeBase, Mapper, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapper, Session, SessionTransaction, sessionmaker
 
 from mercato.settings import Settings
 
@@ -49,6 +49,25 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+_TRANSACTION_CACHES = "mercato.transaction_caches"
+
+
+def transaction_cache(session: Session, name: str) -> dict[Any, Any]:
+    """A dict the session keeps for its current transaction only: rows read together with others (a seller's
+    name, a signing key, the enabled webhook endpoints) that later steps of the same transaction reuse instead
+    of reading them again. Emptied when the transaction, or a savepoint, ends; what the next transaction needs,
+    it reads afresh (a key may have been rotated meanwhile)."""
+    caches: dict[str, dict[Any, Any]] = session.info.setdefault(_TRANSACTION_CACHES, {})
+    return caches.setdefault(name, {})
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_transaction_caches(session: Session, transaction: SessionTransaction) -> None:
+    # A flush's own inner transaction ends nothing the caller sees: only a savepoint or the outermost one counts.
+    if transaction.nested or transaction.parent is None:
+        session.info.pop(_TRANSACTION_CACHES, None)
 
 
 def new_id() -> uuid.UUID:
@@ -313,10 +332,17 @@ def autocommit_connections(engine: Engine) -> ReadConnections:
 
 
 def session_connections(factory: sessionmaker[Session]) -> ReadConnections:
-    """Read connections taken from a session factory's binding, so reads see what its sessions see."""
+    """Read connections taken from a session factory's binding, so reads see what its sessions see.
+
+    A factory bound to one connection (an outer unit of work, as in tests) hands out that connection itself:
+    reads then run as they do on an autocommit connection, without a savepoint around each."""
+    bind = factory.kw.get("bind")
 
     @contextmanager
     def connect() -> Iterator[Connection]:
+        if isinstance(bind, Connection):
+            yield bind
+            return
         with factory() as session:
             yield session.connection()
 

@@ -15,6 +15,7 @@ from mercato.accounts.demo import load_demo_accounts
 from mercato.accounts.host_instances import HostInstanceService
 from mercato.accounts.models import Membership
 from mercato.accounts.service import AccountService
+from mercato.paging import PageRequest
 
 TOKENS = {
     "operator": "mct_demo_operator",
@@ -55,14 +56,14 @@ def demo(session_factory: sessionmaker[Session]) -> Demo:
         )
         hosts = HostInstanceService(session)
         acme_wiki = hosts.repository.host_instances_of(
-            acme.id, host_product_key="wiki", hosting="server", limit=1, offset=0
-        )
-        globex_wiki = hosts.repository.host_instances_of(globex.id, limit=1, offset=0)
+            acme.id, host_product_key="wiki", hosting="server", page=PageRequest(1)
+        ).rows
+        globex_wiki = hosts.repository.host_instances_of(globex.id, page=PageRequest(1)).rows
         session.commit()
         return Demo(
             tokens={**TOKENS, "acme_read_only": read_only.token},
             acme_id=str(acme.id),
             globex_id=str(globex.id),
-            acme_wiki_server_id=str(acme_wiki[0][0].instance.id),
-            globex_wiki_server_id=str(globex_wiki[0][0].instance.id),
+            acme_wiki_server_id=str(acme_wiki[0].instance.id),
+            globex_wiki_server_id=str(globex_wiki[0].instance.id),
         )

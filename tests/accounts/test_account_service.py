@@ -95,12 +95,12 @@ def test_organisation_slug_country_and_billing_email_are_checked(session: Sessio
 
 def test_organisations_are_listed_to_their_members_and_all_to_operators(session: Session, demo: Demo) -> None:
     service = AccountService(session)
-    slugs = lambda email: [o.slug for o in service.organisations_for(principal(session, email))[0]]  # noqa: E731
+    slugs = lambda email: [o.slug for o in service.organisations_for(principal(session, email)).rows]  # noqa: E731
     assert slugs("ops@northwind.example") == ["acme", "globex"]
     assert slugs("billing@acme.example") == ["acme"]
     assert slugs("dev@mockups.example") == []
-    found, total = service.organisations_for(principal(session, "ops@northwind.example"), text="GLOB")
-    assert total == 1 and found[0].slug == "globex"
+    found = service.organisations_for(principal(session, "ops@northwind.example"), text="GLOB")
+    assert found.total == 1 and found.rows[0].slug == "globex"
 
 
 def test_other_organisations_are_not_found_and_billing_contacts_may_not_manage(

@@ -14,7 +14,9 @@ API = "/api/v1"
 
 def test_me_shows_the_user_roles_and_scopes(client: TestClient, demo: Demo) -> None:
     me = client.get(f"{API}/me", headers=demo.auth("acme_billing")).json()
-    assert me["user"]["email"] == "billing@acme.example" and me["user"]["has_password"] is True  # the demo password
+    assert (
+        me["user"]["email"] == "billing@acme.example" and me["user"]["has_password"] is True
+    )  # the demo password
     assert me["operator"] is False and me["scopes"] == ["read", "write"]
     assert me["memberships"] == [
         {

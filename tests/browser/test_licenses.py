@@ -96,3 +96,41 @@ def test_the_list_filters_by_host_and_status(page: Page, bought: dict[str, Any])
     page.get_by_role("button", name="Filter").click()
     expect(page.get_by_role("heading", name="Acme tracker")).to_be_visible()
     expect(page.get_by_role("heading", name="Acme wiki", exact=True)).to_have_count(0)
+
+
+def test_a_buyer_moves_a_direct_license_to_the_marketplace(live_server: LiveServer, page: Page) -> None:
+    """A 50-user direct license on Acme's 50-user tracker: its migration is quoted from its page, free, and once
+    accepted it is a marketplace license with the same number and a new key."""
+    tracker_app = "com.example.mockups.tracker"
+    with httpx.Client(base_url=f"{live_server.url}/api/v1", timeout=10) as api:
+        hosts = api.get("/organisations/acme/host-instances?host_product=tracker", headers=ACME)
+        tracker = hosts.json()["items"][0]["id"]
+        item = {"action": "new", "product_key": tracker_app, "tier": "50"}
+        quote = api.post(
+            "/quotes", json={"host_instance_id": tracker, "channel": "direct", "items": [item]}, headers=ACME
+        )
+        invoice = api.post(f"/quotes/{quote.json()['id']}/accept", headers=ACME).json()["invoice"]
+        paid = api.post(
+            f"/invoices/{invoice['id']}/payments",
+            json={"amount": invoice["amount_due"], "reference": "BANK-DIRECT-TRACKER"},
+            headers={"Authorization": "Bearer mct_demo_mockups_vendor"},
+        )
+        assert paid.status_code == 200, paid.text
+        entitlement = paid.json()["lines"][0]["license"]
+
+    sign_in(page, BUYER)
+    page.goto(f"/licenses/{entitlement}")
+    expect(page.get_by_role("heading", name="Move to the marketplace")).to_be_visible()
+    page.get_by_role("button", name="Quote the migration").click()
+    expect(page).to_have_url(re.compile(r"/quotes/[0-9a-f-]{36}$"))
+    expect(page.get_by_text("covers the host; nothing to pay")).to_be_visible()
+    check_page(page)
+    page.get_by_role("button", name="Accept quote").click()
+
+    page.goto(f"/licenses/{entitlement}")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(entitlement)
+    expect(page.get_by_text("Northwind Marketplace").first).to_be_visible()
+    expect(page.get_by_role("heading", name="Move to the marketplace")).to_have_count(0)
+    history = page.locator("section", has=page.get_by_role("heading", name="History"))
+    expect(history.get_by_role("row", name=re.compile("Migration"))).to_be_visible()
+    check_page(page)

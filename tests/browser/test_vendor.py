@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import date, timedelta
 from pathlib import Path
 
 from playwright.sync_api import APIRequestContext, Page, expect
@@ -128,3 +129,38 @@ def test_a_vendor_filters_its_transactions_downloads_the_csv_and_sees_the_chart(
     table = page.get_by_role("table", name="Monthly revenue and active licenses")
     expect(table).to_contain_text("$1,100.00")
     check_page(page, "vendor-dashboard")
+
+
+def test_a_vendor_announces_a_transition_and_sees_who_must_upgrade(page: Page) -> None:
+    """Globex runs a 100-user Mockups license the vendor sold before Mercato (imported, so no money moves and the
+    other tests' figures stay) on its 250-user wiki: the campaign the vendor announces lists it as needing an
+    upgrade to 250 users, with the price."""
+    api: APIRequestContext = page.request
+    today = date.fromisoformat(api.get("/api/v1/test-clock", headers=OPERATOR_TOKEN).json()["now"][:10])
+    header = "organisation,contact_email,host_product,hosting,server_id,tier,license_type,purchase_date,"
+    header += "maintenance_end,reference,app"
+    row = f"globex,admin@globex.example,wiki,server,GX5M-7T3R-90QD-K2ZB,100,commercial,{today - timedelta(days=60)},"
+    row += f"{today + timedelta(days=300)},LEGACY-GLOBEX-1,{MOCKUPS}"
+    imported = api.post(
+        "/api/v1/vendors/example-mockups/license-imports",
+        data=f"{header}\n{row}\n",
+        headers={"Authorization": "Bearer mct_demo_mockups_vendor", "Content-Type": "text/csv"},
+    )
+    assert imported.ok, imported.text()
+    entitlement = imported.json()["lines"][0]["entitlement_number"]
+
+    sign_in(page, VENDOR)
+    page.get_by_role("link", name="Vendor portal").click()
+    page.get_by_role("link", name="Transitions").first.click()
+    expect(page.get_by_role("heading", name="Transition campaigns", level=1)).to_be_visible()
+    page.get_by_label(MOCKUPS).check()
+    page.get_by_label("Notice date (today or later)").fill(today.isoformat())
+    page.get_by_label("Deadline (at least").fill((today + timedelta(days=60)).isoformat())
+    page.get_by_label("Your message to customers").fill("We are moving our store to the marketplace.")
+    page.get_by_role("button", name="Announce the campaign").click()
+
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Transition by")
+    listed = page.get_by_role("row", name=re.compile(entitlement))
+    expect(listed).to_contain_text("needs upgrade to 250")
+    expect(page.locator("#total-needs_upgrade")).not_to_have_text("0")
+    check_page(page)

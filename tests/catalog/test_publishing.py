@@ -12,6 +12,7 @@ from mercato.catalog.demo import load_demo_catalog
 from mercato.catalog.domain import pricing_listing
 from mercato.catalog.publishing import apply_listing_spec, listing_spec
 from mercato.catalog.repository import AppSearch, CatalogRepository
+from mercato.paging import PageRequest
 from mercato.pricing import Channel, Tier
 
 DAY = date(2026, 11, 26)
@@ -20,7 +21,7 @@ DAY = date(2026, 11, 26)
 def test_every_listing_reads_back_and_writing_it_back_changes_nothing(session: Session) -> None:
     repository = CatalogRepository(session)
     load_demo_catalog(repository)
-    for app in repository.list_apps(AppSearch(), limit=100)[0]:
+    for app in repository.list_apps(AppSearch(), PageRequest(100)).rows:
         for listing in app.listings:
             before = len(listing.price_tables)
             spec = listing_spec(listing, DAY)

@@ -254,6 +254,26 @@ def test_pages_neither_overlap_nor_skip(client: TestClient, catalog: dict, sort:
     assert paged == whole
 
 
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sort=st.sampled_from(["key", "name", "newest", "most_installed"]), size=st.integers(1, 4))
+def test_cursor_pages_follow_every_sort(client: TestClient, catalog: dict, sort: str, size: int) -> None:
+    whole = _keys(client, sort=sort)
+    paged: list[str] = []
+    after = None
+    while True:
+        params = {"sort": sort, "limit": size} | ({"after": after} if after else {})
+        page = client.get("/api/v1/apps", params=params).json()
+        paged += [app["key"] for app in page["items"]]
+        if not page["has_more"]:
+            break
+        after = page["next_after"]
+    assert paged == whole
+    other_sort = "name" if sort != "name" else "key"
+    if after is not None:  # a cursor belongs to its sort
+        refused = client.get("/api/v1/apps", params={"sort": other_sort, "after": after})
+        assert refused.status_code == 422 and refused.json()["type"] == "/api/v1/problems/invalid-cursor"
+
+
 @pytest.mark.parametrize(
     ("params", "field"),
     [
@@ -286,9 +306,9 @@ def test_public_only_keeps_sold_listings_and_combines_with_the_filters(
         listing.published_at = None
         session.flush()
         public = AppSearch(vendor_slug="quill-ink", public_only=True)
-        apps, total = repository.list_apps(public)
-        assert [a.key for a in apps] == ["io.quill.atlas", "io.quill.glossary"] and total == 2
-        apps, _ = repository.list_apps(
+        found = repository.list_apps(public)
+        assert [a.key for a in found.rows] == ["io.quill.atlas", "io.quill.glossary"] and found.total == 2
+        direct = repository.list_apps(
             AppSearch(vendor_slug="quill-ink", channel=Channel.DIRECT, public_only=True)
         )
-        assert apps == []
+        assert direct.rows == []

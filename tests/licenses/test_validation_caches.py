@@ -51,7 +51,7 @@ def test_a_verified_key_is_not_verified_twice_but_still_judged_against_each_host
     issued = issue()
     keys = TrustedKeyCache(session_connections(session_factory), SECRET)
     validation = service(session_factory, keys, StandingCache(0))
-    assert validation.validate(issued.token, HOST).verdict.status is LicenseStatus.VALID
+    assert validation.validate(issued.token, HOST, utcnow()).verdict.status is LicenseStatus.VALID
     assert keys.verified.get(issued.token) is not None
     bigger = HostContext(
         app_key=HOST.app_key,
@@ -63,7 +63,7 @@ def test_a_verified_key_is_not_verified_twice_but_still_judged_against_each_host
         build_date=None,
         today=HOST.today,
     )
-    assert validation.validate(issued.token, bigger).verdict.status is LicenseStatus.USER_MISMATCH
+    assert validation.validate(issued.token, bigger, utcnow()).verdict.status is LicenseStatus.USER_MISMATCH
 
 
 def test_retiring_a_key_empties_the_verified_cache(
@@ -72,13 +72,13 @@ def test_retiring_a_key_empties_the_verified_cache(
     issued = issue()
     keys = TrustedKeyCache(session_connections(session_factory), SECRET)
     validation = service(session_factory, keys, StandingCache(0))
-    assert validation.validate(issued.token, HOST).verdict.status is LicenseStatus.VALID
+    assert validation.validate(issued.token, HOST, utcnow()).verdict.status is LicenseStatus.VALID
     with session_factory() as session, session.begin():
         KeyService(session, SECRET).rotate("operator")
         KeyService(session, SECRET).retire(issued.key.kid)
     keys.reload()
     assert keys.verified.get(issued.token) is None
-    assert validation.validate(issued.token, HOST).verdict.status is LicenseStatus.UNKNOWN_KEY
+    assert validation.validate(issued.token, HOST, utcnow()).verdict.status is LicenseStatus.UNKNOWN_KEY
 
 
 def test_a_revocation_by_another_process_is_seen_within_the_cache_time(
@@ -91,16 +91,18 @@ def test_a_revocation_by_another_process_is_seen_within_the_cache_time(
         TrustedKeyCache(session_connections(session_factory), SECRET),
         StandingCache(5, clock),
     )
-    assert validation.validate(issued.token, HOST).verdict.status is LicenseStatus.VALID
+    assert validation.validate(issued.token, HOST, utcnow()).verdict.status is LicenseStatus.VALID
     # Another process revokes it: a plain statement, with none of this process's sessions involved.
     with session_factory() as session, session.begin():
         session.connection().execute(
             update(LicenseKey).where(LicenseKey.serial == issued.key.serial).values(revoked_at=utcnow())
         )
     clock.now = 4.9
-    assert validation.validate(issued.token, HOST).verdict.status is LicenseStatus.VALID  # within the TTL
+    assert (
+        validation.validate(issued.token, HOST, utcnow()).verdict.status is LicenseStatus.VALID
+    )  # within the TTL
     clock.now = 5.1
-    assert validation.validate(issued.token, HOST).verdict.status is LicenseStatus.REVOKED
+    assert validation.validate(issued.token, HOST, utcnow()).verdict.status is LicenseStatus.REVOKED
 
 
 def test_a_revocation_in_this_process_is_seen_at_once(
@@ -113,11 +115,11 @@ def test_a_revocation_in_this_process_is_seen_at_once(
         TrustedKeyCache(session_connections(session_factory), SECRET),
         StandingCache(5, clock),
     )
-    assert validation.validate(issued.token, HOST).verdict.status is LicenseStatus.VALID
+    assert validation.validate(issued.token, HOST, utcnow()).verdict.status is LicenseStatus.VALID
     with session_factory() as session, session.begin():
         LicenseService(session, license_services()).revoke_key(issued.key.serial, "refunded")
     clock.now = 0.1
-    assert validation.validate(issued.token, HOST).verdict.status is LicenseStatus.REVOKED
+    assert validation.validate(issued.token, HOST, utcnow()).verdict.status is LicenseStatus.REVOKED
 
 
 def test_a_rolled_back_revocation_forgets_nothing(
@@ -128,7 +130,7 @@ def test_a_rolled_back_revocation_forgets_nothing(
     validation = service(
         session_factory, TrustedKeyCache(session_connections(session_factory), SECRET), standings
     )
-    validation.validate(issued.token, HOST)
+    validation.validate(issued.token, HOST, utcnow())
     with session_factory() as session:
         LicenseService(session, license_services()).revoke_key(issued.key.serial, "refunded")
         session.rollback()
@@ -141,12 +143,12 @@ def test_a_retired_signing_key_stops_verifying_at_once_in_this_process(
     issued = issue()
     keys = TrustedKeyCache(session_connections(session_factory), SECRET)
     validation = service(session_factory, keys, StandingCache(0))
-    assert validation.validate(issued.token, HOST).verdict.status is LicenseStatus.VALID
+    assert validation.validate(issued.token, HOST, utcnow()).verdict.status is LicenseStatus.VALID
     with session_factory() as session, session.begin():
         ring = KeyService(session, SECRET)
         ring.rotate("operator")
         ring.retire(issued.key.kid)
-    assert validation.validate(issued.token, HOST).verdict.status is LicenseStatus.UNKNOWN_KEY
+    assert validation.validate(issued.token, HOST, utcnow()).verdict.status is LicenseStatus.UNKNOWN_KEY
 
 
 def test_bounded_cache_drops_the_least_recently_used() -> None:

@@ -1,5 +1,6 @@
 """The shared test vectors are up to date and replay through check(); the JavaScript and Java verifiers
-agree; the verifier library imports nothing but the standard library and cryptography."""
+agree; the verifier library imports nothing but the standard library and cryptography (and PyNaCl, optional,
+at the first signature check)."""
 
 from __future__ import annotations
 
@@ -236,9 +237,13 @@ def test_java_snippet_of_the_documentation_verifies_the_vectors(tmp_path):
     assert set(FORGERIES) <= refused
 
 
-def test_verifier_library_imports_only_the_standard_library_and_cryptography():
+def test_verifier_library_imports_only_the_standard_library_cryptography_and_optional_pynacl():
+    """PyNaCl is optional: only signatures.py imports it, inside a function (at the first check), and that
+    function's ImportError falls back to cryptography (test_signatures.py runs the library without it)."""
     for path in (ROOT / "src" / "mercato" / "licensing").glob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        module_level = {id(node) for node in tree.body}
+        for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 modules = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom):
@@ -248,6 +253,10 @@ def test_verifier_library_imports_only_the_standard_library_and_cryptography():
                 continue
             for module in modules:
                 top = module.split(".")[0]
+                if top == "nacl":
+                    assert path.name == "signatures.py", f"{path.name} imports {module}"
+                    assert id(node) not in module_level, f"{path.name} imports {module} with the library"
+                    continue
                 assert (
                     top in sys.stdlib_module_names
                     or top == "cryptography"
@@ -265,7 +274,7 @@ def test_importing_the_verifier_loads_no_other_part_of_mercato():
         name
         for name in loaded
         if name.split(".")[0]
-        in {"fastapi", "sqlalchemy", "pydantic", "babel", "starlette", "jinja2", "typer"}
+        in {"fastapi", "sqlalchemy", "pydantic", "babel", "starlette", "jinja2", "typer", "nacl"}
     ]
     assert [name for name in loaded if name.startswith("mercato")] == [
         "mercato",
@@ -273,6 +282,7 @@ def test_importing_the_verifier_loads_no_other_part_of_mercato():
         "mercato.licensing.claims",
         "mercato.licensing.keys",
         "mercato.licensing.reading",
+        "mercato.licensing.signatures",
         "mercato.licensing.verdicts",
         "mercato.licensing.verify",
     ]

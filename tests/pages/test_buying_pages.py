@@ -6,11 +6,13 @@ from __future__ import annotations
 import io
 import re
 import uuid
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from mercato.accounts.models import HostInstance
@@ -44,7 +46,12 @@ def _form_key(html: str) -> str:
 
 
 def _add(
-    client: TestClient, csrf: str, host: HostInstance, tier: str = "100", channel: str = "marketplace"
+    client: TestClient,
+    csrf: str,
+    host: HostInstance,
+    tier: str = "100",
+    channel: str = "marketplace",
+    years: str = "1",
 ) -> None:
     answer = client.post(
         "/cart/items",
@@ -54,7 +61,7 @@ def _add(
             "hosting": "server",
             "channel": channel,
             "tier": tier,
-            "years": "1",
+            "years": years,
             "host_instance_id": str(host.id),
         },
         headers=HTML,
@@ -205,6 +212,44 @@ def test_a_tier_mismatch_shows_the_way_out_next_to_the_item(
     assert "Mockups" in quote or MOCKUPS in quote
     assert "$1,100.00" in quote
     assert client.get("/cart", headers=HTML).text.count("Create quote") == 0  # the items became the quote
+
+
+def test_the_cart_quotes_the_years_of_maintenance_chosen(
+    client: TestClient, session: Session, world: World, server_clock: FixedClock
+) -> None:
+    csrf = _as(client, session, server_clock, "acme_admin")
+    _add(client, csrf, world.wiki_server, years="3")
+    cart = client.get("/cart", headers=HTML).text
+    assert '<option value="3" selected>3 years</option>' in cart
+    assert "each further year at the renewal price" in cart
+    status, location, _ = _create_quote(client, csrf)
+    assert status == 303, location
+    quote = client.get(location, headers=HTML).text
+    assert "$2,200.00" in quote  # 1,100.00 + 2 × 550.00, maintenance until 2029
+    assert "2 more years (renewal)" in quote
+
+
+def test_too_many_years_on_a_direct_store_offer_the_years_it_sells(
+    client: TestClient, session: Session, world: World, server_clock: FixedClock
+) -> None:
+    csrf = _as(client, session, server_clock, "acme_admin")
+    _add(client, csrf, world.wiki_server, tier="10", channel="direct", years="2")
+    status, page, _ = _create_quote(client, csrf)
+    assert status == 422
+    assert "at most 12 months ahead on the direct channel" in page
+    assert "Change to 1 year<" in page
+    item = _ITEM.search(page)
+    assert item
+    changed = client.post(
+        f"/cart/items/{item.group(1)}/change",
+        data={"csrf_token": csrf, "years": "1"},
+        headers=HTML,
+        follow_redirects=False,
+    )
+    assert changed.status_code == 303
+    assert session.scalars(select(CartItem.years)).one() == 1
+    status, location, _ = _create_quote(client, csrf)
+    assert status == 303 and location.startswith("/quotes/")
 
 
 def test_creating_the_same_quote_twice_makes_one(
@@ -570,3 +615,43 @@ def test_a_direct_invoice_is_paid_by_its_vendor_and_not_by_the_operator(
     )
     assert paid.status_code == 200
     assert "$0.00" in paid.text and "Record a payment" not in paid.text
+
+
+def test_the_invoice_page_reads_the_keys_of_all_its_lines_in_one_query(
+    client: TestClient, session: Session, world: World, server_clock: FixedClock, engine: Engine
+) -> None:
+    quote = client.post(
+        "/api/v1/quotes",
+        json={
+            "host_instance_id": str(world.wiki_server.id),
+            "channel": "marketplace",
+            "items": [
+                {"action": "new", "product_key": MOCKUPS, "tier": "100"},
+                {"action": "new", "product_key": "com.diagramly.diagrams.wiki", "tier": "100"},
+            ],
+        },
+        headers=world.auth("acme_admin"),
+    )
+    assert quote.status_code == 201, quote.text
+    invoice = client.post(
+        f"/api/v1/quotes/{quote.json()['id']}/accept", headers=world.auth("acme_admin")
+    ).json()["invoice"]
+    paid = client.post(
+        f"/api/v1/invoices/{invoice['id']}/payments",
+        json={"amount": invoice["total"], "provider": "bank_transfer", "reference": "KEYS-1"},
+        headers=world.auth("operator"),
+    )
+    assert paid.status_code == 200, paid.text
+    _as(client, session, server_clock, "acme_admin")
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        page = client.get(f"/invoices/{invoice['id']}", headers=HTML)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert page.status_code == 200 and page.text.count('data-copy-target="key-') == 2
+    assert len([s for s in statements if "FROM license_keys" in s]) == 1, statements

@@ -265,7 +265,7 @@ def test_a_license_shows_its_facts_key_release_and_history_with_invoices(
     assert f'<a href="/invoices/{invoice["id"]}">{invoice["number"]}</a>' in history
     assert f'<a href="/invoices/{renewal["id"]}">{renewal["number"]}</a>' in history
     assert "26 Nov 2028" in html  # maintenance extended by the renewal
-    assert "Migrate to the marketplace" not in html  # a marketplace license has nothing to migrate
+    assert "Quote the migration" not in html  # a marketplace license has nothing to migrate
 
 
 def test_a_license_says_when_renewing_unlocks_a_newer_release(
@@ -286,14 +286,57 @@ def test_a_license_says_when_renewing_unlocks_a_newer_release(
     assert "renewing unlocks it" in html
 
 
-def test_a_direct_license_shows_migration_as_coming(
+def test_a_direct_license_quotes_its_migration_to_the_marketplace_and_pays_nothing_when_it_matches(
     client: TestClient, session: Session, world: World, server_clock: FixedClock
 ) -> None:
     entitlement, _ = bought(client, world, channel="direct", instance="wiki_lab")
     signed_in(client, session, server_clock)
     html = client.get(f"/licenses/{entitlement}", headers=HTML).text
-    assert "Migration to the marketplace is coming." in html
-    assert re.search(r"<button[^>]*disabled[^>]*>Migrate to the marketplace</button>", html)
+    assert "Quote the migration" in html and "keeps working for 30 days" in html
+    request_key = _REQUEST_KEY.findall(html)[-1]
+    data = {"csrf_token": csrf_of(html), "request_key": request_key}
+
+    answer = client.post(f"/licenses/{entitlement}/migrate", data=data, headers=HTML, follow_redirects=False)
+
+    assert answer.status_code == 303
+    quote = client.get(f"/api/v1/{answer.headers['location'].lstrip('/')}", headers=world.auth("acme_admin"))
+    assert (quote.json()["channel"], quote.json()["seller"], quote.json()["total"]) == (
+        "marketplace",
+        "operator",
+        "0.00",
+    )
+    line = quote.json()["lines"][0]
+    assert (line["action"], line["license"], line["tier"]) == ("migration", entitlement, "100")
+    again = client.post(f"/licenses/{entitlement}/migrate", data=data, headers=HTML, follow_redirects=False)
+    assert again.headers["location"] == answer.headers["location"]  # a reload makes no second quote
+
+
+def test_a_migration_the_rules_refuse_is_told_on_the_license_page(
+    client: TestClient, session: Session, world: World, server_clock: FixedClock
+) -> None:
+    entitlement, _ = bought(client, world, channel="direct", instance="wiki_lab")
+    first = client.post(
+        "/api/v1/quotes",
+        json={
+            "host_instance_id": str(world.wiki_lab.id),  # type: ignore[union-attr]
+            "items": [{"action": "migration", "license": entitlement}],
+        },
+        headers=world.auth("acme_admin"),
+    )
+    accepted = client.post(f"/api/v1/quotes/{first.json()['id']}/accept", headers=world.auth("acme_admin"))
+    assert accepted.status_code == 201  # free: the license moved at once
+    signed_in(client, session, server_clock)
+    html = client.get(f"/licenses/{entitlement}", headers=HTML).text
+    assert "Quote the migration" not in html  # a marketplace license has nothing to migrate
+
+    answer = client.post(
+        f"/licenses/{entitlement}/migrate",
+        data={"csrf_token": csrf_of(html), "request_key": "k-1"},
+        headers=HTML,
+        follow_redirects=False,
+    )
+    assert answer.status_code == 422
+    assert "already is a marketplace license" in answer.text
 
 
 # -- actions -----------------------------------------------------------------------------------------------------
@@ -464,6 +507,7 @@ def test_every_form_refuses_a_post_without_its_token(
     posts = [
         (f"/licenses/{entitlement}/renew", {"years": "1"}),
         (f"/licenses/{entitlement}/upgrade", {"tier": "250"}),
+        (f"/licenses/{entitlement}/migrate", {}),
         ("/licenses/co-term", {"host_instance_id": str(world.wiki_server.id), "target_date": "2028-03-31"}),
     ]
     for path, data in posts:

@@ -26,6 +26,7 @@ from mercato.mail import SmtpMailer
 from mercato.outbox.worker import OutboxWorker, RetryPolicy, standard_handlers
 from mercato.settings import Settings
 from mercato.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from mercato.webhooks.sealing import open_secret
 from mercato.webhooks.service import WebhookService
 from support.pages import HTML, sign_in
 from support.world import World, build_world
@@ -209,6 +210,43 @@ def test_registering_an_endpoint_shows_its_secret_once(
     new = re.search(r'id="webhook-secret">(whsec_[^<]+)<', rotated.text)
     assert new and new.group(1) != secret.group(1)
     assert "whsec_" not in client.get(f"/vendor/example-mockups/webhooks/{endpoint.id}", headers=HTML).text
+
+
+def _form_key(html: str) -> str:
+    found = re.search(r'name="form_key" value="([^"]+)"', html)
+    assert found, "the form carries its key"
+    return found.group(1)
+
+
+def test_a_form_sent_twice_registers_one_endpoint_and_rotates_once(
+    client: TestClient, session: Session, world: World, server_clock: FixedClock
+) -> None:
+    csrf = sign_in(client, session, VENDOR, server_clock.now())
+    key = _form_key(client.get("/vendor/example-mockups/webhooks", headers=HTML).text)
+    first = _register(client, csrf, form_key=key)
+    again = _register(client, csrf, form_key=key)
+    assert first.status_code == again.status_code == 201, again.text
+    secret = re.search(r'id="webhook-secret">(whsec_[^<]+)<', first.text)
+    assert secret and secret.group(1) in again.text
+    assert _count(session, WebhookEndpoint) == 1
+
+    changed = _register(client, csrf, form_key=key, url="https://other.mockups.example/in")
+    assert changed.status_code == 422 and "already sent" in changed.text
+    assert _count(session, WebhookEndpoint) == 1
+
+    endpoint = session.scalars(select(WebhookEndpoint)).one()
+    page = f"/vendor/example-mockups/webhooks/{endpoint.id}"
+    rotation = {"csrf_token": csrf, "form_key": _form_key(client.get(page, headers=HTML).text)}
+    rotated = client.post(f"{page}/rotate-secret", data=rotation, headers=HTML)
+    resent = client.post(f"{page}/rotate-secret", data=rotation, headers=HTML)
+    assert rotated.status_code == resent.status_code == 200
+    new = re.search(r'id="webhook-secret">(whsec_[^<]+)<', rotated.text)
+    assert new and new.group(1) != secret.group(1) and new.group(1) in resent.text
+    session.expire_all()
+    endpoint = session.scalars(select(WebhookEndpoint)).one()
+    # Rotated once: the secret it replaced is the first one (twice, it would be the first new one).
+    assert endpoint.previous_secret is not None
+    assert open_secret(endpoint.previous_secret, "test-secret-key", endpoint.id) == secret.group(1)
 
 
 def test_a_refused_endpoint_is_said_next_to_its_field_and_nothing_is_saved(

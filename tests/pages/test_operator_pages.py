@@ -202,6 +202,7 @@ def test_every_form_refuses_a_post_without_its_token_and_changes_nothing(
     revision = submitted_revision(client, world)
     vendor = pending_vendor(session)
     message = enqueue_email(session, ["someone@example.com"], "Hello", "Text")
+    session.flush()  # the message's row, with its creation time
     message.dead_at = message.created_at
     session.commit()
     forms = [

@@ -152,8 +152,10 @@ def test_the_marketplace_refuses_a_tier_below_the_host_and_the_direct_store_acce
 def test_years_of_maintenance_and_the_cap_of_each_channel(client: TestClient) -> None:
     status, html = price(client, years="3")
     assert status == 200
-    assert "Renewal: 50% of the current 100-user list price" in html
-    assert '<td class="number total">$2,200.00</td>' in html  # 1,100 + 2 × 550
+    assert (
+        "(first year) + 50% of the current 100-user list price USD 1,100.00 × 2 more years (renewal)" in html
+    )
+    assert '<td class="number total">$2,200.00</td>' in html  # 1,100 + 2 × 550, one line as the quote has it
     status, html = price(client, years="4")
     assert status == 422
     assert field_error(html, "years") == (

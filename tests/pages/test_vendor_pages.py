@@ -8,6 +8,7 @@ import io
 import re
 from datetime import timedelta
 from decimal import Decimal
+from html import unescape
 from typing import Any
 
 import pytest
@@ -553,10 +554,13 @@ def test_a_direct_sale_is_all_the_vendors_and_pages_keep_their_filters(
     assert "direct" in rows[0]
     total = direct["total"]
     assert rows[0].count(f"${Decimal(total):,.2f}") == 2  # gross and share: the whole line is the vendor's
-    assert f'href="/vendor/example-mockups/transactions?app={MOCKUPS}&amp;offset=1"' in first.text
-    second = client.get(f"/vendor/example-mockups/transactions?app={MOCKUPS}&offset=1", headers=HTML)
+    following = re.search(
+        r'href="(/vendor/example-mockups/transactions\?app=[^"]*&amp;after=[^"]+)" rel="next"', first.text
+    )
+    assert following, "the next page keeps the filter and carries the cursor"
+    second = client.get(unescape(following.group(1)), headers=HTML)
     assert len(_rows(second.text)) == 1 and "MKT-" in _rows(second.text)[0]
-    assert "Previous page" in second.text and "Next page" not in second.text
+    assert "Newest" in second.text and "Next page" not in second.text
     download = client.get(f"/vendor/example-mockups/transactions.csv?app={MOCKUPS}")
     table = list(csv.DictReader(io.StringIO(download.text)))
     assert [row["channel"] for row in table] == ["direct", "marketplace"]  # every page, in the page's order

@@ -25,6 +25,7 @@ from mercato.pricing import (
     price_evaluation,
     price_new_purchase,
     price_renewal,
+    price_renewal_at_tier,
     price_upgrade,
     reverse_revenue_split,
     split_revenue,
@@ -78,6 +79,26 @@ def test_every_documented_line_is_what_the_code_explains(
         ).explanation,
         price_renewal(mockups, Tier(100), MARKETPLACE, COMMERCIAL, date(2025, 6, 15), 1, TODAY).explanation,
         price_renewal(mockups_dc, Tier(500), MARKETPLACE, COMMERCIAL, TODAY, 1, TODAY).explanation,
+        price_new_purchase(
+            mockups, Tier(100), MARKETPLACE, server(Tier(100)), COMMERCIAL, TODAY, years=3
+        ).explanation,
+        price_new_purchase(
+            mockups_dc, Tier(1000), MARKETPLACE, dc_host, COMMERCIAL, TODAY, years=2
+        ).explanation,
+        price_renewal_at_tier(
+            mockups,
+            Tier(100),
+            Tier(250),
+            MARKETPLACE,
+            COMMERCIAL,
+            date(2026, 9, 1),
+            1,
+            TODAY,
+            host=server(Tier(250)),
+        ).explanation,
+        price_renewal_at_tier(
+            mockups_dc, Tier(500), Tier(1000), MARKETPLACE, COMMERCIAL, date(2026, 6, 30), 1, TODAY
+        ).explanation,
         price_upgrade(
             mockups, Tier(100), Tier(250), MARKETPLACE, COMMERCIAL, date(2026, 9, 1), TODAY
         ).explanation,
@@ -130,6 +151,13 @@ def test_documented_co_term_quote(mockups: Listing, mockups_dc: Listing) -> None
             lambda listing: price_renewal(listing, Tier(100), DIRECT, COMMERCIAL, TODAY, 2, TODAY),
             "Maintenance can be bought at most 12 months ahead on the direct channel, so it may run until "
             "2027-05-30",
+        ),
+        (
+            lambda listing: price_new_purchase(
+                listing, Tier(10), DIRECT, server(Tier(100)), COMMERCIAL, TODAY, years=2
+            ),
+            "Maintenance can be bought at most 12 months ahead on the direct channel, so it may run until "
+            "2027-05-30 at the latest, not 2028-03-01. You can buy at most 1 year now.",
         ),
         (
             lambda listing: price_new_purchase(

@@ -24,6 +24,7 @@ from mercato.reminders.service import (
     opt_out_token,
     read_opt_out_token,
     reminder_due,
+    reminder_windows,
     send_due_reminders,
 )
 from mercato.services import Services
@@ -48,6 +49,15 @@ def test_the_schedule_90_30_and_7_days_before_and_7_after() -> None:
     assert due(END + timedelta(days=7)) == "7_days_after"
     assert due(END + timedelta(days=36)) == "7_days_after"
     assert due(END + timedelta(days=37)) is None
+
+
+@given(end=st.dates(date(2020, 1, 1), date(2035, 12, 31)), days=st.integers(min_value=-120, max_value=60))
+def test_the_runs_date_windows_pick_the_reminder_the_schedule_says(end: date, days: int) -> None:
+    """The billing run finds licenses by date ranges of their ends, one range per reminder: reading the
+    schedule backwards must give exactly its answer on every day."""
+    today = end + timedelta(days=days)
+    in_window = [r for r, (first, last) in reminder_windows(today).items() if first <= end <= last]
+    assert in_window == ([found] if (found := reminder_due(end, today)) is not None else [])
 
 
 def test_an_opt_out_token_names_one_address_and_cannot_be_forged() -> None:

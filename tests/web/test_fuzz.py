@@ -39,6 +39,7 @@ CHECKS = [
 ]
 CALLERS = (*ROLES, None)  # None: no token at all
 EXAMPLES_PER_OPERATION = 50
+SHARDS = 4  # the operations are split into this many tests, by a hash of their method and path
 
 
 def _shop(api: TestClient, world: World) -> dict[str, list[str]]:
@@ -140,8 +141,22 @@ HOSTILE_BODY_FIELDS = [
 ]
 
 
-@pytest.fixture
-def fuzzed(api: TestClient, world: World) -> tuple[Any, World]:
+def _other_shards(api: TestClient, shard: int) -> list[str]:
+    """The operations (as schemathesis names them: method and path) that are not in this shard, by a stable hash
+    of their name."""
+    names = [
+        f"{method.upper()} {path}"
+        for path, operations in api.app.openapi()["paths"].items()
+        for method in operations
+        if method in ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+    ]
+    return [name for name in names if hashlib.sha256(name.encode()).digest()[0] % SHARDS != shard]
+
+
+@pytest.fixture(params=range(SHARDS), ids=lambda shard: f"shard{shard}")
+def fuzzed(api: TestClient, world: World, request: pytest.FixtureRequest) -> tuple[Any, World]:
+    """The schema of one shard of the operations: each shard is a test of its own, so that the suite's
+    processes share the fuzzing rather than one process doing all of it while the others are done."""
     objects = _shop(api, world)
     dictionaries: dict[str, Any] = {
         "hostile-text": {"values": HOSTILE_TEXT},
@@ -171,6 +186,7 @@ def fuzzed(api: TestClient, world: World) -> tuple[Any, World]:
                 },
             },
             "phases": {"stateful": {"enabled": False}},
+            "operations": [{"include-name": _other_shards(api, request.param), "enabled": False}],
         }
     )
     schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", api.app, config=config)

@@ -74,6 +74,7 @@ def test_an_operation_declares_credentials_exactly_when_it_refuses_a_caller_with
             endpoint=world.wiki_server.id,
             delivery=world.wiki_server.id,
             payout_id=world.wiki_server.id,
+            campaign_id=world.wiki_server.id,
         )
         anonymous = api.request(method, url, json={})
         if "security" in operation:
@@ -147,7 +148,12 @@ def test_every_request_body_has_examples_that_its_schema_and_the_api_accept(
     ]
     assert len(bodies) >= 10
     for method, path, body in bodies:
-        media = body["content"]["application/json"]
+        # JSON, or a file sent as it is (an import's CSV).
+        [(media_type, media)] = [
+            (name, media)
+            for name, media in body["content"].items()
+            if name in ("application/json", "text/csv")
+        ]
         assert media.get("examples"), f"{method} {path} has no request example"
         for example in media["examples"].values():
             errors = list(validator(document, media["schema"]).iter_errors(example["value"]))
@@ -164,10 +170,20 @@ def test_every_request_body_has_examples_that_its_schema_and_the_api_accept(
                 revision_id=world.wiki_server.id,
                 endpoint=world.wiki_server.id,
                 delivery=world.wiki_server.id,
+                campaign_id=world.wiki_server.id,
             )
-            answer = api.request(method, url, json=example["value"], headers=world.auth("operator"))
+            if media_type == "text/csv":
+                answer = api.request(
+                    method,
+                    url,
+                    content=example["value"],
+                    params={"dry_run": "true"},
+                    headers=world.auth("operator") | {"Content-Type": media_type},
+                )
+            else:
+                answer = api.request(method, url, json=example["value"], headers=world.auth("operator"))
             refused_input = answer.status_code in (400, 422) and answer.json()["type"].endswith(
-                ("/invalid-input", "/malformed-json")
+                ("/invalid-input", "/malformed-json", "/import-refused")
             )
             assert not refused_input, f"{method} {path}: the example is refused: {answer.text}"
 

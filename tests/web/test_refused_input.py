@@ -6,6 +6,7 @@ PostgreSQL, were stored on SQLite, or were accepted as if they meant something.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import httpx
@@ -64,6 +65,9 @@ def test_control_characters_in_one_line_text_are_refused(
         ("/api/v1/licenses", {"product_key": "\x00"}, "product_key"),
         ("/api/v1/licenses/SEN-1%00", {}, "entitlement_number"),
         ("/api/v1/issuers/operator%00/jwks", {}, "issuer"),
+        ("/api/v1/vendors/example-mockups%00/transitions", {}, "slug"),
+        ("/api/v1/vendors/example-mockups/transitions/1%00", {}, "campaign_id"),
+        ("/api/v1/vendors/example-mockups%00/license-imports", {}, "slug"),
     ],
 )
 def test_nul_in_a_query_or_path_is_refused(
@@ -190,3 +194,54 @@ def test_refund_of_a_line_id_beyond_what_a_database_takes_is_refused(api: TestCl
         json={},
     )
     assert_refused(response, "line_id")
+
+
+def test_an_import_file_with_nul_bytes_or_absurd_cells_is_refused_naming_line_and_column(
+    api: TestClient, world: World
+) -> None:
+    header = "organisation,contact_email,host_product,hosting,server_id,tier,license_type,purchase_date," + (
+        "maintenance_end,reference,app,host_tier"
+    )
+    cells = (
+        "Initech,it@initech.example,wiki,server,S-1,50,commercial,2026-03-01,2027-03-01,{},"
+        "com.example.mockups.wiki,100"
+    )
+    for reference, detail in (("R\x001", "NUL"), ("R" * 5000, "characters long")):
+        response = api.post(
+            "/api/v1/vendors/example-mockups/license-imports",
+            content=f"{header}\n{cells.format(reference)}\n".encode(),
+            params={"dry_run": "true"},
+            headers=world.auth("mockups_vendor") | {"Content-Type": "text/csv"},
+        )
+        assert response.status_code == 422, response.text
+        [error] = response.json()["errors"]
+        assert (error["line"], error["column"]) == (2, "reference") and detail in error["detail"]
+
+
+def test_every_list_endpoint_pages_with_a_cursor_and_refuses_one_it_did_not_give_out(
+    api: TestClient, world: World
+) -> None:
+    document = api.get("/api/v1/openapi.json").json()
+    paths = [
+        path
+        for path, operations in document["paths"].items()
+        if any(parameter["name"] == "after" for parameter in operations.get("get", {}).get("parameters", []))
+    ]
+    assert set(list_endpoints(api)) <= set(paths), "a list takes offset but not after"
+    hook = {"url": "https://hooks.example.com/in", "events": ["license.created"], "vendor": "example-mockups"}
+    endpoint = api.post("/api/v1/webhook-endpoints", headers=world.auth("operator"), json=hook).json()["id"]
+    # A cursor of another list: well-formed, and still refused.
+    foreign = base64.urlsafe_b64encode(b'["elsewhere","2026-01-01T00:00:00+00:00","x"]').decode().rstrip("=")
+    for path in paths:
+        url = path.format(organisation=world.acme.slug, endpoint=endpoint, slug="example-mockups")
+        first = api.get(url, params={"limit": 1}, headers=world.auth("operator"))
+        assert first.status_code == 200, (path, first.text)
+        assert {"items", "has_more", "next_after"} <= set(first.json()), path
+        if first.json()["has_more"]:
+            following = api.get(
+                url, params={"limit": 1, "after": first.json()["next_after"]}, headers=world.auth("operator")
+            )
+            assert following.status_code == 200 and following.json()["items"] != first.json()["items"], path
+        refused = api.get(url, params={"after": foreign}, headers=world.auth("operator"))
+        assert refused.status_code == 422, (path, refused.text)
+        assert refused.json()["type"] == "/api/v1/problems/invalid-cursor", path

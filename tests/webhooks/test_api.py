@@ -4,6 +4,7 @@ another vendor's endpoints or deliveries)."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -17,8 +18,11 @@ from tests.support.access import Endpoint, assert_access
 from mercato.accounts.models import Membership, Role, User
 from mercato.catalog.models import Vendor
 from mercato.clock import FixedClock
+from mercato.commerce.models import IdempotentRequest
 from mercato.licenses.service import IssueRequest, LicenseService
 from mercato.services import Services
+from mercato.webhooks.models import WebhookEndpoint
+from mercato.webhooks.sealing import open_secret
 from support.world import _token, build_world
 
 WATCHED = ["license.created", "license.refunded"]
@@ -111,6 +115,51 @@ def test_registering_answers_the_secret_once_and_the_endpoint_without_it(
         f"/api/v1/webhook-endpoints/{body['id']}/rotate-secret", headers=setup.auth("mockups_vendor")
     ).json()
     assert rotated["secret"] != body["secret"] and rotated["previous_secret_until"] == "2026-11-27T12:00:00Z"
+
+
+def test_a_retry_with_the_same_idempotency_key_gets_the_same_endpoint_and_secret(
+    client: TestClient, setup: Setup, session_factory: sessionmaker[Session]
+) -> None:
+    body = {"url": "https://crm.mockups.example/in", "events": ["license.created"], "description": "CRM"}
+    headers = setup.auth("mockups_vendor") | {"Idempotency-Key": "crm-endpoint-1"}
+    first = client.post("/api/v1/webhook-endpoints", json=body, headers=headers)
+    retry = client.post("/api/v1/webhook-endpoints", json=body, headers=headers)
+    assert first.status_code == retry.status_code == 201, retry.text
+    assert retry.json() == first.json() and first.json()["secret"].startswith("whsec_")
+    listed = client.get(
+        "/api/v1/webhook-endpoints?vendor=example-mockups", headers=setup.auth("mockups_vendor")
+    )
+    assert [e["url"] for e in listed.json()["items"]].count(body["url"]) == 1
+    with session_factory() as session:
+        remembered = session.scalars(
+            select(IdempotentRequest).where(IdempotentRequest.key == "crm-endpoint-1")
+        ).one()
+        assert "secret" not in remembered.response and "whsec_" not in str(remembered.response)
+
+    other = client.post("/api/v1/webhook-endpoints", json=body | {"description": "Other"}, headers=headers)
+    assert other.status_code == 422 and other.json()["type"].endswith("idempotency-key-reused")
+    listed = client.get(
+        "/api/v1/webhook-endpoints?vendor=example-mockups", headers=setup.auth("mockups_vendor")
+    )
+    assert [e["url"] for e in listed.json()["items"]].count(body["url"]) == 1
+
+
+def test_a_retried_rotation_rotates_once_and_answers_the_current_secret(
+    client: TestClient, setup: Setup, session_factory: sessionmaker[Session]
+) -> None:
+    rotate = f"/api/v1/webhook-endpoints/{setup.mockups_endpoint}/rotate-secret"
+    headers = setup.auth("mockups_vendor") | {"Idempotency-Key": "rotation-1"}
+    first = client.post(rotate, headers=headers)
+    retry = client.post(rotate, headers=headers)
+    assert first.status_code == retry.status_code == 200, retry.text
+    assert retry.json() == first.json()
+    with session_factory() as session:
+        endpoint = session.get(WebhookEndpoint, uuid.UUID(setup.mockups_endpoint))
+        assert endpoint is not None
+        # Rotated once: a second rotation would have made the current secret another one.
+        assert open_secret(endpoint.secret, "test-secret-key", endpoint.id) == first.json()["secret"]
+    another = client.post(rotate, headers=setup.auth("mockups_vendor") | {"Idempotency-Key": "rotation-2"})
+    assert another.json()["secret"] != first.json()["secret"]
 
 
 @pytest.mark.parametrize(

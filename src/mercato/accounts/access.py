@@ -98,11 +98,12 @@ def principal_for_token(connection: Connection, token: str, now: datetime | None
 
     Reads through its own short autocommit connection rather than the request's unit of work: the request's
     transaction (and any lock it takes) then begins inside the endpoint and ends with it, never held across
-    the thread hops between FastAPI dependencies and the endpoint.
+    the thread hops between FastAPI dependencies and the endpoint. One query reads the token, its user and the
+    user's memberships (a row per membership), as every authenticated request pays for it.
     """
     now = now or utcnow()
-    tokens, users = ApiToken.__table__.c, User.__table__.c
-    row = connection.execute(
+    tokens, users, memberships = ApiToken.__table__.c, User.__table__.c, Membership.__table__.c
+    rows = connection.execute(
         select(
             tokens.id,
             tokens.scopes,
@@ -112,12 +113,20 @@ def principal_for_token(connection: Connection, token: str, now: datetime | None
             users.id.label("user_id"),
             users.email,
             users.active,
+            memberships.role,
+            memberships.organisation_id,
+            memberships.vendor_id,
         )
-        .select_from(ApiToken.__table__.join(User.__table__, users.id == tokens.user_id))
+        .select_from(
+            ApiToken.__table__.join(User.__table__, users.id == tokens.user_id).outerjoin(
+                Membership.__table__, memberships.user_id == users.id
+            )
+        )
         .where(tokens.token_hash == hash_token(token))
-    ).first()
-    if row is None:
+    ).all()
+    if not rows:
         raise NotAuthenticated("This API token is not known. Check that it was copied whole.")
+    row = rows[0]
     if row.revoked_at is not None or not row.active:
         raise NotAuthenticated("This API token was revoked. Create a new one.")
     if row.expires_at is not None and row.expires_at <= now:
@@ -125,7 +134,8 @@ def principal_for_token(connection: Connection, token: str, now: datetime | None
     # Recorded at most once a minute: a read must not become a write on every request.
     if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
         connection.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
-    return principal_of_user(connection, row.user_id, row.email, row.scopes)
+    held = [membership for membership in rows if membership.role is not None]
+    return Principal.from_rows(row.user_id, row.email, held, row.scopes)
 
 
 def principal_of_user(

@@ -64,15 +64,15 @@ from mercato.accounts.schemas import (
     VendorRef,
 )
 from mercato.accounts.service import AccountService
-from mercato.fields import PageLimit, PageOffset, Text
+from mercato.fields import Text
+from mercato.paging import InvalidCursor, page_fields
 from mercato.pricing.types import Hosting
-from mercato.web.dependencies import SessionDep
+from mercato.web.dependencies import ServicesDep, SessionDep
+from mercato.web.paging import PageParams
 from mercato.web.responses import problem_responses
 from mercato.web.routing import UnitOfWorkRoute
 
 router = APIRouter(tags=["accounts"], route_class=UnitOfWorkRoute)
-Limit = Annotated[PageLimit, Query(description="Items per page.")]
-Offset = Annotated[PageOffset, Query(description="Items to skip.")]
 OrganisationPath = Annotated[
     Text, Path(max_length=100, description="The organisation's id or slug, e.g. acme.")
 ]
@@ -157,21 +157,18 @@ def who_am_i(principal: Reader, session: SessionDep) -> MeOut:
     "/tokens",
     response_model=TokenPage,
     summary="List my API tokens",
-    responses=problem_responses(*_SIGNED_IN),
+    responses=problem_responses(*_SIGNED_IN, InvalidCursor),
 )
 def list_tokens(
+    page: PageParams,
     principal: Reader,
     session: SessionDep,
     include_revoked: Annotated[bool, Query(description="Also list revoked tokens.")] = False,
-    limit: Limit = 50,
-    offset: Offset = 0,
 ) -> TokenPage:
     """Your own tokens, newest first, with their prefix, scopes, expiry and when each was last used. The
     tokens themselves are never shown again after they are created."""
-    tokens, total = TokenService(session).tokens_of(
-        principal.user_id, include_revoked=include_revoked, limit=limit, offset=offset
-    )
-    return TokenPage(items=[presenters.token_out(t) for t in tokens], total=total, limit=limit, offset=offset)
+    tokens = TokenService(session).tokens_of(principal.user_id, include_revoked=include_revoked, page=page)
+    return TokenPage(items=[presenters.token_out(t) for t in tokens.rows], **page_fields(tokens, page))
 
 
 @router.post(
@@ -181,10 +178,10 @@ def list_tokens(
     summary="Create an API token",
     responses=problem_responses(*_SIGNED_IN, *_TOKEN_RULES),
 )
-def create_token(body: TokenIn, principal: Writer, session: SessionDep) -> NewTokenOut:
+def create_token(body: TokenIn, principal: Writer, session: SessionDep, services: ServicesDep) -> NewTokenOut:
     """A new token for yourself, read-only unless you ask for `write`. The response is the only time the
     token is shown: Mercato stores only its hash. Revoke it with `DELETE /api/v1/tokens/{id}`."""
-    created = TokenService(session).create_for(
+    created = TokenService(session, services.clock).create_for(
         principal, scopes=body.scopes, name=body.name, expires_in_days=body.expires_in_days
     )
     return NewTokenOut(**presenters.token_out(created.record).model_dump(), token=created.token)
@@ -197,10 +194,12 @@ def create_token(body: TokenIn, principal: Writer, session: SessionDep) -> NewTo
     summary="Revoke one of my API tokens",
     responses=problem_responses(*_SIGNED_IN, TokenNotFound),
 )
-def revoke_token(token_id: TokenPath, principal: Writer, session: SessionDep) -> Response:
+def revoke_token(
+    token_id: TokenPath, principal: Writer, session: SessionDep, services: ServicesDep
+) -> Response:
     """Revoke one of your tokens for good: requests with it answer 401 from now on. Revoking a revoked token
     is harmless. You may revoke the token you are using."""
-    TokenService(session).revoke_for(principal, token_id)
+    TokenService(session, services.clock).revoke_for(principal, token_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -211,21 +210,18 @@ def revoke_token(token_id: TokenPath, principal: Writer, session: SessionDep) ->
     "/organisations",
     response_model=OrganisationPage,
     summary="List organisations",
-    responses=problem_responses(*_SIGNED_IN),
+    responses=problem_responses(*_SIGNED_IN, InvalidCursor),
 )
 def list_organisations(
+    page: PageParams,
     principal: Reader,
     session: SessionDep,
     q: Annotated[Text | None, Query(max_length=100, description="Text to find in the name or slug.")] = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
 ) -> OrganisationPage:
     """The customer organisations you have a role in, by slug; operator staff see all of them."""
-    organisations, total = AccountService(session).organisations_for(
-        principal, text=q, limit=limit, offset=offset
-    )
+    organisations = AccountService(session).organisations_for(principal, text=q, page=page)
     return OrganisationPage(
-        items=[presenters.organisation_out(o) for o in organisations], total=total, limit=limit, offset=offset
+        items=[presenters.organisation_out(o) for o in organisations.rows], **page_fields(organisations, page)
     )
 
 
@@ -265,23 +261,18 @@ def get_organisation(
     "/organisations/{organisation}/members",
     response_model=MemberPage,
     summary="List an organisation's members",
-    responses=problem_responses(*_SIGNED_IN, OrganisationNotFound, NotAnAdmin),
+    responses=problem_responses(*_SIGNED_IN, OrganisationNotFound, NotAnAdmin, InvalidCursor),
 )
 def list_members(
     organisation: OrganisationPath,
     principal: Reader,
     session: SessionDep,
-    limit: Limit = 50,
-    offset: Offset = 0,
+    page: PageParams,
 ) -> MemberPage:
     """Everyone with a role in the organisation, by e-mail: one entry per role, so a person who is both
     customer admin and billing contact appears twice. Its members and operator staff may look."""
-    _, members, total = AccountService(session).members_for(
-        principal, organisation, limit=limit, offset=offset
-    )
-    return MemberPage(
-        items=[presenters.member_out(m) for m in members], total=total, limit=limit, offset=offset
-    )
+    _, members = AccountService(session).members_for(principal, organisation, page)
+    return MemberPage(items=[presenters.member_out(m) for m in members.rows], **page_fields(members, page))
 
 
 @router.post(
@@ -316,9 +307,10 @@ def add_member(
     "/organisations/{organisation}/host-instances",
     response_model=HostInstancePage,
     summary="List an organisation's host instances",
-    responses=problem_responses(*_SIGNED_IN, OrganisationNotFound),
+    responses=problem_responses(*_SIGNED_IN, OrganisationNotFound, InvalidCursor),
 )
 def list_host_instances(
+    page: PageParams,
     organisation: OrganisationPath,
     principal: Reader,
     session: SessionDep,
@@ -326,21 +318,18 @@ def list_host_instances(
     host_product: Annotated[
         Text | None, Query(max_length=64, description="Only this host product key.")
     ] = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
 ) -> HostInstancePage:
     """The servers, Data Center instances and cloud sites the organisation runs host products on, by host
     product, hosting and server id. Its members and operator staff may look."""
-    instances, total = HostInstanceService(session).instances_for(
+    instances = HostInstanceService(session).instances_for(
         principal,
         organisation,
         hosting=hosting.value if hosting else None,
         host_product_key=host_product,
-        limit=limit,
-        offset=offset,
+        page=page,
     )
     return HostInstancePage(
-        items=[presenters.host_out(i) for i in instances], total=total, limit=limit, offset=offset
+        items=[presenters.host_out(i) for i in instances.rows], **page_fields(instances, page)
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -21,7 +21,8 @@ from mercato.accounts.errors import (
 from mercato.accounts.models import ApiToken, User
 from mercato.accounts.service import AccountService, parse_id, required_text
 from mercato.accounts.tokens import SCOPES, hash_token, new_token
-from mercato.clock import utcnow
+from mercato.clock import Clock, SystemClock, utcnow
+from mercato.paging import Page, PageRequest
 
 MAX_TOKEN_DAYS = 3650
 
@@ -63,9 +64,11 @@ def normalise_scopes(scopes: Iterable[str]) -> list[str]:
 class TokenService:
     """API tokens: made for a user, shown once, stored as a hash, listed by prefix, revoked for good."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, clock: Clock | None = None) -> None:
         self.accounts = AccountService(session)
         self.repository = self.accounts.repository
+        self.clock: Clock = clock or SystemClock()
+        """Stamps a new token's creation and expiry and a revocation: the server's clock (a test clock in tests)."""
 
     def create(
         self,
@@ -78,7 +81,7 @@ class TokenService:
     ) -> NewToken:
         """A new token for ``user`` (read-only unless ``write`` is asked for), valid for ``expires_in_days``
         days or until revoked."""
-        now = now or utcnow()
+        now = now or self.clock.now()
         if not user.active:
             raise InactiveUser(f"{user.email} is deactivated; an inactive user gets no tokens.")
         if expires_in_days is not None and not 1 <= expires_in_days <= MAX_TOKEN_DAYS:
@@ -122,9 +125,9 @@ class TokenService:
         )
 
     def tokens_of(
-        self, user_id: uuid.UUID, *, include_revoked: bool = False, limit: int = 50, offset: int = 0
-    ) -> tuple[Sequence[ApiToken], int]:
-        return self.repository.tokens_of(user_id, include_revoked=include_revoked, limit=limit, offset=offset)
+        self, user_id: uuid.UUID, *, include_revoked: bool = False, page: PageRequest = PageRequest()
+    ) -> Page[ApiToken]:
+        return self.repository.tokens_of(user_id, include_revoked=include_revoked, page=page)
 
     def revoke_for(
         self, principal: Principal, token_id: str | uuid.UUID, now: datetime | None = None
@@ -148,6 +151,6 @@ class TokenService:
 
     def _revoke(self, token: ApiToken, now: datetime | None) -> ApiToken:
         if token.revoked_at is None:
-            token.revoked_at = now or utcnow()
+            token.revoked_at = now or self.clock.now()
             self.repository.add(token)
         return token

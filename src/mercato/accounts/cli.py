@@ -25,6 +25,7 @@ from mercato.cli_support import (
     unit_of_work,
 )
 from mercato.clock import SystemClock
+from mercato.paging import PageRequest
 
 users = typer.Typer(
     help="People who sign in: operator staff, customer admins and billing contacts, vendors.",
@@ -182,8 +183,8 @@ def create_token(
     ] = None,
 ) -> None:
     """Create an API token and print it alone on standard output. It is shown this once: only its hash is kept."""
-    with unit_of_work() as (session, _):
-        service = TokenService(session)
+    with unit_of_work() as (session, services):
+        service = TokenService(session, services.clock)
         user = service.accounts.user_by_email(email)
         created = service.create(user, scopes=scope or ["read"], name=name, expires_in_days=expires_days)
         record = created.record
@@ -206,7 +207,8 @@ def list_tokens(
     with unit_of_work() as (session, _):
         service = TokenService(session)
         user = service.accounts.user_by_email(email)
-        rows, total = service.tokens_of(user.id, include_revoked=include_revoked, limit=1000)
+        found = service.tokens_of(user.id, include_revoked=include_revoked, page=PageRequest(1000))
+        rows, total = found.rows, found.total or 0
         table = Table()
         # The prefix is what 'mercato tokens revoke' takes: it must never be cut short.
         table.add_column("prefix", no_wrap=True, min_width=16)
@@ -234,8 +236,8 @@ def revoke_token(
     ],
 ) -> None:
     """Revoke a token for good: requests with it are refused from now on."""
-    with unit_of_work() as (session, _):
-        record = TokenService(session).revoke(prefix)
+    with unit_of_work() as (session, services):
+        record = TokenService(session, services.clock).revoke(prefix)
         err_console.print(f"Revoked token {record.prefix} ({record.name}).")
 
 
@@ -318,7 +320,8 @@ def show_user(email: EmailArgument, as_json: JsonOption = False) -> None:
         service = AccountService(session)
         user = service.user_by_email(email)
         roles = list(service.memberships_of(user.id))
-        user_tokens, token_count = TokenService(session).tokens_of(user.id, include_revoked=False, limit=1000)
+        listed = TokenService(session).tokens_of(user.id, include_revoked=False, page=PageRequest(1000))
+        user_tokens, token_count = listed.rows, listed.total
         states = [token_state(token) for token in user_tokens]
     if as_json:
         document = _user_json(user, roles)
@@ -404,9 +407,10 @@ def list_customers(
 ) -> None:
     """List customer organisations by slug."""
     with unit_of_work() as (session, _):
-        found, total = AccountService(session).repository.list_organisations(
-            only=None, text=search, limit=limit, offset=offset
+        listed = AccountService(session).repository.list_organisations(
+            only=None, text=search, page=PageRequest(limit, offset)
         )
+        found, total = listed.rows, listed.total or 0
     if as_json:
         items = [_customer_json(organisation) for organisation in found]
         print_json({"items": items, "total": total, "limit": limit, "offset": offset})
@@ -442,8 +446,8 @@ def show_customer(
     with unit_of_work() as (session, _):
         service = AccountService(session)
         organisation = service.organisation(customer)
-        members, _total = service.repository.members_of(organisation.id, limit=1000, offset=0)
-        hosts, _count = service.repository.host_instances_of(organisation.id, limit=1000, offset=0)
+        members = service.repository.members_of(organisation.id, PageRequest(1000)).rows
+        hosts = service.repository.host_instances_of(organisation.id, page=PageRequest(1000)).rows
     if as_json:
         document = _customer_json(organisation)
         document["members"] = [

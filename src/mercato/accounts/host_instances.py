@@ -28,6 +28,7 @@ from mercato.accounts.repository import RegisteredHost
 from mercato.accounts.service import AccountService, parse_id
 from mercato.catalog.domain import tier_label
 from mercato.catalog.models import HostProduct
+from mercato.paging import Page, PageRequest
 from mercato.pricing.types import BillingCycle, Hosting, LicenseType
 
 MAX_CLOUD_USERS = 1_000_000
@@ -209,12 +210,11 @@ class HostInstanceService:
         *,
         hosting: str | None = None,
         host_product_key: str | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> tuple[list[RegisteredHost], int]:
+        page: PageRequest = PageRequest(),
+    ) -> Page[RegisteredHost]:
         owner = self.accounts.organisation_for(principal, organisation)
         return self.repository.host_instances_of(
-            owner.id, hosting=hosting, host_product_key=host_product_key, limit=limit, offset=offset
+            owner.id, hosting=hosting, host_product_key=host_product_key, page=page
         )
 
     def instance_for(self, principal: Principal, instance_id: str | uuid.UUID) -> RegisteredHost:

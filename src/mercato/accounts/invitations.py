@@ -93,27 +93,41 @@ class InvitationService:
             raise RoleAlreadyHeld(
                 f"{address} is {ROLE_LABELS[wanted]} of {organisation.name} already; nobody needs inviting."
             )
+        inviter = self.accounts.user(principal.user_id)
+        return self.invite(organisation, address, wanted, now, base_url, inviter.name, principal.user_id)
+
+    def invite(
+        self,
+        organisation: Organisation,
+        address: str,
+        role: Role,
+        now: datetime,
+        base_url: str,
+        inviter_name: str,
+        invited_by_id: uuid.UUID | None = None,
+    ) -> Invitation:
+        """Invite the (normalised) ``address`` to the organisation with ``role`` and queue the e-mail, for a
+        caller that has checked who may (``invite_for``, or a vendor's import of its customers' licenses)."""
         token, token_hash = new_link_token()
         invitation = self.repository.invitation(organisation.id, address)
         if invitation is None:
             invitation = Invitation(organisation_id=organisation.id, email=address)
         # Inviting again refreshes the one row: a new token (the old link stops working), role and expiry.
-        invitation.role = wanted
+        invitation.role = role
         invitation.token_hash = token_hash
-        invitation.invited_by_id = principal.user_id
+        invitation.invited_by_id = invited_by_id
         invitation.created_at = now
         invitation.expires_at = now + INVITATION_LIFETIME
         invitation.accepted_at = None
         self.repository.add_unique(
             invitation, RoleAlreadyHeld(f"{address} was invited by someone else just now.")
         )
-        inviter = self.accounts.user(principal.user_id)
         emails.queue_invitation(
             self.session,
             address,
             organisation=organisation.name,
-            inviter=inviter.name,
-            role=ROLE_LABELS[wanted],
+            inviter=inviter_name,
+            role=ROLE_LABELS[role],
             url=link(base_url, f"/invitations/{token}"),
             expires=moment(invitation.expires_at),
         )

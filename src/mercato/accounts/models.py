@@ -10,7 +10,7 @@ import uuid
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint, and_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mercato.clock import utcnow
@@ -38,6 +38,17 @@ class Organisation(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     host_instances: Mapped[list[HostInstance]] = relationship(back_populates="organisation", lazy="raise")
+    admins: Mapped[list[User]] = relationship(
+        secondary="memberships",
+        primaryjoin=lambda: and_(
+            Organisation.id == Membership.organisation_id, Membership.role == Role.CUSTOMER_ADMIN
+        ),
+        secondaryjoin=lambda: User.id == Membership.user_id,
+        order_by=lambda: User.email,
+        lazy="raise",
+        viewonly=True,
+    )
+    """Its admins, who receive its license keys; loaded with a locked invoice (``key_recipients``)."""
 
 
 class HostInstance(Base):
@@ -52,6 +63,8 @@ class HostInstance(Base):
         CheckConstraint(
             "billing_cycle IS NULL OR billing_cycle IN ('monthly', 'annual')", name="billing_cycle"
         ),
+        # The billing run's due cloud sites, earliest first.
+        Index("ix_host_instances_billing", "hosting", "next_billing_date", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)

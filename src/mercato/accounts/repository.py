@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, func, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from mercato.accounts.models import (
     ApiToken,
@@ -25,6 +26,8 @@ from mercato.accounts.models import (
     WebSession,
 )
 from mercato.catalog.models import HostProduct, Vendor
+from mercato.paging import KeysetOrder, Page, PageRequest, fetch_page
+from mercato.pricing import Hosting
 from mercato.problems import Problem
 
 
@@ -55,6 +58,24 @@ class RegisteredHost:
 
 def _page_count(session: Session, query: Select[*tuple[Any, ...]]) -> int:
     return session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+
+
+# The accounts' lists are bounded by their owner (an organisation's members and hosts, a user's tokens) or by
+# the customers (organisations): they are always counted.
+MEMBERS_BY_EMAIL = KeysetOrder("members", User.email, Membership.role, str, Role, descending=False)
+ORGANISATIONS_BY_SLUG = KeysetOrder(
+    "organisations", Organisation.slug, Organisation.id, str, uuid.UUID, descending=False
+)
+HOST_INSTANCES_ORDER = KeysetOrder(
+    "host-instances",
+    HostProduct.key,
+    HostInstance.id,
+    str,
+    uuid.UUID,
+    descending=False,
+    between=((HostInstance.hosting, Hosting), (HostInstance.server_id, str)),
+)
+TOKENS_NEWEST_FIRST = KeysetOrder("tokens", ApiToken.created_at, ApiToken.prefix, datetime, str)
 
 
 class AccountsRepository:
@@ -114,16 +135,23 @@ class AccountsRepository:
         ).all()
         return [MembershipTarget(m, o, v) for m, o, v in rows]
 
-    def members_of(self, organisation_id: uuid.UUID, *, limit: int, offset: int) -> tuple[list[Member], int]:
+    def members_of(self, organisation_id: uuid.UUID, page: PageRequest = PageRequest()) -> Page[Member]:
         """A page of an organisation's members (one entry per role), by e-mail, and how many there are."""
         query = (
             select(Membership, User)
             .join(User, User.id == Membership.user_id)
             .where(Membership.organisation_id == organisation_id)
         )
-        total = _page_count(self.session, query)
-        rows = self.session.execute(query.order_by(User.email, Membership.role).limit(limit).offset(offset))
-        return [Member(m, u) for m, u in rows.all()], total
+        rows = fetch_page(
+            self.session,
+            query,
+            MEMBERS_BY_EMAIL,
+            page,
+            key_of=lambda row: (row[1].email, row[0].role),
+            scalars=False,
+            always_count=True,
+        )
+        return rows.shown_as([Member(m, u) for m, u in rows.rows])
 
     def list_users(
         self, *, text: str | None, role: str | None, limit: int, offset: int
@@ -174,8 +202,8 @@ class AccountsRepository:
         return self.session.scalars(select(Organisation).where(Organisation.slug == slug)).first()
 
     def list_organisations(
-        self, *, only: Collection[uuid.UUID] | None, text: str | None, limit: int, offset: int
-    ) -> tuple[Sequence[Organisation], int]:
+        self, *, only: Collection[uuid.UUID] | None, text: str | None, page: PageRequest = PageRequest()
+    ) -> Page[Organisation]:
         """A page of organisations by slug, limited to the ids in ``only`` unless it is None."""
         query = select(Organisation)
         if only is not None:
@@ -185,9 +213,7 @@ class AccountsRepository:
             query = query.where(
                 or_(func.lower(Organisation.name).like(pattern), Organisation.slug.like(pattern))
             )
-        total = _page_count(self.session, query)
-        page = self.session.scalars(query.order_by(Organisation.slug).limit(limit).offset(offset))
-        return page.all(), total
+        return fetch_page(self.session, query, ORGANISATIONS_BY_SLUG, page, always_count=True)
 
     # Host instances
 
@@ -216,9 +242,8 @@ class AccountsRepository:
         *,
         hosting: str | None = None,
         host_product_key: str | None = None,
-        limit: int,
-        offset: int,
-    ) -> tuple[list[RegisteredHost], int]:
+        page: PageRequest = PageRequest(),
+    ) -> Page[RegisteredHost]:
         query = (
             select(HostInstance, HostProduct.key)
             .join(HostProduct, HostProduct.id == HostInstance.host_product_id)
@@ -228,13 +253,16 @@ class AccountsRepository:
             query = query.where(HostInstance.hosting == hosting)
         if host_product_key is not None:
             query = query.where(HostProduct.key == host_product_key)
-        total = _page_count(self.session, query)
-        rows = self.session.execute(
-            query.order_by(HostProduct.key, HostInstance.hosting, HostInstance.server_id)
-            .limit(limit)
-            .offset(offset)
+        rows = fetch_page(
+            self.session,
+            query,
+            HOST_INSTANCES_ORDER,
+            page,
+            key_of=lambda row: (row[1], row[0].hosting, row[0].server_id, row[0].id),
+            scalars=False,
+            always_count=True,
         )
-        return [RegisteredHost(i, key) for i, key in rows.all()], total
+        return rows.shown_as([RegisteredHost(i, key) for i, key in rows.rows])
 
     # API tokens
 
@@ -248,23 +276,23 @@ class AccountsRepository:
         return self.session.scalars(select(ApiToken).where(ApiToken.token_hash == token_hash)).first()
 
     def tokens_of(
-        self, user_id: uuid.UUID, *, include_revoked: bool, limit: int, offset: int
-    ) -> tuple[Sequence[ApiToken], int]:
+        self, user_id: uuid.UUID, *, include_revoked: bool, page: PageRequest = PageRequest()
+    ) -> Page[ApiToken]:
         """A page of a user's tokens, newest first."""
         query = select(ApiToken).where(ApiToken.user_id == user_id)
         if not include_revoked:
             query = query.where(ApiToken.revoked_at.is_(None))
-        total = _page_count(self.session, query)
-        page = self.session.scalars(
-            query.order_by(ApiToken.created_at.desc(), ApiToken.prefix).limit(limit).offset(offset)
-        )
-        return page.all(), total
+        return fetch_page(self.session, query, TOKENS_NEWEST_FIRST, page, always_count=True)
 
     # -- e-mail recipients ---------------------------------------------------------------------------------
 
     def key_recipients(self, organisation_id: uuid.UUID) -> list[str]:
         """Who receives an organisation's license keys: its admins, who may see keys (billing contacts may
-        not); the billing address if it has no admin."""
+        not); the billing address if it has no admin. No query when this session holds the organisation with
+        its admins loaded (a locked invoice reads them for the keys its payment signs)."""
+        loaded = self.session.identity_map.get(identity_key(Organisation, organisation_id))
+        if isinstance(loaded, Organisation) and "admins" not in inspect(loaded).unloaded:
+            return [admin.email for admin in loaded.admins] or [loaded.billing_email]
         admins = self.session.scalars(
             select(User.email)
             .join(Membership, Membership.user_id == User.id)

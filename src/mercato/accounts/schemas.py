@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mercato.fields import Day, Text
+from mercato.paging import PageOut
 from mercato.pricing.types import BillingCycle, Hosting, LicenseType
 
 Scope = Literal["read", "write"]
@@ -21,12 +22,6 @@ def _tier(value: object) -> object:
     if isinstance(value, str) and value.strip().lower() == "unlimited":
         return UNLIMITED
     return value
-
-
-class PageOut(BaseModel):
-    total: int = Field(description="How many items match, across all pages.")
-    limit: int
-    offset: int
 
 
 class UserOut(BaseModel):

@@ -41,6 +41,7 @@ from mercato.accounts.passwords import hash_password, needs_rehash, verify_passw
 from mercato.accounts.repository import AccountsRepository, Member, MembershipTarget
 from mercato.catalog.models import Vendor
 from mercato.catalog.repository import CatalogRepository
+from mercato.paging import Page, PageRequest
 from mercato.problems import InvalidInput
 
 # local@domain.tld, without spaces. Whether a mailbox exists only a delivered message can tell.
@@ -299,11 +300,11 @@ class AccountService:
         return organisation
 
     def organisations_for(
-        self, principal: Principal, *, text: str | None = None, limit: int = 50, offset: int = 0
-    ) -> tuple[Sequence[Organisation], int]:
+        self, principal: Principal, *, text: str | None = None, page: PageRequest = PageRequest()
+    ) -> Page[Organisation]:
         """The organisations the principal may see (operator staff: all), by slug, and how many there are."""
         only = None if principal.operator else principal.organisations
-        return self.repository.list_organisations(only=only, text=text, limit=limit, offset=offset)
+        return self.repository.list_organisations(only=only, text=text, page=page)
 
     def create_organisation_for(
         self, principal: Principal, slug: str, name: str, billing_email: str, country: str | None = None
@@ -313,12 +314,11 @@ class AccountService:
         return self.create_organisation(slug, name, billing_email, country)
 
     def members_for(
-        self, principal: Principal, reference: str | uuid.UUID, *, limit: int = 50, offset: int = 0
-    ) -> tuple[Organisation, list[Member], int]:
+        self, principal: Principal, reference: str | uuid.UUID, page: PageRequest = PageRequest()
+    ) -> tuple[Organisation, Page[Member]]:
         """Everyone with a role in the organisation: visible to its members and operator staff."""
         organisation = self.organisation_for(principal, reference)
-        members, total = self.repository.members_of(organisation.id, limit=limit, offset=offset)
-        return organisation, members, total
+        return organisation, self.repository.members_of(organisation.id, page)
 
     def add_member_for(
         self, principal: Principal, reference: str | uuid.UUID, email: str, role: str, name: str | None = None

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import dataclasses
+import uuid
+from collections.abc import Collection
 from datetime import date
 from typing import Annotated
 
 import typer
-from rich.progress import track
+from rich.progress import MofNCompleteColumn, Progress
 from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from mercato.billing.run_lock import billing_run_lock
-from mercato.billing.service import BillingReport, BillingRun
+from mercato.billing.service import (
+    RENEWAL_BATCH,
+    BillingReport,
+    BillingRun,
+    RenewalBatch,
+    renewal_batches,
+)
 from mercato.catalog.price_notices import Announcement, PriceNotices
 from mercato.cli_support import (
     command_services,
@@ -26,6 +34,7 @@ from mercato.database import make_session_factory, transaction
 from mercato.reminders.service import send_due_reminders
 from mercato.services import Services
 from mercato.settings import get_settings, public_base_url
+from mercato.transitions.mailing import send_due_transition_emails
 
 app = typer.Typer(help="Billing: cloud renewals, dunning and license lifecycle.", no_args_is_help=True)
 
@@ -77,22 +86,57 @@ def run(
 def _run(factory: sessionmaker[Session], services: Services) -> tuple[BillingReport, list[Announcement]]:
     report = BillingReport()
     with transaction(factory) as session:
-        due = [site.id for site in BillingRun(session, services).cloud_sites_due()]
-    # One transaction per site and cycle: a failure on one site leaves the others invoiced.
-    for site_id in track(due, description="Renewing cloud sites", console=err_console):
-        for _ in range(MAX_CYCLES_PER_RUN):
-            with transaction(factory) as session:
-                renewed = BillingRun(session, services).renew_due_site(site_id)
-            if renewed is None:
-                break
-            report.merge(renewed)
+        billing = BillingRun(session, services)
+        sites_due = billing.count_cloud_sites_due()
+    # One transaction per batch of sites: a failure leaves the batches before it invoiced.
+    with _progress() as progress:
+        task = progress.add_task("Renewing cloud sites", total=sites_due)
+        for renewed in renewal_batches(
+            lambda skip: _renew_batch(factory, services, skip), MAX_CYCLES_PER_RUN
+        ):
+            report.merge(renewed.report)
+            progress.advance(task, len(renewed.sites))
     with transaction(factory) as session:
-        report.merge(BillingRun(session, services).sweep_licenses())
+        batches = BillingRun(session, services).license_batches_due_for_change()
+    with _progress() as progress:
+        task = progress.add_task("Dunning, expiries, lapses", total=sum(len(batch) for batch in batches))
+        for batch in batches:
+            with transaction(factory) as session:
+                report.merge(BillingRun(session, services).change_licenses(batch))
+            progress.advance(task, len(batch))
     # Renewal reminders, one license per transaction: an interrupted run sends nothing twice when run again.
     report.renewal_reminders.extend(
         send_due_reminders(factory, services.clock, services.secret_key, public_base_url(get_settings()))
     )
+    # Transition campaigns' announcements and reminders, one license per transaction, each once.
+    report.transition_emails.extend(sent.describe() for sent in send_due_transition_emails(factory, services))
     return report, _announce_price_changes(factory, services)
+
+
+def _renew_batch(
+    factory: sessionmaker[Session], services: Services, skip: Collection[uuid.UUID]
+) -> RenewalBatch | None:
+    """The next batch of due sites, in a transaction of its own. Should it fail, its sites are renewed one per
+    transaction instead: the others are invoiced, and the failing one stops the run, naming the error."""
+    try:
+        with transaction(factory) as session:
+            return BillingRun(session, services).renew_due_batch(RENEWAL_BATCH, skip)
+    except Exception:
+        with transaction(factory) as session:
+            sites = [
+                site.id for site in BillingRun(session, services).cloud_sites_due_next(RENEWAL_BATCH, skip)
+            ]
+        report = BillingReport()
+        for site_id in sites:
+            with transaction(factory) as session:
+                renewed = BillingRun(session, services).renew_due_site(site_id)
+            if renewed is not None:
+                report.merge(renewed)
+        return RenewalBatch(report, sites) if sites else None
+
+
+def _progress() -> Progress:
+    return Progress(*Progress.get_default_columns(), MofNCompleteColumn(), console=err_console)
 
 
 def _announce_price_changes(factory: sessionmaker[Session], services: Services) -> list[Announcement]:
@@ -147,6 +191,7 @@ def _print_report(report: BillingReport, day: date, dry_run: bool) -> None:
         ("Expired", report.expired),
         ("Maintenance lapsed", report.maintenance_lapsed),
         ("Renewal reminders", report.renewal_reminders),
+        ("Transition e-mails", report.transition_emails),
     ):
         if items:
             err_console.print(f"  {title}: {', '.join(items)}")

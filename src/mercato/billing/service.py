@@ -12,14 +12,16 @@ renewal of a site for a billing date (``CloudRenewal``) and a second history ent
 4. **Maintenance** of perpetual server licenses lapses: recorded once per maintenance end; the license keeps
    working for builds released before it.
 
-The command then announces scheduled price changes (``mercato.catalog.price_notices``): each once, to the
-customers with renewals due around it.
+Customers of direct licenses in a vendor's transition campaign get its announcement and reminders
+(``mercato.transitions``). The command then announces scheduled price changes
+(``mercato.catalog.price_notices``): each once, to the customers with renewals due around it.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -30,16 +32,18 @@ from mercato.accounts.models import HostInstance
 from mercato.billing.models import CloudRenewal
 from mercato.billing.repository import BillingRepository
 from mercato.catalog.domain import pricing_listing
+from mercato.catalog.models import Listing
 from mercato.catalog.repository import CatalogRepository
 from mercato.catalog.vendors import RevenueSchedules
 from mercato.commerce.invoicing import Invoicing
-from mercato.commerce.models import Invoice, LineAction, QuoteLine
+from mercato.commerce.models import LineAction, QuoteLine
 from mercato.commerce.quoting import Quoting, quote_line
 from mercato.commerce.repository import CommerceRepository
 from mercato.licenses.events import LicenseEvent, LicenseEvents
 from mercato.licenses.models import License, LicenseEventKind, LicenseState
 from mercato.reminders.service import RenewalReminders
 from mercato.services import Services
+from mercato.transitions.mailing import TransitionMailing
 
 GRACE_DAYS = 15
 SUSPENDED_DAYS = 15
@@ -65,6 +69,8 @@ class BillingReport:
     renewals: list[RenewalInvoice] = field(default_factory=list)
     renewal_reminders: list[str] = field(default_factory=list)
     """``<entitlement number>:<reminder>`` for each renewal reminder sent (``mercato.reminders``)."""
+    transition_emails: list[str] = field(default_factory=list)
+    """``<entitlement number>:<kind>`` for each transition campaign e-mail sent (``mercato.transitions``)."""
 
     def merge(self, other: BillingReport) -> None:
         for name in (
@@ -75,6 +81,7 @@ class BillingReport:
             "maintenance_lapsed",
             "renewals",
             "renewal_reminders",
+            "transition_emails",
         ):
             getattr(self, name).extend(getattr(other, name))
 
@@ -90,8 +97,24 @@ class StateChange:
     on: date
 
 
+RENEWAL_BATCH = 200
+"""Cloud sites renewed together: in one transaction, with one statement per table for all of them."""
+SWEEP_BATCH = 500
+"""Licenses whose state changes are applied together, in one transaction."""
+
+
+@dataclass(frozen=True)
+class RenewalBatch:
+    """What one batch of cloud renewals did: the report, and the sites it renewed (once each)."""
+
+    report: BillingReport
+    sites: list[uuid.UUID]
+
+
 class BillingRun:
-    """One day's billing, as of the services' clock."""
+    """One day's billing, as of the services' clock. Due work is found by indexed queries and done in batches:
+    what a batch reads (subscriptions, listings, organisations) is read once for all its items, and what it
+    writes goes in one statement per table, so a run costs the same per due item at any size."""
 
     def __init__(self, session: Session, services: Services) -> None:
         self.session = session
@@ -107,45 +130,85 @@ class BillingRun:
     def cloud_sites_due(self) -> Sequence[HostInstance]:
         return self.repo.cloud_sites_due(self.clock.today())
 
+    def cloud_sites_due_next(self, limit: int, skip: Collection[uuid.UUID] = ()) -> Sequence[HostInstance]:
+        """The sites the next ``renew_due_batch(limit, skip)`` would renew (reads only)."""
+        return self.repo.cloud_sites_due(self.clock.today(), limit=limit, skip=skip)
+
+    def count_cloud_sites_due(self) -> int:
+        return self.repo.count_cloud_sites_due(self.clock.today())
+
+    def renew_due_batch(self, limit: int, skip: Collection[uuid.UUID] = ()) -> RenewalBatch | None:
+        """Renew the next ``limit`` due sites (not those in ``skip``), locked and re-checked under their row
+        locks (another run may have renewed them meanwhile); None when no site is due."""
+        sites = self.repo.cloud_sites_due(self.clock.today(), limit=limit, skip=skip, for_update=True)
+        if not sites:
+            return None
+        return RenewalBatch(self.renew_sites(sites), [site.id for site in sites])
+
     def renew_due_site(self, site_id: uuid.UUID) -> BillingReport | None:
         """Renew the site if it is still due, re-checked under its row lock (another run may have renewed it
         meanwhile); None when it is not due any more."""
         site = self.repo.cloud_site_due(site_id, self.clock.today(), for_update=True)
-        return None if site is None else self.renew_site(site)
+        return None if site is None else self.renew_sites([site])
 
     def renew_site(self, site: HostInstance) -> BillingReport:
-        """Invoice the next cycle of every app the site pays for up to its billing date, and move the date on
-        by one cycle. (Apps left unpaid are not invoiced again: dunning takes them from there.)"""
+        return self.renew_sites([site])
+
+    def renew_sites(self, sites: Sequence[HostInstance]) -> BillingReport:
+        """Invoice each site's next cycle of every app it pays for up to its billing date, and move the date on
+        by one cycle. (Apps left unpaid are not invoiced again: dunning takes them from there.)
+
+        Each site's renewal is claimed with a ``CloudRenewal`` row, written in the same flush as the invoices:
+        the table's key refuses a second renewal of a site and date, so a run that got past the row lock anyway
+        fails there and writes nothing."""
         report = BillingReport()
-        assert site.next_billing_date is not None and site.billing_cycle is not None
-        billing_date = site.next_billing_date
-        # Claimed first: the table's key refuses a second renewal of this site and date, so a run that got
-        # past the row lock anyway fails here, before it writes an invoice.
-        renewal = CloudRenewal(host_instance_id=site.id, billing_date=billing_date)
-        self.session.add(renewal)
-        self.session.flush()
-        renewing = self.repo.cloud_subscriptions_renewing(site.id, billing_date)
-        if renewing:
-            invoice = self._renewal_invoice(site, renewing, billing_date, site.billing_cycle)
-            renewal.invoice_id = invoice.id
-            report.renewal_invoices.append(invoice.number)
-            total = pricing.format_money(
-                pricing.from_minor_units(invoice.total_minor, invoice.currency), invoice.currency
+        renewing = self.repo.cloud_subscriptions_renewing(sites)
+        listings = self.catalog.listings(
+            {license.product_key for licenses in renewing.values() for license in licenses},
+            pricing.Hosting.CLOUD,
+        )
+        schedules = RevenueSchedules(self.session)  # the vendor's agreement, else the standard rates
+        billed = [site for site in sites if renewing.get(site.id)]
+        quotes = Quoting(self.commerce, self.services).renewal_quotes(
+            [self._renewal(site, renewing[site.id], listings, schedules) for site in billed]
+        )
+        issued = Invoicing(self.commerce, self.services).issue_all(quotes)
+        invoices = {site.id: invoice for site, (_, invoice) in zip(billed, issued, strict=True)}
+        for site in sites:
+            assert site.next_billing_date is not None and site.billing_cycle is not None
+            billing_date = site.next_billing_date
+            invoice = invoices.get(site.id)
+            self.session.add(
+                CloudRenewal(
+                    host_instance_id=site.id,
+                    billing_date=billing_date,
+                    invoice_id=invoice.id if invoice is not None else None,
+                )
             )
-            report.renewals.append(RenewalInvoice(invoice.number, site.server_id, billing_date, total))
-        site.next_billing_date = pricing.add_months(billing_date, pricing.cycle_months(site.billing_cycle))
+            if invoice is not None:
+                report.renewal_invoices.append(invoice.number)
+                total = pricing.format_money(
+                    pricing.from_minor_units(invoice.total_minor, invoice.currency), invoice.currency
+                )
+                report.renewals.append(RenewalInvoice(invoice.number, site.server_id, billing_date, total))
+            site.next_billing_date = pricing.add_months(
+                billing_date, pricing.cycle_months(site.billing_cycle)
+            )
         self.session.flush()
         return report
 
-    def _renewal_invoice(
+    def _renewal(
         self,
         site: HostInstance,
         licenses: Sequence[License],
-        billing_date: date,
-        cycle: pricing.BillingCycle,
-    ) -> Invoice:
-        host_product = self.catalog.host_product_by_id(site.host_product_id)
+        listings: Mapping[str, Listing],
+        schedules: RevenueSchedules,
+    ) -> tuple[HostInstance, str, list[QuoteLine]]:
+        """The site's renewal quote's lines (with their currency), priced by the pricing core."""
+        billing_date, cycle = site.next_billing_date, site.billing_cycle
+        host_product = self.catalog.host_product_by_id(site.host_product_id)  # the session's, after the first
         assert host_product is not None and site.cloud_users is not None
+        assert billing_date is not None and cycle is not None
         host = pricing.HostContext(
             hosting=pricing.Hosting.CLOUD,
             license_type=site.host_license_type,
@@ -154,12 +217,10 @@ class BillingRun:
             next_billing_date=billing_date,
             product_name=host_product.name,
         )
-        schedules = RevenueSchedules(self.session)  # the vendor's agreement, else the standard rates
         lines: list[QuoteLine] = []
         currency = ""
         for position, license in enumerate(licenses, 1):
-            listing = self.catalog.listing(license.product_key, license.hosting)  # with prices and app
-            assert listing is not None
+            listing = listings[license.product_key]
             name = listing.app.name if listing.app is not None else host_product.name
             line = pricing.price_cloud_subscription(
                 pricing_listing(listing, name, billing_date),
@@ -172,45 +233,68 @@ class BillingRun:
             split = pricing.split_revenue(line, schedules.of(vendor_id), self.clock.today())
             currency = line.currency
             lines.append(quote_line(position, LineAction.RENEWAL, listing, line, split, license))
-        quote = Quoting(self.commerce, self.services).renewal_quote(site, currency, lines)
-        _, invoice = Invoicing(self.commerce, self.services).issue(quote)
-        return invoice
+        return site, currency, lines
+
+    def renew_all_due(self, max_cycles_per_site: int) -> BillingReport:
+        """Every due site's renewals in this one session (``whole_day``), batch by batch."""
+        report = BillingReport()
+        for batch in renewal_batches(
+            lambda skip: self.renew_due_batch(RENEWAL_BATCH, skip), max_cycles_per_site
+        ):
+            report.merge(batch.report)
+        return report
 
     def whole_day(self, max_cycles_per_site: int) -> BillingReport:
-        """Every step of the day in this one session, as the run does them (which commits site by site).
+        """Every step of the day in this one session, as the run does them (which commits batch by batch).
         ``billing run --dry-run`` calls it and rolls the session back: what it reports is exactly what a run
         would do, priced and numbered by the same code, and nothing of it is kept."""
-        report = BillingReport()
-        for site in self.cloud_sites_due():
-            for _ in range(max_cycles_per_site):
-                renewed = self.renew_due_site(site.id)
-                if renewed is None:
-                    break
-                report.merge(renewed)
+        report = self.renew_all_due(max_cycles_per_site)
         report.merge(self.sweep_licenses())
         report.renewal_reminders.extend(
             RenewalReminders(self.session, self.clock, self.services.secret_key).send_all()
+        )
+        report.transition_emails.extend(
+            sent.describe() for sent in TransitionMailing(self.session, self.services).send_all()
         )
         return report
 
     # -- 2.–4. license states ------------------------------------------------------------------------------
 
+    def license_batches_due_for_change(self) -> list[list[uuid.UUID]]:
+        """The licenses the sweep may change today, in batches of at most ``SWEEP_BATCH`` (indexed queries, ids
+        only; ``change_licenses`` decides under their row locks). A batch holds one kind of change (ended
+        terms, unpaid subscriptions, lapsed maintenance), so its rows are updated in one statement."""
+        kinds = self.repo.licenses_due_for_change(self.clock.today(), GRACE_DAYS, GRACE_DAYS + SUSPENDED_DAYS)
+        return [
+            ids[start : start + SWEEP_BATCH] for ids in kinds for start in range(0, len(ids), SWEEP_BATCH)
+        ]
+
     def sweep_licenses(self) -> BillingReport:
+        """Every due state change in this one session, batch by batch."""
         report = BillingReport()
-        for license in self.repo.licenses_in_force():
-            if self.change_due(license) is None:
-                continue
-            # Re-read under the row's lock before changing it: another run may have changed it meanwhile.
-            self.session.refresh(license, with_for_update=True)
+        for batch in self.license_batches_due_for_change():
+            report.merge(self.change_licenses(batch))
+        return report
+
+    def change_licenses(self, license_ids: Sequence[uuid.UUID]) -> BillingReport:
+        """Apply what is due to these licenses, re-read under their row locks first (another run, or a payment,
+        may have changed them meanwhile); their history entries are recorded together."""
+        report = BillingReport()
+        events: list[LicenseEvent] = []
+        for license in self.repo.licenses_locked(license_ids):
             change = self.change_due(license)
             if change is not None:
-                self._apply(license, change, report)
+                events.append(self._apply(license, change, report))
+        if events:
+            self.events.record(*events)
         self.session.flush()
         return report
 
     def change_due(self, license: License) -> StateChange | None:
         """What the sweep changes on this license today, if anything (reads only)."""
         today = self.clock.today()
+        if license.status not in (LicenseState.ACTIVE, LicenseState.SUSPENDED):
+            return None
         if license.evaluation or (
             license.hosting == pricing.Hosting.DATACENTER and license.term_end is not None
         ):
@@ -234,7 +318,7 @@ class BillingRun:
             license.hosting == pricing.Hosting.SERVER
             and license.maintenance_end is not None
             and license.maintenance_end < today
-            and not self.repo.lapse_recorded(license.id, license.maintenance_end)
+            and license.maintenance_lapse_recorded_for != license.maintenance_end
         ):
             lapsed = (
                 f"Maintenance ended on {license.maintenance_end.isoformat()}: the license keeps working for "
@@ -243,19 +327,11 @@ class BillingRun:
             return StateChange(None, LicenseEventKind.MAINTENANCE_LAPSED, lapsed, license.maintenance_end)
         return None
 
-    def _apply(self, license: License, change: StateChange, report: BillingReport) -> None:
+    def _apply(self, license: License, change: StateChange, report: BillingReport) -> LicenseEvent:
         if change.status is not None:
             license.status = change.status
-        self.events.record(
-            LicenseEvent(
-                change.kind,
-                license,
-                self.clock.now(),
-                change.description,
-                details={"on": change.on.isoformat()},
-                once_key=f"{change.kind.value}:{change.on.isoformat()}",
-            )
-        )
+        if change.kind == LicenseEventKind.MAINTENANCE_LAPSED:
+            license.maintenance_lapse_recorded_for = change.on
         reported = {
             LicenseEventKind.EXPIRY: report.expired,
             LicenseEventKind.UNLICENSED: report.unlicensed,
@@ -263,3 +339,27 @@ class BillingRun:
             LicenseEventKind.MAINTENANCE_LAPSED: report.maintenance_lapsed,
         }
         reported[change.kind].append(license.entitlement_number)
+        return LicenseEvent(
+            change.kind,
+            license,
+            self.clock.now(),
+            change.description,
+            details={"on": change.on.isoformat()},
+            once_key=f"{change.kind.value}:{change.on.isoformat()}",
+        )
+
+
+def renewal_batches(
+    renew_batch: Callable[[Collection[uuid.UUID]], RenewalBatch | None], max_cycles_per_site: int
+) -> Iterator[RenewalBatch]:
+    """Batches of renewals until no site is due, each from ``renew_batch(skip)``. A site renewed
+    ``max_cycles_per_site`` times in this run is skipped from then on: one far behind is caught up over several
+    runs rather than in one."""
+    cycles: Counter[uuid.UUID] = Counter()
+    capped: set[uuid.UUID] = set()
+    while (batch := renew_batch(capped)) is not None:
+        yield batch
+        for site_id in batch.sites:
+            cycles[site_id] += 1
+            if cycles[site_id] >= max_cycles_per_site:
+                capped.add(site_id)

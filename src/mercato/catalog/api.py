@@ -10,18 +10,26 @@ from fastapi import APIRouter, Path, Query
 from mercato.catalog import presenters
 from mercato.catalog.repository import AppSearch, AppSort, CatalogRepository
 from mercato.catalog.schemas import AppOut, AppPage, HostProductOut
-from mercato.fields import PageLimit, PageOffset, Text
+from mercato.fields import Text
+from mercato.paging import InvalidCursor, page_fields
 from mercato.pricing import Channel, Hosting
 from mercato.problems import NotFound
 from mercato.web.dependencies import ServicesDep, SessionDep
+from mercato.web.paging import PageParams
 from mercato.web.responses import problem_responses
 from mercato.web.routing import UnitOfWorkRoute
 
 router = APIRouter(tags=["catalog"], route_class=UnitOfWorkRoute)
 
 
-@router.get("/apps", response_model=AppPage, summary="List and search apps")
+@router.get(
+    "/apps",
+    response_model=AppPage,
+    summary="List and search apps",
+    responses=problem_responses(InvalidCursor),
+)
 def list_apps(
+    page: PageParams,
     session: SessionDep,
     services: ServicesDep,
     q: Annotated[
@@ -62,13 +70,11 @@ def list_apps(
             "`most_installed` (most active licenses first); ties are ordered by key."
         ),
     ] = AppSort.KEY,
-    limit: Annotated[PageLimit, Query(description="Items per page.")] = 50,
-    offset: Annotated[PageOffset, Query(description="Items to skip.")] = 0,
 ) -> AppPage:
     """Public apps of active vendors, each with its published listings (one per hosting), list prices,
     channel policy and releases. Search with `q`; filter by host product, hosting, vendor, channel and
-    price; sort with `sort`; page with `limit` and `offset`. The hosting, channel and price filters hold for
-    one and the same listing of the app."""
+    price; sort with `sort`; page with `limit` and `after` (or `offset`). The hosting, channel and price
+    filters hold for one and the same listing of the app. Always counted: `total` is every matching app."""
     today = services.clock.today()
     search = AppSearch(
         text=q,
@@ -81,10 +87,8 @@ def list_apps(
         sort=sort,
         public_only=True,
     )
-    apps, total = CatalogRepository(session).list_apps(search, limit=limit, offset=offset)
-    return AppPage(
-        items=[presenters.app_out(a, today) for a in apps], total=total, limit=limit, offset=offset
-    )
+    apps = CatalogRepository(session).list_apps(search, page)
+    return AppPage(items=[presenters.app_out(a, today) for a in apps.rows], **page_fields(apps, page))
 
 
 @router.get(

@@ -55,6 +55,7 @@ from mercato.catalog.models import (
 )
 from mercato.catalog.publishing import apply_listing_spec, listing_spec, spec_prices
 from mercato.catalog.specs import AppLinks, AppSpec, ListingSpec, check_listing_for_host
+from mercato.paging import Page, PageRequest
 from mercato.pricing import Hosting
 from mercato.pricing.money import is_known_currency, is_whole_minor_units
 from mercato.problems import InvalidInput
@@ -432,13 +433,10 @@ class ListingService:
 
     # -- review --------------------------------------------------------------------------------------------------
 
-    def review_queue(
-        self, principal: Principal, limit: int, offset: int
-    ) -> tuple[list[ListingRevision], int]:
+    def review_queue(self, principal: Principal, page: PageRequest) -> Page[ListingRevision]:
         if not principal.operator:
             raise OperatorReviewOnly("Only operator staff see the review queue.")
-        page, total = self.repo.review_queue(limit, offset)
-        return list(page), total
+        return self.repo.review_queue(page)
 
     def _revision_to_review(
         self, principal: Principal, revision_id: uuid.UUID

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Query, Response, status
+from fastapi import APIRouter, Body, Path, Response, status
 
 from mercato.accounts.access import Forbidden, NotAuthenticated
 from mercato.accounts.dependencies import Reader, Writer
@@ -29,10 +29,12 @@ from mercato.catalog.listings_errors import (
     RevisionAlreadyDecided,
     RevisionNotFound,
 )
-from mercato.fields import PageLimit, PageOffset, Text
+from mercato.fields import Text
+from mercato.paging import InvalidCursor, page_fields
 from mercato.pricing import Hosting
 from mercato.problems import InvalidInput
 from mercato.web.dependencies import ServicesDep, SessionDep
+from mercato.web.paging import PageParams
 from mercato.web.responses import problem_responses
 from mercato.web.routing import UnitOfWorkRoute
 
@@ -240,19 +242,18 @@ def list_revisions(
     "/review-queue",
     response_model=schemas.RevisionPage,
     summary="Listings waiting for review",
-    responses=problem_responses(*_SIGNED_IN, OperatorReviewOnly),
+    responses=problem_responses(*_SIGNED_IN, OperatorReviewOnly, InvalidCursor),
 )
 def review_queue(
     principal: Reader,
     session: SessionDep,
     services: ServicesDep,
-    limit: Annotated[PageLimit, Query(description="Items per page.")] = 50,
-    offset: Annotated[PageOffset, Query(description="Items to skip.")] = 0,
+    page: PageParams,
 ) -> schemas.RevisionPage:
     """Submitted revisions, the longest waiting first (operator staff only)."""
-    revisions, total = ListingService(session, services).review_queue(principal, limit, offset)
+    revisions = ListingService(session, services).review_queue(principal, page)
     return schemas.RevisionPage(
-        items=[schemas.revision_out(r, r.app.key) for r in revisions], total=total, limit=limit, offset=offset
+        items=[schemas.revision_out(r, r.app.key) for r in revisions.rows], **page_fields(revisions, page)
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
@@ -18,6 +19,7 @@ from mercato.catalog.models import (
     RevisionStatus,
     Vendor,
 )
+from mercato.paging import KeysetOrder, Page, PageRequest, fetch_page
 
 _LISTING_DETAILS = (
     selectinload(Listing.price_tables).options(
@@ -33,6 +35,11 @@ def _apps() -> Select[App]:
         selectinload(App.host_product),
         selectinload(App.listings).options(*_LISTING_DETAILS),
     )
+
+
+REVIEW_QUEUE_ORDER = KeysetOrder(
+    "review-queue", ListingRevision.submitted_at, ListingRevision.id, datetime, uuid.UUID, descending=False
+)
 
 
 class ListingsRepository:
@@ -109,19 +116,16 @@ class ListingsRepository:
             .order_by(ListingRevision.created_at.desc(), ListingRevision.id)
         ).all()
 
-    def review_queue(self, limit: int, offset: int) -> tuple[Sequence[ListingRevision], int]:
-        """Submitted revisions, the longest waiting first, with their apps loaded."""
+    def review_queue(self, page: PageRequest) -> Page[ListingRevision]:
+        """Submitted revisions, the longest waiting first, with their apps loaded; always counted (the queue
+        is short)."""
         waiting = ListingRevision.status == RevisionStatus.SUBMITTED
-        total = self.session.scalar(select(func.count()).select_from(ListingRevision).where(waiting)) or 0
-        page = self.session.scalars(
+        query = (
             select(ListingRevision)
             .options(selectinload(ListingRevision.app).selectinload(App.vendor))
             .where(waiting)
-            .order_by(ListingRevision.submitted_at, ListingRevision.created_at, ListingRevision.id)
-            .limit(limit)
-            .offset(offset)
-        ).all()
-        return page, total
+        )
+        return fetch_page(self.session, query, REVIEW_QUEUE_ORDER, page, always_count=True)
 
     def add(self, *objects: object) -> None:
         self.session.add_all(objects)

@@ -15,6 +15,7 @@ from mercato.catalog.presenters import listing_out
 from mercato.catalog.schemas import HostProductRef, ListingOut, VendorRef
 from mercato.catalog.specs import AppLinks, AppSpec, ListingSpec, refuse_unsafe_markup
 from mercato.fields import Day, Note, Text
+from mercato.paging import PageOut
 
 SERVER_PRICES_EXAMPLE: dict[str, JsonValue] = {
     "10": "10.00", "25": "250.00", "50": "500.00", "100": "900.00", "250": "1800.00", "500": "2800.00",
@@ -177,11 +178,8 @@ class RevisionOut(BaseModel):
     reviewer_note: str
 
 
-class RevisionPage(BaseModel):
+class RevisionPage(PageOut):
     items: list[RevisionOut]
-    total: int
-    limit: int
-    offset: int
 
 
 def managed_app_out(app: App, today: date) -> ManagedAppOut:

@@ -5,25 +5,27 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_FLOOR, Decimal
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Select,
     SQLColumnExpression,
     and_,
+    case,
     exists,
     false,
     func,
+    inspect,
     literal_column,
     or_,
     select,
     union,
 )
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload
+from sqlalchemy.orm.util import identity_key
 
 from mercato.catalog.models import (
     App,
@@ -39,7 +41,9 @@ from mercato.catalog.models import (
     Vendor,
     VendorStatus,
 )
+from mercato.database import transaction_cache
 from mercato.licenses.models import License, LicenseState
+from mercato.paging import KeysetOrder, Page, PageRequest, fetch_page
 from mercato.pricing import Channel, Hosting, currency_precision
 
 _LISTING_DETAILS = (
@@ -160,17 +164,20 @@ class AppSearch:
             conditions.append(App.listings.any(and_(*listing)))
         return conditions
 
-    def order(self, dialect: str) -> list[SQLColumnExpression[Any]]:
-        """The sort, then the key: every order is total, so pages never overlap or skip an app."""
+    def order(self, dialect: str) -> KeysetOrder:
+        """The sort, then the key: every order is total, so pages never overlap or skip an app. A cursor holds
+        the sort's value as the database computed it (a name lower-cased, a count of installs)."""
+        name = f"apps:{self.sort.value}"
         if self.sort is AppSort.NAME:
-            name = func.lower(App.name)
+            lowered = func.lower(App.name)
             # Byte order on both databases, whatever the PostgreSQL server's locale: the same pages everywhere.
-            return [name.collate("C") if dialect == "postgresql" else name, App.key]
+            by_name = lowered.collate("C") if dialect == "postgresql" else lowered
+            return KeysetOrder(name, by_name, App.key, str, str, descending=False)
         if self.sort is AppSort.NEWEST:
-            return [App.created_at.desc(), App.key]
+            return KeysetOrder(name, App.created_at, App.key, datetime, str, id_descending=False)
         if self.sort is AppSort.MOST_INSTALLED:
-            return [active_licenses_of_app().desc(), App.key]
-        return [App.key]
+            return KeysetOrder(name, active_licenses_of_app(), App.key, int, str, id_descending=False)
+        return KeysetOrder(name, App.key, App.key, str, str, descending=False)
 
     @staticmethod
     def _text_condition(text: str, dialect: str) -> ColumnElement[bool]:
@@ -244,6 +251,31 @@ class AppSearch:
         return or_(false(), *by_currency)
 
 
+def seller_name_column(seller: SQLColumnExpression[str]) -> ColumnElement[str | None]:
+    """The name a seller of record (``operator`` or ``vendor:<slug>``) signs with, as a column of a query that
+    reads the seller anyway (a locked quote or invoice), so that its e-mail needs no query of its own. NULL when
+    the operator or vendor is missing; ``CatalogRepository.remember_seller_name`` takes it."""
+    operator = select(Operator.name).order_by(Operator.created_at).limit(1).scalar_subquery()
+    vendor = (
+        select(Vendor.name)
+        .where(Vendor.slug == func.substr(seller, len(_VENDOR_PREFIX) + 1))
+        .scalar_subquery()
+    )
+    return case((seller == _OPERATOR_SELLER, operator), else_=vendor)
+
+
+def _with_app_and_vendor(listing: Listing) -> bool:
+    """Whether the listing's app, and the app's vendor, are loaded (a host product's listing has no app)."""
+    if "app" in inspect(listing).unloaded:
+        return False
+    return listing.app is None or "vendor" not in inspect(listing.app).unloaded
+
+
+_OPERATOR_SELLER, _VENDOR_PREFIX = "operator", "vendor:"
+_SELLER_NAMES = "seller names"
+"""The ``transaction_cache`` of the seller names read with other rows."""
+
+
 def active_licenses_of_app() -> ColumnElement[int]:
     """How many active licenses the app has (its installs), for the app of the enclosing query."""
     return (
@@ -261,16 +293,23 @@ class CatalogRepository:
     def operator(self) -> Operator | None:
         return self.session.scalars(select(Operator).order_by(Operator.created_at).limit(1)).first()
 
-    def list_apps(self, search: AppSearch, *, limit: int = 50, offset: int = 0) -> tuple[Sequence[App], int]:
-        """A page of the apps that match ``search``, in its order, and how many match in all."""
+    def list_apps(self, search: AppSearch, page: PageRequest = PageRequest()) -> Page[App]:
+        """A page of the apps that match ``search``, in its order, and how many match in all (the catalog is
+        short enough to count)."""
         dialect = self.session.get_bind().dialect.name
         currencies = self.listing_currencies() if search.max_price is not None else ()
-        conditions = search.conditions(dialect, currencies)
-        total = self.session.scalar(select(func.count()).select_from(App).where(*conditions)) or 0
-        page = self.session.scalars(
-            _app_query().where(*conditions).order_by(*search.order(dialect)).limit(limit).offset(offset)
+        order = search.order(dialect)
+        query = _app_query().add_columns(order.sort).where(*search.conditions(dialect, currencies))
+        found = fetch_page(
+            self.session,
+            query,
+            order,
+            page,
+            key_of=lambda row: (row[1], row[0].key),
+            scalars=False,
+            always_count=True,
         )
-        return page.all(), total
+        return found.shown_as([row[0] for row in found.rows])
 
     def listing_currencies(self) -> Sequence[str]:
         return self.session.scalars(select(Listing.currency).distinct()).all()
@@ -313,6 +352,54 @@ class CatalogRepository:
             .where(Listing.product_key == product_key, Listing.hosting == hosting)
         ).first()
 
+    def listings(self, product_keys: Iterable[str], hosting: str) -> dict[str, Listing]:
+        """The listings of several app or host product keys in one hosting, by key, with what pricing them
+        reads: the app, its vendor, the host product, and the price tables with their prices, all joined. One
+        query whatever the number of keys (a quote of many apps); releases are not loaded. A price table has
+        tier prices (server, Data Center) or cloud brackets, not both, so joining the two multiplies no rows."""
+        found = (
+            self.session.scalars(
+                select(Listing)
+                .options(
+                    joinedload(Listing.app).joinedload(App.vendor),
+                    joinedload(Listing.host_product),
+                    joinedload(Listing.price_tables).options(
+                        joinedload(PriceTable.tier_prices), joinedload(PriceTable.cloud_brackets)
+                    ),
+                )
+                .where(Listing.product_key.in_(set(product_keys)), Listing.hosting == hosting)
+            )
+            .unique()
+            .all()
+        )
+        return {listing.product_key: listing for listing in found}
+
+    def listings_by_id(self, listing_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Listing]:
+        """Listings by id with their app and its vendor: a paid invoice's lines. Those this session holds with
+        both loaded already (a locked invoice joins them) cost nothing; the others are one query (joined)."""
+        wanted = set(listing_ids)
+        known = self.held_listings(wanted)
+        missing = wanted - known.keys()
+        if missing:
+            known.update(
+                (listing.id, listing)
+                for listing in self.session.scalars(
+                    select(Listing)
+                    .options(joinedload(Listing.app).joinedload(App.vendor))
+                    .where(Listing.id.in_(missing))
+                )
+            )
+        return known
+
+    def held_listings(self, listing_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Listing]:
+        """Of these listings, those this session holds with their app and the app's vendor loaded (no query)."""
+        found = (self.session.identity_map.get(identity_key(Listing, id_)) for id_ in set(listing_ids))
+        return {
+            listing.id: listing
+            for listing in found
+            if isinstance(listing, Listing) and _with_app_and_vendor(listing)
+        }
+
     def listing_by_id(self, listing_id: object) -> Listing | None:
         return self.session.get(Listing, listing_id)
 
@@ -348,8 +435,16 @@ class CatalogRepository:
     def host_product_by_id(self, host_product_id: object) -> HostProduct | None:
         return self.session.get(HostProduct, host_product_id)
 
+    def remember_seller_name(self, seller: str, name: str | None) -> None:
+        """Keep a seller's name read with other rows (``seller_name_column``) for ``seller_name`` in this
+        transaction: its e-mails then read no operator or vendor."""
+        transaction_cache(self.session, _SELLER_NAMES)[seller] = name
+
     def seller_name(self, seller: str) -> str:
         """The name a seller of record (``operator`` or ``vendor:<slug>``) signs its invoices and e-mails with."""
+        remembered = transaction_cache(self.session, _SELLER_NAMES)
+        if seller in remembered:
+            return remembered[seller] or ("the marketplace" if seller == _OPERATOR_SELLER else seller)
         if seller == "operator":
             operator = self.operator()
             return operator.name if operator else "the marketplace"

@@ -7,6 +7,8 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
+from mercato.paging import PageOut
+
 
 class ChannelRules(BaseModel):
     sold: bool = Field(description="Whether this channel sells the listing.")
@@ -113,11 +115,8 @@ class AppOut(BaseModel):
     listings: list[ListingOut]
 
 
-class AppPage(BaseModel):
+class AppPage(PageOut):
     items: list[AppOut]
-    total: int = Field(description="How many apps match the filters, across all pages.")
-    limit: int
-    offset: int
 
 
 class HostProductOut(BaseModel):

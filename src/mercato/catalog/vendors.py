@@ -34,6 +34,7 @@ from mercato.catalog.vendors_repository import VendorMember, VendorsRepository
 from mercato.clock import Clock
 from mercato.keys.models import vendor_issuer
 from mercato.keys.service import KeyService
+from mercato.paging import Page, PageRequest
 from mercato.problems import Conflict, InvalidInput
 
 # -- errors --------------------------------------------------------------------------------------------------
@@ -138,6 +139,19 @@ class RevenueSchedules:
         self.repository = VendorsRepository(session)
         self._standard: Sequence[RevenueShareRate] | None = None
         self._schedules: dict[uuid.UUID | None, pricing.RevenueShareSchedule] = {}
+
+    def read(self, vendor_ids: Iterable[uuid.UUID]) -> None:
+        """Read the schedules of these vendors at once (the apps of one quote): one query however many (with
+        the standard rates, the first time)."""
+        missing = {vendor_id for vendor_id in vendor_ids if vendor_id not in self._schedules}
+        if not missing:
+            return
+        if self._standard is None:
+            self._standard, agreements = self.repository.standard_rates_and_agreements_of(missing)
+        else:
+            agreements = self.repository.agreements_of(missing)
+        for vendor_id in missing:
+            self._schedules[vendor_id] = revenue_schedule_of(self._standard, agreements.get(vendor_id, ()))
 
     def of(self, vendor_id: uuid.UUID | None) -> pricing.RevenueShareSchedule:
         if vendor_id not in self._schedules:
@@ -434,16 +448,14 @@ class VendorService:
         return vendor
 
     def vendors_for(
-        self, principal: Principal, *, status: str | None = None, limit: int = 50, offset: int = 0
-    ) -> tuple[Sequence[Vendor], int]:
+        self, principal: Principal, *, status: str | None = None, page: PageRequest = PageRequest()
+    ) -> Page[Vendor]:
         """Operator staff: every vendor; a vendor's members: their vendors; anyone else: none."""
         only = None if principal.operator else principal.vendor_member_of
-        return self.repository.list_vendors(only=only, status=status, limit=limit, offset=offset)
+        return self.repository.list_vendors(only=only, status=status, page=page)
 
-    def vendors(
-        self, *, status: str | None = None, limit: int = 1000, offset: int = 0
-    ) -> tuple[Sequence[Vendor], int]:
-        return self.repository.list_vendors(only=None, status=status, limit=limit, offset=offset)
+    def vendors(self, *, status: str | None = None, limit: int = 1000) -> Page[Vendor]:
+        return self.repository.list_vendors(only=None, status=status, page=PageRequest(limit))
 
     def agreement(self, vendor: Vendor) -> Sequence[VendorRevenueShare]:
         return self.repository.agreement_of(vendor.id)

@@ -43,12 +43,14 @@ from mercato.catalog.vendors import (
     sells_direct,
 )
 from mercato.catalog.vendors_repository import VendorMember
-from mercato.fields import Day, Note, PageLimit, PageOffset, Text
+from mercato.fields import Day, Note, Text
 from mercato.keys.models import SigningKey
 from mercato.keys.service import public_key_from_row
 from mercato.licensing import public_key_to_jwk
+from mercato.paging import InvalidCursor, PageOut, page_fields
 from mercato.services import Services
 from mercato.web.dependencies import ServicesDep, SessionDep
+from mercato.web.paging import PageParams
 from mercato.web.responses import problem_responses
 from mercato.web.routing import UnitOfWorkRoute
 
@@ -267,11 +269,8 @@ class VendorOut(BaseModel):
     updated_at: datetime
 
 
-class VendorPage(BaseModel):
+class VendorPage(PageOut):
     items: list[VendorOut]
-    total: int
-    limit: int
-    offset: int
 
 
 class VendorMemberOut(BaseModel):
@@ -393,9 +392,13 @@ def _replayed(model: type[BaseModel], description: str) -> dict[int | str, dict[
 
 
 @router.get(
-    "/vendors", response_model=VendorPage, summary="List vendors", responses=problem_responses(*_SIGNED_IN)
+    "/vendors",
+    response_model=VendorPage,
+    summary="List vendors",
+    responses=problem_responses(*_SIGNED_IN, InvalidCursor),
 )
 def list_vendors(
+    page: PageParams,
     principal: Reader,
     session: SessionDep,
     services: ServicesDep,
@@ -403,14 +406,12 @@ def list_vendors(
         Literal["pending", "active", "suspended"] | None,
         Query(alias="status", description="Only this status."),
     ] = None,
-    limit: Annotated[PageLimit, Query(description="Items per page.")] = 50,
-    offset: Annotated[PageOffset, Query(description="Items to skip.")] = 0,
 ) -> VendorPage:
     """Vendors by slug: operator staff see all of them (`?status=pending` are the applications to review),
     a vendor's members see their vendor, anyone else an empty list."""
     service = _service(session, services)
-    vendors, total = service.vendors_for(principal, status=status_, limit=limit, offset=offset)
-    return VendorPage(items=[_shown(service, v) for v in vendors], total=total, limit=limit, offset=offset)
+    vendors = service.vendors_for(principal, status=status_, page=page)
+    return VendorPage(items=[_shown(service, v) for v in vendors.rows], **page_fields(vendors, page))
 
 
 @router.post(

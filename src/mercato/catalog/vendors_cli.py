@@ -188,7 +188,8 @@ def list_vendors(
         raise typer.Exit(USAGE_ERROR)
     with unit_of_work() as (session, services):
         service = _service(session, services)
-        vendors, total = service.vendors(status=status)
+        found = service.vendors(status=status)
+        vendors, total = found.rows, found.total
         outs = [_out(service, v) for v in vendors]
     if as_json:
         _echo_json([o.model_dump(mode="json") for o in outs])

@@ -4,10 +4,13 @@ store on writes (the invoice series). Returns ORM rows; the rules are in ``catal
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import cast
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, delete, func, null, select, union_all
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -16,7 +19,11 @@ from sqlalchemy.orm import Session
 from mercato.accounts.models import Membership, Role, User
 from mercato.catalog.models import RevenueShareRate, Vendor, VendorRevenueShare, VendorStatus
 from mercato.commerce.models import InvoiceSeries
+from mercato.paging import KeysetOrder, Page, PageRequest, fetch_page
+from mercato.pricing import Hosting
 from mercato.problems import Problem
+
+VENDORS_BY_SLUG = KeysetOrder("vendors", Vendor.slug, Vendor.id, str, uuid.UUID, descending=False)
 
 
 def selling_vendor() -> ColumnElement[bool]:
@@ -67,20 +74,17 @@ class VendorsRepository:
         *,
         only: Collection[uuid.UUID] | None,
         status: str | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> tuple[Sequence[Vendor], int]:
-        """A page of vendors by slug, limited to the ids in ``only`` unless it is None."""
+        page: PageRequest = PageRequest(),
+    ) -> Page[Vendor]:
+        """A page of vendors by slug, limited to the ids in ``only`` unless it is None, always counted (vendors
+        are few)."""
         conditions: list[ColumnElement[bool]] = []
         if only is not None:
             conditions.append(Vendor.id.in_(list(only)))
         if status is not None:
             conditions.append(Vendor.status == status)
-        total = self.session.scalar(select(func.count()).select_from(Vendor).where(*conditions)) or 0
-        page = self.session.scalars(
-            select(Vendor).where(*conditions).order_by(Vendor.slug).limit(limit).offset(offset)
-        )
-        return page.all(), total
+        query = select(Vendor).where(*conditions)
+        return fetch_page(self.session, query, VENDORS_BY_SLUG, page, always_count=True)
 
     def is_selling(self, vendor_id: uuid.UUID) -> bool:
         """Whether the vendor's apps may be sold now (see ``selling_vendor``)."""
@@ -128,6 +132,62 @@ class VendorsRepository:
             .where(VendorRevenueShare.vendor_id == vendor_id)
             .order_by(VendorRevenueShare.hosting, VendorRevenueShare.effective_from)
         ).all()
+
+    def agreements_of(self, vendor_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[VendorRevenueShare]]:
+        """``agreement_of`` several vendors in one query, by vendor (vendors without rates are left out)."""
+        found: dict[uuid.UUID, list[VendorRevenueShare]] = {}
+        ids = set(vendor_ids)
+        if not ids:
+            return found
+        for rate in self.session.scalars(
+            select(VendorRevenueShare)
+            .where(VendorRevenueShare.vendor_id.in_(ids))
+            .order_by(VendorRevenueShare.hosting, VendorRevenueShare.effective_from)
+        ):
+            found.setdefault(rate.vendor_id, []).append(rate)
+        return found
+
+    def standard_rates_and_agreements_of(
+        self, vendor_ids: Iterable[uuid.UUID]
+    ) -> tuple[list[RevenueShareRate], dict[uuid.UUID, list[VendorRevenueShare]]]:
+        """``standard_rates`` and ``agreements_of`` together, in one query (a quote's first look at revenue
+        shares). The rates are new objects, not rows of the session: read them, do not change them."""
+        own = select(
+            VendorRevenueShare.vendor_id,
+            VendorRevenueShare.hosting,
+            VendorRevenueShare.effective_from,
+            VendorRevenueShare.vendor_share,
+        ).where(VendorRevenueShare.vendor_id.in_(set(vendor_ids)))
+        standard = select(
+            null(), RevenueShareRate.hosting, RevenueShareRate.effective_from, RevenueShareRate.vendor_share
+        )
+        rates: list[RevenueShareRate] = []
+        found: dict[uuid.UUID, list[VendorRevenueShare]] = {}
+        # The vendors' rates first: the union's columns take the first select's types (the vendor's id).
+        rows = cast(
+            "Iterable[tuple[uuid.UUID | None, Hosting, date, Decimal]]",
+            self.session.execute(union_all(own, standard)).all(),
+        )
+        for vendor_id, hosting, effective_from, vendor_share in rows:
+            if vendor_id is None:
+                rates.append(
+                    RevenueShareRate(
+                        hosting=hosting, effective_from=effective_from, vendor_share=vendor_share
+                    )
+                )
+            else:
+                found.setdefault(vendor_id, []).append(
+                    VendorRevenueShare(
+                        vendor_id=vendor_id,
+                        hosting=hosting,
+                        effective_from=effective_from,
+                        vendor_share=vendor_share,
+                    )
+                )
+        rates.sort(key=lambda rate: rate.effective_from)
+        for agreement in found.values():
+            agreement.sort(key=lambda rate: (rate.hosting, rate.effective_from))
+        return rates, found
 
     def replace_agreement(self, vendor_id: uuid.UUID, rates: Sequence[VendorRevenueShare]) -> None:
         self.session.execute(delete(VendorRevenueShare).where(VendorRevenueShare.vendor_id == vendor_id))

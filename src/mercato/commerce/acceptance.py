@@ -9,13 +9,15 @@ transaction; a key reused for another quote is refused.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from mercato.accounts.access import Principal
+from mercato.catalog.domain import tier_of
 from mercato.commerce.errors import (
     AlreadyLicensed,
+    LicenseChangedSinceQuote,
     NotABuyer,
     QuoteCancelled,
     QuoteExpired,
@@ -24,7 +26,9 @@ from mercato.commerce.errors import (
 from mercato.commerce.idempotency import Answer, Idempotency, request_fingerprint
 from mercato.commerce.invoicing import Invoicing
 from mercato.commerce.models import Invoice, LineAction, Order, Quote, QuoteStatus
+from mercato.commerce.quoting import Quoting
 from mercato.commerce.repository import CommerceRepository
+from mercato.licenses.models import License
 from mercato.services import Services
 
 
@@ -41,8 +45,11 @@ class Accepting:
         self.services = services
         self.clock = services.clock
 
-    def quote_for(self, principal: Principal, quote_id: uuid.UUID, *, for_update: bool = False) -> Quote:
-        quote = self.repo.quote(quote_id, for_update=for_update)
+    def quote_for(self, principal: Principal, quote_id: uuid.UUID) -> Quote:
+        return self._visible(principal, quote_id, self.repo.quote(quote_id))
+
+    @staticmethod
+    def _visible(principal: Principal, quote_id: uuid.UUID, quote: Quote | None) -> Quote:
         if quote is None or not principal.can_read_organisation(quote.organisation_id):
             raise QuoteNotFound(f"There is no quote {quote_id} that you can see.")
         return quote
@@ -56,13 +63,16 @@ class Accepting:
     ) -> Answer:
         """Accept the quote, or replay the answer an earlier request with the same key got. ``present`` turns
         the acceptance into the response body that is stored for replays."""
-        quote = self.quote_for(principal, quote_id, for_update=True)  # locked: concurrent retries queue here
+        found = self.repo.quote_to_accept(quote_id)  # locked: concurrent retries queue here
+        quote = self._visible(principal, quote_id, found[0] if found is not None else None)
+        assert found is not None
+        held = found[1]
 
         def perform() -> Answer:
-            acceptance = self._accept(principal, quote)
+            acceptance = self._accept(principal, quote, held)
             return Answer(201 if acceptance.created else 200, present(acceptance))
 
-        return Idempotency(self.repo).run(
+        return Idempotency(self.repo, self.clock).run(
             f"{principal.user_id}:accept-quote",
             idempotency_key,
             request_fingerprint(str(quote_id)),
@@ -70,7 +80,9 @@ class Accepting:
             perform,
         )
 
-    def _accept(self, principal: Principal, quote: Quote) -> Acceptance:
+    def _accept(
+        self, principal: Principal, quote: Quote, held: Mapping[str, tuple[str, str | None]]
+    ) -> Acceptance:
         """Turn a locked quote into one order and one invoice; accepting it again returns the same ones. An
         invoice of nothing to pay (evaluations, free license types) is settled at once."""
         if not principal.can_buy_for(quote.organisation_id):
@@ -88,20 +100,42 @@ class Accepting:
                 f"Quote {quote.number} was valid until {quote.valid_until}. Ask for a new quote: prices may have "
                 "changed since."
             )
-        self._check_still_unlicensed(quote)
+        self._check_still_unlicensed(quote, held)
+        self._check_still_migratable(quote)
         order, invoice = Invoicing(self.repo, self.services).issue(quote)
         return Acceptance(order, invoice, created=True)
 
-    def _check_still_unlicensed(self, quote: Quote) -> None:
-        """The once-per-host rule again at acceptance: another quote for the same app may have been accepted
-        (or paid) since this one was made."""
+    def _check_still_migratable(self, quote: Quote) -> None:
+        """A license being migrated must still be a direct license that no other accepted quote moves, and still
+        be what the quote priced: another quote may have moved it, or a direct renewal or upgrade changed it,
+        since this one was made."""
         for line in quote.lines:
-            if (
-                line.action not in (LineAction.NEW, LineAction.CLOUD_SUBSCRIPTION)
-                or line.license_id is not None
-            ):
-                continue
-            holding = self.repo.holding(quote.host_instance_id, line.product_key)
+            if line.action is LineAction.MIGRATION and line.license_id is not None:
+                license = self.repo.session.get(License, line.license_id, with_for_update=True)
+                assert license is not None
+                Quoting(self.repo, self.services).check_migratable(license)
+                if (
+                    tier_of(license.tier_users) > tier_of(line.tier_users)
+                    or line.period_end != license.paid_until
+                ):
+                    raise LicenseChangedSinceQuote(
+                        f"License {license.entitlement_number} changed since quote {quote.number} was made (its "
+                        "tier or maintenance end): ask for a new migration quote, which prices it as it is now.",
+                        license=license.entitlement_number,
+                    )
+
+    @staticmethod
+    def _check_still_unlicensed(quote: Quote, held: Mapping[str, tuple[str, str | None]]) -> None:
+        """The once-per-host rule again at acceptance: another quote for the same app may have been accepted
+        (or paid) since this one was made. ``held``: what the host instance holds of the products the quote
+        buys new, read with the locked quote."""
+        buying = [
+            line
+            for line in quote.lines
+            if line.action in (LineAction.NEW, LineAction.CLOUD_SUBSCRIPTION) and line.license_id is None
+        ]
+        for line in buying:
+            holding = held.get(line.product_key)
             if holding is not None:
                 kind, number = holding
                 what = f"license {number}" if kind == "license" else f"invoice {number}, waiting for payment,"

@@ -20,16 +20,16 @@ from mercato.commerce.invoicing import Invoicing
 from mercato.commerce.quoting import Quoting
 from mercato.commerce.refunds import Refunds
 from mercato.commerce.repository import CommerceRepository, LicenseFilters
-from mercato.fields import PageLimit, PageOffset, RowId, Text
+from mercato.fields import RowId, Text
 from mercato.licenses.models import LicenseState
+from mercato.paging import InvalidCursor, page_fields
 from mercato.services import Services
 from mercato.web.dependencies import SessionDep
+from mercato.web.paging import PageParams
 from mercato.web.responses import pricing_rules, problem_responses
 from mercato.web.routing import UnitOfWorkRoute
 
 router = APIRouter(tags=["commerce"], route_class=UnitOfWorkRoute)
-Limit = Annotated[PageLimit, Query(description="Items per page.")]
-Offset = Annotated[PageOffset, Query(description="Items to skip.")]
 LineId = Annotated[RowId, Path(description="The invoice line's `id` (not its position).")]
 EntitlementPath = Annotated[Text, Path(max_length=32, description="The license's entitlement number, SEN-….")]
 
@@ -118,16 +118,17 @@ def create_quote(
     "/quotes",
     response_model=schemas.QuotePage,
     summary="List quotes",
-    responses=problem_responses(*_COMMON),
+    responses=problem_responses(*_COMMON, InvalidCursor),
 )
 def list_quotes(
-    principal: Reader, repo: RepoDep, services: ServicesDep, limit: Limit = 50, offset: Offset = 0
+    principal: Reader, repo: RepoDep, services: ServicesDep, page: PageParams
 ) -> schemas.QuotePage:
-    """Your organisations' quotes, newest first (operator staff: every quote)."""
-    quotes, total = repo.readable_quotes(principal, limit, offset)
+    """Your organisations' quotes, newest first (operator staff: every quote). Counted only with
+    `include=total`."""
+    quotes = repo.readable_quotes(principal, page)
     today = _today(services)
     return schemas.QuotePage(
-        items=[presenters.quote_out(q, today) for q in quotes], total=total, limit=limit, offset=offset
+        items=[presenters.quote_out(q, today) for q in quotes.rows], **page_fields(quotes, page)
     )
 
 
@@ -199,15 +200,14 @@ def _accepted_body(acceptance: Acceptance) -> dict[str, Any]:
     "/invoices",
     response_model=schemas.InvoicePage,
     summary="List invoices",
-    responses=problem_responses(*_COMMON),
+    responses=problem_responses(*_COMMON, InvalidCursor),
 )
-def list_invoices(
-    principal: Reader, repo: RepoDep, limit: Limit = 50, offset: Offset = 0
-) -> schemas.InvoicePage:
-    """Invoices of your organisations, and the direct-store invoices of your vendors, newest first."""
-    invoices, total = repo.readable_invoices(principal, limit, offset)
+def list_invoices(principal: Reader, repo: RepoDep, page: PageParams) -> schemas.InvoicePage:
+    """Invoices of your organisations, and the direct-store invoices of your vendors, newest first. Counted
+    only with `include=total`."""
+    invoices = repo.readable_invoices(principal, page)
     return schemas.InvoicePage(
-        items=[presenters.invoice_out(i) for i in invoices], total=total, limit=limit, offset=offset
+        items=[presenters.invoice_out(i) for i in invoices.rows], **page_fields(invoices, page)
     )
 
 
@@ -302,13 +302,12 @@ def refund_line(
     "/licenses",
     response_model=schemas.LicensePage,
     summary="List licenses",
-    responses=problem_responses(*_COMMON),
+    responses=problem_responses(*_COMMON, InvalidCursor),
 )
 def list_licenses(
     principal: Reader,
     repo: RepoDep,
-    limit: Limit = 50,
-    offset: Offset = 0,
+    page: PageParams,
     product_key: Annotated[
         Text | None, Query(max_length=200, description="Only this app or host product.")
     ] = None,
@@ -317,11 +316,12 @@ def list_licenses(
     status: LicenseState | None = None,
     host_instance_id: uuid.UUID | None = None,
 ) -> schemas.LicensePage:
-    """Licenses of your organisations (customers) or of your apps (vendors), newest first, with filters."""
+    """Licenses of your organisations (customers) or of your apps (vendors), newest first, with filters.
+    Counted only with `include=total`."""
     filters = LicenseFilters(product_key, hosting, channel, status, host_instance_id)
-    rows, total = repo.licenses(principal, filters, limit, offset)
+    licenses = repo.licenses(principal, filters, page)
     return schemas.LicensePage(
-        items=[presenters.license_out(r) for r in rows], total=total, limit=limit, offset=offset
+        items=[presenters.license_out(r) for r in licenses.rows], **page_fields(licenses, page)
     )
 
 

@@ -83,7 +83,12 @@ class CartGroup:
             channel=self.channel,
             po_number=po_number or None,
             items=[
-                schemas.NewQuoteItem(action="new", product_key=line.item.product_key, tier=line.item.tier)
+                schemas.NewQuoteItem(
+                    action="new",
+                    product_key=line.item.product_key,
+                    tier=line.item.tier,
+                    years=1 if line.hosting is pricing.Hosting.CLOUD else line.item.years,
+                )
                 for line in self.lines
             ],
         )

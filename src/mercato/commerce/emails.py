@@ -4,6 +4,7 @@ path's (``mercato.licenses.emails``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -40,15 +41,18 @@ def invoice_context(invoice: Invoice, organisation_name: str, seller: str) -> di
     }
 
 
-def queue_invoice_email(session: Session, invoice: Invoice, public_url: str = "") -> None:
-    """The invoice, to the organisation's billing address, pointing to its page (a link when ``public_url`` is
-    set). Nothing to pay (an evaluation), nothing to send."""
-    if invoice.total_minor == 0:
+def queue_invoice_emails(session: Session, invoices: Sequence[Invoice], public_url: str = "") -> None:
+    """Each invoice, to its organisation's billing address, pointing to its page (a link when ``public_url`` is
+    set). Nothing to pay (an evaluation), nothing to send. The organisations and the sellers' names are read
+    once for all the invoices (a billing run's batch)."""
+    to_send = [invoice for invoice in invoices if invoice.total_minor != 0]
+    if not to_send:
         return
-    organisation = CommerceRepository(session).organisation(invoice.organisation_id)
-    assert organisation is not None
-    seller = CatalogRepository(session).seller_name(invoice.seller)
-    context = invoice_context(invoice, organisation.name, seller)
-    context["invoice_url"] = f"{public_url.rstrip('/')}/invoices/{invoice.id}" if public_url else None
-    email = render_email("invoice", context)
-    enqueue_rendered_email(session, [organisation.billing_email], email)
+    organisations = CommerceRepository(session).organisations(i.organisation_id for i in to_send)
+    catalog = CatalogRepository(session)
+    sellers = {seller: catalog.seller_name(seller) for seller in {invoice.seller for invoice in to_send}}
+    for invoice in to_send:
+        organisation = organisations[invoice.organisation_id]
+        context = invoice_context(invoice, organisation.name, sellers[invoice.seller])
+        context["invoice_url"] = f"{public_url.rstrip('/')}/invoices/{invoice.id}" if public_url else None
+        enqueue_rendered_email(session, [organisation.billing_email], render_email("invoice", context))

@@ -121,6 +121,37 @@ class LicenseInOtherChannel(InvalidInput):
     title = "The license belongs to the other channel"
 
 
+class NotMigratable(InvalidInput):
+    """Only a direct server or Data Center app license migrates to the marketplace: evaluations are not bought,
+    and cloud customers move with their vendor's cloud transition. Ask for the marketplace quote of a direct
+    license (`GET /api/v1/licenses` shows each license's channel)."""
+
+    type = "not-migratable"
+    title = "This license cannot migrate"
+
+
+class AlreadyOnMarketplace(Conflict):
+    """The license already is a marketplace license: it renews and upgrades there."""
+
+    type = "already-on-marketplace"
+    title = "The license is already on the marketplace"
+
+
+class MigrationPending(Conflict):
+    """Another accepted quote already moves this license to the marketplace and waits for payment: pay that
+    invoice (the answer names it), or ask for it to be cancelled."""
+
+    type = "migration-pending"
+    title = "A migration of this license waits for payment"
+
+
+class NothingToMigrate(InvalidInput):
+    """The host instance has no direct server or Data Center app license to move to the marketplace."""
+
+    type = "nothing-to-migrate"
+    title = "Nothing to migrate"
+
+
 class AlreadyLicensed(Conflict):
     """An app (or host product) is licensed once per host instance. The instance already has a license of it,
     or an accepted quote waiting for payment that makes one: renew or upgrade that license instead (the
@@ -163,6 +194,14 @@ class QuoteCancelled(Conflict):
 
     type = "quote-cancelled"
     title = "The quote was cancelled"
+
+
+class LicenseChangedSinceQuote(Conflict):
+    """The license a migration quote moves was changed since the quote was made (upgraded, renewed): the quote's
+    tier or maintenance end no longer fit it, so accepting would undo the change. Ask for a new migration quote."""
+
+    type = "license-changed-since-quote"
+    title = "The license changed since the quote was made"
 
 
 class IdempotencyKeyReused(InvalidInput):

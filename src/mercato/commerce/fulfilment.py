@@ -14,14 +14,16 @@ from datetime import date
 from typing import Any
 
 from mercato.accounts.models import HostInstance
+from mercato.catalog.domain import tier_of
 from mercato.catalog.models import Listing
+from mercato.catalog.repository import CatalogRepository
 from mercato.commerce.evaluations import Evaluations
 from mercato.commerce.models import Invoice, InvoiceLine, LineAction, Quote, QuoteLine
 from mercato.commerce.repository import CommerceRepository
 from mercato.licenses.events import LicenseEvent, LicenseEvents, MoneyMoved
 from mercato.licenses.models import License, LicenseEventKind, LicenseKey, LicenseState
 from mercato.licenses.service import LicenseService
-from mercato.pricing import Hosting, LicenseType
+from mercato.pricing import BillingCycle, Channel, Hosting, LicenseType
 from mercato.services import Services
 
 
@@ -56,22 +58,35 @@ class Fulfilment:
         self.licenses = LicenseService(repo.session, services)
         self.events = LicenseEvents(repo.session, services.license_subscribers)
         self.evaluations = Evaluations(repo)
+        self.catalog = CatalogRepository(repo.session)
+        self.now = self.clock.now()
+        """When the invoice is fulfilled: its new licenses are made and their events occur at this one instant,
+        so that recording the events leaves a new license's ``updated_at`` as it was written."""
 
-    def fulfil(self, invoice: Invoice, quote: Quote) -> None:
-        instance = self.repo.host_instance(quote.host_instance_id)
+    def fulfil(self, invoice: Invoice, quote: Quote, instance: HostInstance | None = None) -> None:
+        """Issue or change the license of every line of the paid ``invoice``. ``instance``: the quote's host
+        instance, when the caller read it already."""
+        instance = instance or self.repo.host_instance(quote.host_instance_id)
         assert instance is not None
+        # Read for every line at once: the listings (with app and vendor, which the ledger and webhooks name),
+        # and the entitlement numbers of the licenses the lines may create.
+        listings = self.catalog.listings_by_id(line.quote_line.listing_id for line in invoice.lines)
+        self.licenses.reserve_entitlement_numbers(
+            sum(line.quote_line.action in _CREATING for line in invoice.lines)
+        )
         evaluations: Counter[str] = Counter()
         events = []
         for line in invoice.lines:
             quoted = line.quote_line
-            listing = self.session.get(Listing, quoted.listing_id)
-            assert listing is not None
+            listing = listings[quoted.listing_id]
             context = LineContext(quoted, listing, quote, instance, evaluations[listing.product_key])
             if quoted.action is LineAction.EVALUATION:
                 evaluations[listing.product_key] += 1
             done = HANDLERS[quoted.action](self, context)
             line.license = done.license
             events.append(self._event(invoice, line, quoted, quote, done))
+        # The new licenses, their keys and the lines that name them, each table in one statement.
+        self.session.flush()
         self.events.record(*events)
 
     def _event(
@@ -80,7 +95,7 @@ class Fulfilment:
         return LicenseEvent(
             kind=LicenseEventKind(quoted.action.value),
             license=done.license,
-            occurred_at=self.clock.now(),
+            occurred_at=self.now,
             description=line.description,
             money=MoneyMoved(
                 currency=quote.currency,
@@ -118,6 +133,8 @@ class Fulfilment:
             maintenance_end=quoted.period_end,
             term_end=quoted.period_end if term else None,
             status=LicenseState.ACTIVE,
+            created_at=self.now,
+            updated_at=self.now,
         )
 
     def licensed(self, context: LineContext) -> License:
@@ -139,7 +156,7 @@ class Fulfilment:
 
 def _sell_new(fulfilment: Fulfilment, context: LineContext) -> Fulfilled:
     license = fulfilment.new_license(context, evaluation=False)
-    issued = fulfilment.licenses.create(license)
+    issued = fulfilment.licenses.create(license, together=True)
     details: dict[str, Any] = {}
     if context.listing.app_id is None:
         # The host license itself was bought: the instance now has that tier and maintenance. What it had
@@ -158,7 +175,9 @@ def _evaluate(fulfilment: Fulfilment, context: LineContext) -> Fulfilled:
     previous = fulfilment.evaluations.of(context.instance.id, context.listing.product_key)
     if previous is None:
         license = fulfilment.new_license(context, evaluation=True)
-        return Fulfilled(license, fulfilment.licenses.create(license).key, replaced_earlier_keys=False)
+        return Fulfilled(
+            license, fulfilment.licenses.create(license, together=True).key, replaced_earlier_keys=False
+        )
     # A regeneration: the same evaluation license runs for another period with a new key. Checked again here,
     # under the quote's lock, because several open quotes may each have passed the quote's check.
     fulfilment.evaluations.check_allowed(
@@ -177,8 +196,12 @@ def _upgrade(fulfilment: Fulfilment, context: LineContext) -> Fulfilled:
 
 
 def _extend(fulfilment: Fulfilment, context: LineContext) -> Fulfilled:
-    """Renewals and co-terms: the paid-until date moves to the end of the period bought."""
+    """Renewals and co-terms: the paid-until date moves to the end of the period bought. A renewal quoted at the
+    tier the host has grown into upgrades the license to it too; a smaller line tier never lowers it (a renewal
+    quoted before another quote's upgrade was paid)."""
     license = fulfilment.licensed(context)
+    if tier_of(context.quoted.tier_users) > tier_of(license.tier_users):
+        license.tier_users = context.quoted.tier_users
     license.maintenance_end = context.quoted.period_end
     if license.hosting != Hosting.SERVER:
         license.term_end = context.quoted.period_end
@@ -187,9 +210,56 @@ def _extend(fulfilment: Fulfilment, context: LineContext) -> Fulfilled:
     return Fulfilled(license, fulfilment.licenses.rekey(license).key, replaced_earlier_keys=True)
 
 
+def _migrate(fulfilment: Fulfilment, context: LineContext) -> Fulfilled:
+    """The license moves to the marketplace: same license, entitlement number, maintenance end and history; the
+    operator becomes its seller and signs its new key, at the tier the line sold (the host's, if it had to be
+    upgraded). Its direct keys are superseded: they keep validating through the grace period, then stop.
+
+    A cloud license (a vendor's cloud transition) also moves to the line's listing and runs to the line's period
+    end, the billing date on which the billing run renews it with the site."""
+    license = fulfilment.licensed(context)
+    before: dict[str, Any] = {
+        "channel": license.channel.value,
+        "issuer": license.issuer,
+        "tier_users": license.tier_users,
+    }
+    if license.hosting == Hosting.CLOUD:
+        before |= _move_cloud_subscription(context, license)
+    license.channel = Channel.MARKETPLACE
+    license.issuer = context.quote.seller
+    license.tier_users = context.quoted.tier_users
+    issued = fulfilment.licenses.rekey(license)
+    return Fulfilled(license, issued.key, replaced_earlier_keys=True, details={"migrated_from": before})
+
+
+def _move_cloud_subscription(context: LineContext, license: License) -> dict[str, Any]:
+    """The cloud license follows the line: its listing (when the vendor moved its customers to another app),
+    its term to the line's period end; the site takes the subscription's users, cycle and billing date unless
+    it bills on a date of its own. Returns what the license had before."""
+    quoted, listing, site = context.quoted, context.listing, context.instance
+    before: dict[str, Any] = {
+        "term_end": _iso(license.term_end),
+        "maintenance_end": _iso(license.maintenance_end),
+    }
+    if license.listing_id != listing.id:
+        before |= {"listing_id": str(license.listing_id), "product_key": license.product_key}
+        license.listing_id = listing.id
+        license.product_key = listing.product_key
+    license.term_end = license.maintenance_end = quoted.period_end
+    cycle = quoted.formula.get("subscription_cycle")
+    if site.next_billing_date is None and quoted.users is not None and cycle in set(BillingCycle):
+        site.cloud_users = quoted.users
+        site.billing_cycle = BillingCycle(cycle)
+        site.next_billing_date = quoted.period_end
+    return before
+
+
 def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
 
+
+_CREATING = frozenset({LineAction.NEW, LineAction.CLOUD_SUBSCRIPTION, LineAction.EVALUATION})
+"""Line actions that may create a license (an evaluation regenerated keeps its own)."""
 
 HANDLERS: dict[LineAction, Handler] = {
     LineAction.NEW: _sell_new,
@@ -198,4 +268,5 @@ HANDLERS: dict[LineAction, Handler] = {
     LineAction.UPGRADE: _upgrade,
     LineAction.RENEWAL: _extend,
     LineAction.CO_TERM: _extend,
+    LineAction.MIGRATION: _migrate,
 }

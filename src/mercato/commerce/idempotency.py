@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from mercato.clock import Clock
 from mercato.commerce.errors import IdempotencyKeyReused
 from mercato.commerce.models import IdempotentRequest
 from mercato.commerce.repository import CommerceRepository
@@ -38,9 +39,11 @@ def request_fingerprint(*parts: object) -> str:
 
 
 class Idempotency:
-    def __init__(self, repo: CommerceRepository) -> None:
+    def __init__(self, repo: CommerceRepository, clock: Clock) -> None:
         self.repo = repo
         self.session = repo.session
+        self.clock = clock
+        """Stamps the claim: the server's clock, as every row a service writes."""
 
     def run(
         self,
@@ -57,7 +60,12 @@ class Idempotency:
         remembered = self.repo.idempotent_request(scope, key)
         if remembered is None:
             claim = IdempotentRequest(
-                scope=scope, key=key, request_hash=fingerprint, status_code=0, response={}
+                scope=scope,
+                key=key,
+                request_hash=fingerprint,
+                status_code=0,
+                response={},
+                created_at=self.clock.now(),
             )
             try:
                 with self.session.begin_nested():

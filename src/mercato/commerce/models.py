@@ -11,15 +11,29 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mercato.clock import utcnow
 from mercato.database import Base, enum_column, new_id
 from mercato.licenses.models import License
 from mercato.pricing import Channel, LicenseType
+
+if TYPE_CHECKING:
+    from mercato.accounts.models import HostInstance, Organisation
+    from mercato.catalog.models import Listing
 
 
 class QuoteStatus(StrEnum):
@@ -44,6 +58,8 @@ class LineAction(StrEnum):
     EVALUATION = "evaluation"
     CLOUD_SUBSCRIPTION = "cloud_subscription"
     CLOUD_USER_CHANGE = "cloud_user_change"
+    MIGRATION = "migration"
+    """A direct license moves to the marketplace, upgraded to the host's tier in the same step if it must be."""
 
     @property
     def creates_license(self) -> bool:
@@ -63,6 +79,9 @@ class Quote(Base):
     __table_args__ = (
         CheckConstraint("channel IN ('marketplace', 'direct')", name="channel"),
         CheckConstraint("status IN ('open', 'accepted', 'cancelled')", name="status"),
+        # The quote lists, newest first: every quote, and one organisation's (migration 0022).
+        Index("ix_quotes_created", "created_at", "id"),
+        Index("ix_quotes_organisation_created", "organisation_id", "created_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -86,6 +105,10 @@ class Quote(Base):
     lines: Mapped[list[QuoteLine]] = relationship(
         back_populates="quote", lazy="raise", cascade="all, delete-orphan", order_by="QuoteLine.position"
     )
+    # Loaded only where asked for (a locked quote or invoice joins them): the invoice e-mail names the
+    # organisation, a payment fulfils the quote on its host instance and mails the organisation's admins.
+    organisation: Mapped[Organisation] = relationship(lazy="raise", viewonly=True)
+    host_instance: Mapped[HostInstance] = relationship(lazy="raise", viewonly=True)
 
 
 class QuoteLine(Base):
@@ -120,6 +143,8 @@ class QuoteLine(Base):
 
     quote: Mapped[Quote] = relationship(back_populates="lines", lazy="raise")
     license: Mapped[License | None] = relationship(lazy="raise")
+    listing: Mapped[Listing] = relationship(lazy="raise", viewonly=True)
+    """Loaded with a locked invoice: what fulfilling the line sells, with its app and vendor."""
 
 
 class Order(Base):
@@ -134,6 +159,8 @@ class Order(Base):
     )
     seller: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    quote: Mapped[Quote] = relationship(lazy="raise", viewonly=True)
 
 
 class InvoiceSeries(Base):
@@ -155,6 +182,11 @@ class Invoice(Base):
         CheckConstraint(
             "amount_paid_minor >= 0 AND amount_paid_minor <= total_minor", name="paid_within_total"
         ),
+        # The invoice lists, newest first: every invoice, one organisation's, and one seller's (a vendor's
+        # direct store) (migration 0022).
+        Index("ix_invoices_created", "created_at", "id"),
+        Index("ix_invoices_organisation_created", "organisation_id", "created_at", "id"),
+        Index("ix_invoices_seller_created", "seller", "created_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -177,6 +209,8 @@ class Invoice(Base):
     lines: Mapped[list[InvoiceLine]] = relationship(
         back_populates="invoice", lazy="raise", cascade="all, delete-orphan", order_by="InvoiceLine.position"
     )
+    order: Mapped[Order] = relationship(lazy="raise", viewonly=True)
+    """Loaded with a locked invoice, with the order's quote, for a payment that settles the invoice."""
     payments: Mapped[list[Payment]] = relationship(
         back_populates="invoice", lazy="raise", order_by="Payment.id"
     )

@@ -5,15 +5,39 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, or_, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Subquery,
+    false,
+    func,
+    inspect,
+    literal,
+    or_,
+    select,
+    true,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import (
+    Session,
+    aliased,
+    contains_eager,
+    joinedload,
+    make_transient_to_detached,
+    selectinload,
+)
+from sqlalchemy.orm.util import identity_key
 
 from mercato.accounts.access import Principal
 from mercato.accounts.models import HostInstance, Organisation
-from mercato.catalog.models import App, Listing, Vendor
+from mercato.catalog.models import App, HostProduct, Listing, Vendor
+from mercato.catalog.repository import CatalogRepository, seller_name_column
 from mercato.commerce.models import (
     IdempotentRequest,
     Invoice,
@@ -25,8 +49,10 @@ from mercato.commerce.models import (
     Quote,
     QuoteLine,
 )
-from mercato.keys.models import OPERATOR_ISSUER
+from mercato.keys.models import OPERATOR_ISSUER, SigningKey
+from mercato.keys.repository import KeyRepository, signing_key_of
 from mercato.licenses.models import License, LicenseEventKind, LicenseKey, LicenseState, LicenseTransaction
+from mercato.paging import KeysetOrder, Page, PageRequest, fetch_page
 from mercato.pricing import Channel, Hosting
 
 # What presenting an invoice reads: its lines with their quote lines and licenses, and its payments.
@@ -36,6 +62,25 @@ _INVOICE_LOADS = (
     selectinload(Invoice.payments),
 )
 _QUOTE_LOADS = (selectinload(Quote.lines).selectinload(QuoteLine.license),)
+# An invoice locked for a change (a payment, a refund): its lines with their quote lines and what those sell (the
+# listing, its app and vendor) joined to its row, its payments, and its order's quote with the quote's host
+# instance and organisation (with the admins, who receive the keys): what settling it fulfils, in one query. The
+# lines' licenses only where there are any.
+_LOCKED_INVOICE_LOADS = (
+    joinedload(Invoice.lines)
+    .joinedload(InvoiceLine.quote_line)
+    .joinedload(QuoteLine.listing)
+    .joinedload(Listing.app)
+    .joinedload(App.vendor),
+    joinedload(Invoice.lines).selectinload(InvoiceLine.license),
+    joinedload(Invoice.payments),
+    contains_eager(Invoice.order)
+    .contains_eager(Order.quote)
+    .options(
+        contains_eager(Quote.host_instance),
+        contains_eager(Quote.organisation).joinedload(Organisation.admins),
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -62,6 +107,24 @@ class LicenseFilters:
 # A license's listing and the listing's releases, loaded with the licenses (one query each for a whole page),
 # for the newest release each license may install.
 _WITH_RELEASES = selectinload(License.listing).selectinload(Listing.releases)
+
+# The lists' orders; the indexes on (created_at, id), and on (organisation_id, created_at, id) for one
+# organisation's rows, serve them (migration 0022).
+LICENSES_NEWEST_FIRST = KeysetOrder("licenses", License.created_at, License.id, datetime, uuid.UUID)
+QUOTES_NEWEST_FIRST = KeysetOrder("quotes", Quote.created_at, Quote.id, datetime, uuid.UUID)
+INVOICES_NEWEST_FIRST = KeysetOrder("invoices", Invoice.created_at, Invoice.id, datetime, uuid.UUID)
+
+
+def _first_holdings(rows: Iterable[Sequence[Any]]) -> dict[str, tuple[str, str | None]]:
+    """``holdings`` from its rows (kind, product key, number), by product key: a license wins over an invoice
+    waiting for payment, and of several the first in the rows' order."""
+    held: dict[str, tuple[str, str | None]] = {}
+    listed = list(rows)
+    for wanted in ("license", "invoice"):
+        for kind, product_key, number in listed:
+            if kind == wanted:
+                held.setdefault(product_key, (kind, number))
+    return held
 
 
 class CommerceRepository:
@@ -143,6 +206,17 @@ class CommerceRepository:
     def host_instance(self, host_instance_id: uuid.UUID) -> HostInstance | None:
         return self.session.get(HostInstance, host_instance_id)
 
+    def host_instance_with_product(
+        self, host_instance_id: uuid.UUID
+    ) -> tuple[HostInstance, HostProduct] | None:
+        """The host instance and its host product, in one query (a quote needs both)."""
+        row = self.session.execute(
+            select(HostInstance, HostProduct)
+            .join(HostProduct, HostProduct.id == HostInstance.host_product_id)
+            .where(HostInstance.id == host_instance_id)
+        ).first()
+        return None if row is None else (row[0], row[1])
+
     def organisation(self, organisation_id: uuid.UUID) -> Organisation | None:
         return self.session.get(Organisation, organisation_id)
 
@@ -164,32 +238,96 @@ class CommerceRepository:
         """What already licenses ``product_key`` on the instance: ``("license", entitlement number)`` for a
         license that is neither an evaluation nor closed, ``("invoice", invoice number)`` for an accepted quote
         whose invoice waits for payment and will make one; None if nothing does."""
-        license = self.session.scalars(
-            select(License)
-            .where(
-                License.host_instance_id == host_instance_id,
-                License.product_key == product_key,
-                License.evaluation.is_(False),
-                License.status.not_in([LicenseState.CANCELLED, LicenseState.SUPERSEDED]),
+        return self.holdings(host_instance_id, [product_key]).get(product_key)
+
+    def holdings(
+        self, host_instance_id: uuid.UUID, product_keys: Iterable[str]
+    ) -> dict[str, tuple[str, str | None]]:
+        """``holding`` of several products at once (one query whatever their number), by product key; the
+        products nothing licenses are left out. A license wins over an invoice waiting for payment."""
+        keys = set(product_keys)
+        if not keys:
+            return {}
+        found = self._holdings_of(host_instance_id, keys)
+        rows = self.session.execute(
+            select(found.c.kind, found.c.product_key, found.c.number).order_by(
+                found.c.product_key, found.c.number
             )
-            .limit(1)
-        ).first()
-        if license is not None:
-            return "license", license.entitlement_number
-        waiting = self.session.scalar(
-            select(Invoice.number)
-            .join(Order, Order.id == Invoice.order_id)
-            .join(Quote, Quote.id == Order.quote_id)
-            .join(QuoteLine, QuoteLine.quote_id == Quote.id)
+        ).all()
+        return _first_holdings(rows)
+
+    def host_instance_with_holdings(
+        self, host_instance_id: uuid.UUID, product_keys: Iterable[str]
+    ) -> tuple[HostInstance, HostProduct, dict[str, tuple[str, str | None]]] | None:
+        """``host_instance_with_product`` and the instance's ``holdings`` of ``product_keys``, in one query (a
+        quote buying them needs all three): each row the instance holds, joined to the instance and its host
+        product (one row, with no holding, when it holds none of them)."""
+        keys = set(product_keys)
+        if not keys:
+            found = self.host_instance_with_product(host_instance_id)
+            return None if found is None else (found[0], found[1], {})
+        held = self._holdings_of(host_instance_id, keys)
+        rows = self.session.execute(
+            select(HostInstance, HostProduct, held.c.kind, held.c.product_key, held.c.number)
+            .join(HostProduct, HostProduct.id == HostInstance.host_product_id)
+            .outerjoin(held, true())
+            .where(HostInstance.id == host_instance_id)
+            .order_by(held.c.product_key, held.c.number)
+        ).all()
+        if not rows:
+            return None
+        holdings = _first_holdings(
+            [(kind, key, number) for _, _, kind, key, number in rows if kind is not None]
+        )
+        return rows[0][0], rows[0][1], holdings
+
+    @staticmethod
+    def _holdings_of(
+        host_instance_id: uuid.UUID | ColumnElement[uuid.UUID], keys: set[str] | Select[str]
+    ) -> Subquery:
+        """What licenses the products on the instance, one row each (see ``holdings``), as a subquery; the
+        instance and the products may be given as SQL (a quote's, read in the same query)."""
+        licensed = select(
+            literal("license").label("kind"),
+            License.product_key.label("product_key"),
+            License.entitlement_number.label("number"),
+        ).where(
+            License.host_instance_id == host_instance_id,
+            License.product_key.in_(keys),
+            License.evaluation.is_(False),
+            License.status.not_in([LicenseState.CANCELLED, LicenseState.SUPERSEDED]),
+        )
+        waiting = (
+            select(
+                literal("invoice").label("kind"),
+                QuoteLine.product_key.label("product_key"),
+                Invoice.number.label("number"),
+            )
+            .join(Quote, Quote.id == QuoteLine.quote_id)
+            .join(Order, Order.quote_id == Quote.id)
+            .join(Invoice, Invoice.order_id == Order.id)
             .where(
                 Quote.host_instance_id == host_instance_id,
-                QuoteLine.product_key == product_key,
+                QuoteLine.product_key.in_(keys),
                 QuoteLine.action.in_([LineAction.NEW, LineAction.CLOUD_SUBSCRIPTION]),
+                Invoice.status == InvoiceStatus.OPEN,
+            )
+        )
+        return union_all(licensed, waiting).subquery()
+
+    def migration_waiting(self, license_id: uuid.UUID) -> str | None:
+        """The number of an open invoice whose paid lines would move the license to the marketplace."""
+        return self.session.scalar(
+            select(Invoice.number)
+            .join(Order, Order.id == Invoice.order_id)
+            .join(QuoteLine, QuoteLine.quote_id == Order.quote_id)
+            .where(
+                QuoteLine.license_id == license_id,
+                QuoteLine.action == LineAction.MIGRATION,
                 Invoice.status == InvoiceStatus.OPEN,
             )
             .limit(1)
         )
-        return ("invoice", waiting) if waiting is not None else None
 
     def evaluation_license(self, host_instance_id: uuid.UUID, product_key: str) -> License | None:
         return self.session.scalars(
@@ -202,24 +340,19 @@ class CommerceRepository:
             .order_by(License.created_at)
         ).first()
 
-    def licenses(
-        self, principal: Principal, filters: LicenseFilters, limit: int, offset: int
-    ) -> tuple[Sequence[License], int]:
+    def licenses(self, principal: Principal, filters: LicenseFilters, page: PageRequest) -> Page[License]:
+        """The principal's licenses (see ``_readable_licenses``), newest first, narrowed by ``filters``."""
         conditions = [self._readable_licenses(principal), *filters.conditions()]
-        total = self.session.scalar(select(func.count()).select_from(License).where(*conditions)) or 0
-        rows = self.session.scalars(
-            select(License)
-            .options(_WITH_RELEASES)
-            .where(*conditions)
-            .order_by(License.created_at.desc())
-            .limit(limit)
-            .offset(offset)
-        ).all()
-        return rows, total
+        query = select(License).options(_WITH_RELEASES).where(*conditions)
+        return fetch_page(self.session, query, LICENSES_NEWEST_FIRST, page)
 
     def keys_of(self, license_id: uuid.UUID) -> Sequence[LicenseKey]:
+        """The license's keys, oldest first; of keys issued in the same instant (a test clock, a migration right
+        after a sale) the replaced ones come before the current one, as ``License.keys`` orders them."""
         return self.session.scalars(
-            select(LicenseKey).where(LicenseKey.license_id == license_id).order_by(LicenseKey.issued_at)
+            select(LicenseKey)
+            .where(LicenseKey.license_id == license_id)
+            .order_by(LicenseKey.issued_at, LicenseKey.superseded_at.is_(None), LicenseKey.serial)
         ).all()
 
     def transactions_of(self, license_id: uuid.UUID) -> Sequence[LicenseTransaction]:
@@ -236,7 +369,9 @@ class CommerceRepository:
         if not ids:
             return found
         for key in self.session.scalars(
-            select(LicenseKey).where(LicenseKey.license_id.in_(ids)).order_by(LicenseKey.issued_at)
+            select(LicenseKey)
+            .where(LicenseKey.license_id.in_(ids))
+            .order_by(LicenseKey.issued_at, LicenseKey.superseded_at.is_(None), LicenseKey.serial)
         ):
             found.setdefault(key.license_id, []).append(key)
         return found
@@ -275,43 +410,116 @@ class CommerceRepository:
 
     # -- quotes --------------------------------------------------------------------------------------------
 
-    def quote(self, quote_id: uuid.UUID, *, for_update: bool = False) -> Quote | None:
+    def quote(self, quote_id: uuid.UUID) -> Quote | None:
         query = select(Quote).options(*_QUOTE_LOADS).where(Quote.id == quote_id)
-        if for_update:
-            # PostgreSQL: concurrent accepts of one quote queue here. SQLite transactions already hold the
-            # write lock (BEGIN IMMEDIATE), so the clause is not needed there.
-            query = query.with_for_update(of=Quote)
         return self.session.scalars(query).first()
 
-    def readable_quotes(self, principal: Principal, limit: int, offset: int) -> tuple[Sequence[Quote], int]:
+    def quote_to_accept(self, quote_id: uuid.UUID) -> tuple[Quote, dict[str, tuple[str, str | None]]] | None:
+        """The quote, locked, with what accepting it reads, in one query: its lines, its organisation and its
+        seller's name (the invoice e-mail names both), and what its host instance already holds of the products
+        it buys new (``holdings``: the once-per-host rule, checked again at acceptance).
+
+        PostgreSQL: concurrent accepts of one quote queue here, on the quote's row alone (the rest is joined,
+        not locked); the first finds it open, the others accepted. SQLite transactions already hold the write
+        lock (BEGIN IMMEDIATE)."""
+        asked, bought = aliased(Quote), aliased(QuoteLine)
+        held = self._holdings_of(
+            select(asked.host_instance_id).where(asked.id == quote_id).scalar_subquery(),
+            select(bought.product_key).where(
+                bought.quote_id == quote_id,
+                bought.action.in_([LineAction.NEW, LineAction.CLOUD_SUBSCRIPTION]),
+                bought.license_id.is_(None),
+            ),
+        )
+        locked = (
+            select(Quote, seller_name_column(Quote.seller), held.c.kind, held.c.product_key, held.c.number)
+            .join(Quote.organisation)
+            .outerjoin(held, true())
+            .options(
+                contains_eager(Quote.organisation),
+                joinedload(Quote.lines).selectinload(QuoteLine.license),
+            )
+            .where(Quote.id == quote_id)
+            .order_by(held.c.product_key, held.c.number)
+            .with_for_update(of=Quote)
+        )
+        rows = self.session.execute(locked).unique().all()
+        if not rows:
+            return None
+        quote, seller_name = rows[0][0], rows[0][1]
+        CatalogRepository(self.session).remember_seller_name(quote.seller, seller_name)
+        holdings = [(kind, key, number) for _, _, kind, key, number in rows if kind is not None]
+        return quote, _first_holdings(holdings)
+
+    def readable_quotes(self, principal: Principal, page: PageRequest) -> Page[Quote]:
         """The principal's organisations' quotes (operator staff: every quote), newest first."""
         visible = true() if principal.operator else Quote.organisation_id.in_(principal.organisations)
-        total = self.session.scalar(select(func.count()).select_from(Quote).where(visible)) or 0
-        rows = self.session.scalars(
-            select(Quote)
-            .options(*_QUOTE_LOADS)
-            .where(visible)
-            .order_by(Quote.created_at.desc())
-            .limit(limit)
-            .offset(offset)
-        ).all()
-        return rows, total
+        query = select(Quote).options(*_QUOTE_LOADS).where(visible)
+        return fetch_page(self.session, query, QUOTES_NEWEST_FIRST, page)
 
     def quote_lines_by_id(self, ids: Iterable[int]) -> dict[int, QuoteLine]:
         rows = self.session.scalars(select(QuoteLine).where(QuoteLine.id.in_(list(ids)))).all()
         return {row.id: row for row in rows}
 
-    def quote_of_invoice(self, invoice: Invoice) -> Quote:
-        quote = self.session.scalars(
-            select(Quote)
-            .options(*_QUOTE_LOADS)
+    def quote_of_invoice(self, invoice: Invoice) -> tuple[Quote, HostInstance]:
+        """The invoice's quote, without its lines (the invoice's lines hold theirs), and the quote's host
+        instance: what a payment that settles the invoice fulfils. A locked invoice has them loaded already;
+        otherwise one query."""
+        if "order" not in inspect(invoice).unloaded:
+            quote = invoice.order.quote
+            return quote, quote.host_instance
+        quote, instance = self.session.execute(
+            select(Quote, HostInstance)
             .join(Order, Order.quote_id == Quote.id)
+            .join(HostInstance, HostInstance.id == Quote.host_instance_id)
             .where(Order.id == invoice.order_id)
         ).one()
-        return quote
+        return quote, instance
 
-    def quote_number_exists(self, number: str) -> bool:
-        return self.session.scalar(select(Quote.id).where(Quote.number == number)) is not None
+    def insert_quote_unless_number_taken(self, quote: Quote) -> bool:
+        """Insert the row of a new quote (not in the session yet) unless another quote carries its number: one
+        statement, in which the number's unique constraint decides (``ON CONFLICT DO NOTHING``), so no check
+        reads the quotes before. Inserted, the quote joins the session as it is, and its lines are written with
+        the next flush; False (nothing written) when its number is taken."""
+        values = {column.key: getattr(quote, column.key) for column in inspect(Quote).column_attrs}
+        dialect = self.session.get_bind().dialect.name
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        inserted = self.session.execute(
+            insert(Quote)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=[Quote.number])
+            .returning(Quote.id)
+        ).scalar_one_or_none()
+        if inserted is None:
+            return False
+        lines = list(quote.lines)
+        quote.lines = []
+        make_transient_to_detached(quote)  # its row exists: the session is not to insert it again
+        self.session.add(quote)
+        quote.lines.extend(lines)
+        return True
+
+    def quote_numbers_taken(self, numbers: Iterable[str]) -> set[str]:
+        """Which of ``numbers`` quotes already carry (one query, however many numbers)."""
+        return set(self.session.scalars(select(Quote.number).where(Quote.number.in_(set(numbers)))))
+
+    def organisations(self, organisation_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Organisation]:
+        """Several organisations by id: those this session holds already, the others in one query."""
+        wanted = set(organisation_ids)
+        known: dict[uuid.UUID, Organisation] = {}
+        for organisation_id in wanted:
+            loaded = self.session.identity_map.get(identity_key(Organisation, organisation_id))
+            if isinstance(loaded, Organisation):
+                known[organisation_id] = loaded
+        missing = wanted - known.keys()
+        if missing:
+            known.update(
+                (organisation.id, organisation)
+                for organisation in self.session.scalars(
+                    select(Organisation).where(Organisation.id.in_(missing))
+                )
+            )
+        return known
 
     # -- orders and invoices -------------------------------------------------------------------------------
 
@@ -324,21 +532,39 @@ class CommerceRepository:
         ).first()
 
     def invoice(self, invoice_id: uuid.UUID, *, for_update: bool = False) -> Invoice | None:
-        query = select(Invoice).options(*_INVOICE_LOADS).where(Invoice.id == invoice_id)
         if for_update:
-            query = query.with_for_update(of=Invoice)
+            # Only the invoice's row is locked (FOR UPDATE OF invoices), not the rows joined to it.
+            # With the seller's name and signing key, which the keys its payment signs and their e-mail need.
+            locked = (
+                select(Invoice, seller_name_column(Invoice.seller), SigningKey)
+                .join(Invoice.order)
+                .join(Order.quote)
+                .join(Quote.host_instance)
+                .join(Quote.organisation)
+                .outerjoin(SigningKey, signing_key_of(Invoice.seller))
+                .options(*_LOCKED_INVOICE_LOADS)
+                .where(Invoice.id == invoice_id)
+                .with_for_update(of=Invoice)
+            )
+            row = self.session.execute(locked).unique().first()
+            if row is None:
+                return None
+            invoice, seller_name, signing_key = row
+            CatalogRepository(self.session).remember_seller_name(invoice.seller, seller_name)
+            KeyRepository(self.session).remember_signing_key(invoice.seller, signing_key)
+            return invoice
+        query = select(Invoice).options(*_INVOICE_LOADS).where(Invoice.id == invoice_id)
         return self.session.scalars(query).first()
 
     def readable_invoices(
         self,
         principal: Principal,
-        limit: int,
-        offset: int,
+        page: PageRequest,
         *,
         status: InvoiceStatus | None = None,
         organisation_id: uuid.UUID | None = None,
         seller: str | None = None,
-    ) -> tuple[Sequence[Invoice], int]:
+    ) -> Page[Invoice]:
         """Invoices of the principal's organisations and the direct-store invoices of its vendors, narrowed to
         one status, one organisation and one seller of record when given."""
         conditions = [self._readable_invoices(principal)]
@@ -348,32 +574,35 @@ class CommerceRepository:
             conditions.append(Invoice.organisation_id == organisation_id)
         if seller is not None:
             conditions.append(Invoice.seller == seller)
-        total = self.session.scalar(select(func.count()).select_from(Invoice).where(*conditions)) or 0
-        rows = self.session.scalars(
-            select(Invoice)
-            .options(*_INVOICE_LOADS)
-            .where(*conditions)
-            .order_by(Invoice.created_at.desc())
-            .limit(limit)
-            .offset(offset)
-        ).all()
-        return rows, total
+        query = select(Invoice).options(*_INVOICE_LOADS).where(*conditions)
+        return fetch_page(self.session, query, INVOICES_NEWEST_FIRST, page)
 
     def take_invoice_number(self, seller: str, prefix: str) -> int:
         """The seller's next invoice number, advanced in this transaction: gapless, never handed out twice
         (the row update locks the series until the transaction ends)."""
-        # The seller's first invoice creates its series; concurrent first invoices must not both create it.
-        insert = postgresql_insert if self.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        self.session.execute(
-            insert(InvoiceSeries).values(seller=seller, prefix=prefix, next_number=1).on_conflict_do_nothing()
-        )
-        taken = self.session.execute(
+        return self.take_invoice_numbers(seller, prefix, 1)
+
+    def take_invoice_numbers(self, seller: str, prefix: str, count: int) -> int:
+        """The first of the seller's next ``count`` invoice numbers, taken together in this transaction (a
+        billing run's invoices take a block in one statement): gapless, never handed out twice."""
+        advance = (
             update(InvoiceSeries)
             .where(InvoiceSeries.seller == seller)
-            .values(next_number=InvoiceSeries.next_number + 1)
+            .values(next_number=InvoiceSeries.next_number + count)
             .returning(InvoiceSeries.next_number)
-        ).scalar_one()
-        return int(taken) - 1
+        )
+        taken = self.session.execute(advance).scalar_one_or_none()
+        if taken is None:
+            # The seller's first invoice creates its series; concurrent first invoices must not both create it.
+            dialect = self.session.get_bind().dialect.name
+            insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+            self.session.execute(
+                insert(InvoiceSeries)
+                .values(seller=seller, prefix=prefix, next_number=1)
+                .on_conflict_do_nothing()
+            )
+            taken = self.session.execute(advance).scalar_one()
+        return int(taken) - count
 
     # -- idempotency ---------------------------------------------------------------------------------------
 

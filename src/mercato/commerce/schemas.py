@@ -13,6 +13,7 @@ from mercato.catalog.schemas import ReleaseRef
 from mercato.commerce.models import InvoiceStatus, LineAction, QuoteStatus
 from mercato.fields import Day, Note, Text
 from mercato.licenses.models import LicenseEventKind, LicenseState
+from mercato.paging import PageOut
 from mercato.preview.schemas import TierText
 from mercato.pricing import Channel, Hosting, LicenseType
 
@@ -31,6 +32,14 @@ class NewQuoteItem(Strict):
         description="Server and datacenter: the tier. Cloud: an annual tier, or none for monthly.",
     )
     license_type: LicenseType = LicenseType.COMMERCIAL
+    years: int = Field(
+        default=1,
+        ge=1,
+        le=10,
+        description="Server and datacenter: years of maintenance (or term) bought with the license, the first "
+        "at the new price and each further one at the renewal price. The marketplace sells up to 3, a direct "
+        "store 1. Cloud: 1 (a subscription renews with its site).",
+    )
 
 
 class EvaluationQuoteItem(Strict):
@@ -42,6 +51,12 @@ class RenewalQuoteItem(Strict):
     action: Literal["renewal"]
     license: Entitlement
     years: int = Field(default=1, ge=1, le=10)
+    tier: TierText | None = Field(
+        default=None,
+        description="Renew at this larger tier (the upgrade and the renewal in one line); it must cover the host "
+        "on the marketplace. Omitted: the license's tier, or on the marketplace, when the host has grown past "
+        "it, the smallest tier sold that covers the host.",
+    )
 
 
 class UpgradeQuoteItem(Strict):
@@ -59,8 +74,26 @@ class CoTermQuoteItem(Strict):
     target_date: Day | None = Field(default=None, description="Default: the host license's maintenance end.")
 
 
+class MigrationQuoteItem(Strict):
+    action: Literal["migration"]
+    license: Entitlement | None = Field(
+        default=None,
+        description="The direct license to move to the marketplace; omitted: every direct server or Data Center "
+        "app license of the host instance.",
+    )
+    tier: TierText | None = Field(
+        default=None,
+        description="The marketplace tier; by default the license's own, or the smallest that covers the host.",
+    )
+
+
 QuoteItem = Annotated[
-    NewQuoteItem | EvaluationQuoteItem | RenewalQuoteItem | UpgradeQuoteItem | CoTermQuoteItem,
+    NewQuoteItem
+    | EvaluationQuoteItem
+    | RenewalQuoteItem
+    | UpgradeQuoteItem
+    | CoTermQuoteItem
+    | MigrationQuoteItem,
     Field(discriminator="action"),
 ]
 
@@ -265,19 +298,13 @@ class LicenseDetailOut(LicenseOut):
     history: list[TransactionOut]
 
 
-class Page(BaseModel):
-    total: int
-    limit: int
-    offset: int
-
-
-class QuotePage(Page):
+class QuotePage(PageOut):
     items: list[QuoteOut]
 
 
-class InvoicePage(Page):
+class InvoicePage(PageOut):
     items: list[InvoiceOut]
 
 
-class LicensePage(Page):
+class LicensePage(PageOut):
     items: list[LicenseOut]

@@ -29,6 +29,7 @@ from mercato.commerce.models import Invoice, InvoiceLine, LineAction, QuoteLine
 from mercato.database import UTCDateTime
 from mercato.keys.models import OPERATOR_ISSUER
 from mercato.licenses.models import License, LicenseState
+from mercato.paging import KeysetOrder, Page, PageRequest, fetch_page
 from mercato.pricing import Channel, Hosting, from_minor_units
 
 REFUND = "refund"
@@ -50,6 +51,11 @@ def month_starts(today: date, count: int = 12) -> list[date]:
 
 def _next_month(first: date) -> date:
     return date(first.year + first.month // 12, first.month % 12 + 1, 1)
+
+
+# The vendor's licenses, newest first (the maintenance start, which the page shows, is empty for some licenses
+# and so cannot be a cursor's key).
+VENDOR_LICENSES_ORDER = KeysetOrder("vendor-licenses", License.created_at, License.id, datetime, uuid.UUID)
 
 
 @dataclass(frozen=True)
@@ -213,13 +219,29 @@ class VendorReports:
         )
 
     def transactions(
-        self, vendor_id: uuid.UUID, filters: TransactionFilters, limit: int, offset: int
-    ) -> tuple[list[Transaction], int]:
-        """One page of the vendor's transactions, newest first, and how many match in all."""
+        self, vendor_id: uuid.UUID, filters: TransactionFilters, page: PageRequest
+    ) -> Page[Transaction]:
+        """One page of the vendor's transactions, newest first (the order of ``_transactions_query``)."""
         query = self._transactions_query(vendor_id, filters)
-        total = self.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-        rows = self.session.execute(query.limit(limit).offset(offset)).all()
-        return [self._transaction(row) for row in rows], total
+        ledger = query.selected_columns
+        order = KeysetOrder(
+            "vendor-transactions",
+            ledger.occurred_at,
+            ledger.kind,
+            datetime,
+            str,
+            id_descending=False,
+            between=((ledger.line_id, int),),
+        )
+        rows = fetch_page(
+            self.session,
+            query,
+            order,
+            page,
+            key_of=lambda row: (row.occurred_at, row.line_id, row.kind),
+            scalars=False,
+        )
+        return rows.shown_as([self._transaction(row) for row in rows.rows])
 
     def all_transactions(self, vendor_id: uuid.UUID, filters: TransactionFilters) -> Iterator[Transaction]:
         """Every matching transaction, newest first, read in batches (for a CSV export)."""
@@ -306,8 +328,8 @@ class VendorReports:
     # -- licenses --------------------------------------------------------------------------------------------
 
     def licenses(
-        self, vendor_id: uuid.UUID, filters: LicenseReportFilters, limit: int, offset: int
-    ) -> tuple[list[LicenseRow], int]:
+        self, vendor_id: uuid.UUID, filters: LicenseReportFilters, page: PageRequest
+    ) -> Page[LicenseRow]:
         conditions: list[ColumnElement[bool]] = [App.vendor_id == vendor_id]
         if filters.product_key:
             conditions.append(License.product_key == filters.product_key)
@@ -326,30 +348,32 @@ class VendorReports:
             .outerjoin(Organisation, Organisation.id == License.organisation_id)
             .where(*conditions)
         )
-        total = self.session.scalar(select(func.count()).select_from(base.subquery())) or 0
-        rows = self.session.execute(
-            base.order_by(
-                License.maintenance_start.desc(), License.created_at.desc(), License.entitlement_number
-            )
-            .limit(limit)
-            .offset(offset)
-        ).all()
-        return [
-            LicenseRow(
-                entitlement_number=license.entitlement_number,
-                product_key=license.product_key,
-                app_name=app_name,
-                hosting=str(license.hosting),
-                channel=str(license.channel),
-                license_type=str(license.license_type),
-                tier_users=license.tier_users,
-                customer=customer,
-                status=str(license.status),
-                paid_until=_as_date(paid_until) if paid_until is not None else None,
-                started=license.maintenance_start,
-            )
-            for license, app_name, customer, paid_until in rows
-        ], total
+        found = fetch_page(
+            self.session,
+            base,
+            VENDOR_LICENSES_ORDER,
+            page,
+            key_of=lambda row: (row[0].created_at, row[0].id),
+            scalars=False,
+        )
+        return found.shown_as(
+            [
+                LicenseRow(
+                    entitlement_number=license.entitlement_number,
+                    product_key=license.product_key,
+                    app_name=app_name,
+                    hosting=str(license.hosting),
+                    channel=str(license.channel),
+                    license_type=str(license.license_type),
+                    tier_users=license.tier_users,
+                    customer=customer,
+                    status=str(license.status),
+                    paid_until=_as_date(paid_until) if paid_until is not None else None,
+                    started=license.maintenance_start,
+                )
+                for license, app_name, customer, paid_until in found.rows
+            ]
+        )
 
     def app_choices(self, vendor_id: uuid.UUID) -> list[tuple[str, str]]:
         """The vendor's apps as (key, name), by name: what its reports may be filtered to."""

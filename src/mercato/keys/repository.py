@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, bindparam, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from mercato.catalog.models import App, Vendor
+from mercato.database import transaction_cache
 from mercato.keys.models import KeyState, SigningKey
 
 _apps = App.__table__.c
@@ -32,9 +33,25 @@ def app_vendor_slug(connection: Connection, app_key: str) -> str | None:
 RING_LOCK_CLASS = 0x4B455953
 
 
+_SIGNING_READ = "signing keys"
+"""The ``transaction_cache`` of the signing keys read with other rows, by issuer."""
+
+
+def signing_key_of(issuer: SQLColumnExpression[str]) -> ColumnElement[bool]:
+    """The join condition of an issuer's signing key, for a query that reads it with other rows (a locked
+    invoice, whose payment signs its licenses' keys); ``KeyRepository.remember_signing_key`` takes it."""
+    return and_(SigningKey.issuer == issuer, SigningKey.state == KeyState.SIGNING)
+
+
 class KeyRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    def remember_signing_key(self, issuer: str, key: SigningKey | None) -> None:
+        """Keep the issuer's signing key, read with other rows (``signing_key_of``), for ``signing_key`` in
+        this transaction."""
+        if key is not None:
+            transaction_cache(self.session, _SIGNING_READ)[issuer] = key
 
     def lock_ring(self, issuer: str) -> None:
         """Make changes to the issuer's ring one at a time, until the transaction ends.
@@ -47,6 +64,9 @@ class KeyRepository:
             self.session.execute(select(func.pg_advisory_xact_lock(RING_LOCK_CLASS, func.hashtext(issuer))))
 
     def signing_key(self, issuer: str) -> SigningKey | None:
+        read: SigningKey | None = transaction_cache(self.session, _SIGNING_READ).get(issuer)
+        if read is not None and read.state == KeyState.SIGNING:  # not rotated since, in this session
+            return read
         return self.session.scalars(
             select(SigningKey).where(SigningKey.issuer == issuer, SigningKey.state == KeyState.SIGNING)
         ).first()

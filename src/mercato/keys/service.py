@@ -77,6 +77,8 @@ class KeyService:
         self.catalog = CatalogRepository(session)
         self.secret = secret
         self.clock = clock or SystemClock()
+        # The signers this unit of work opened, by issuer: an invoice of many lines reads and unseals one key.
+        self._signers: dict[str, tuple[str, Ed25519PrivateKey]] = {}
 
     def resolve_issuer(self, name: str) -> str:
         """'operator', a vendor slug or 'vendor:<slug>' → the canonical issuer name; unknown vendors refused."""
@@ -118,6 +120,7 @@ class KeyService:
     def rotate(self, issuer: str) -> SigningKey:
         """Make a new signing key; the previous one keeps verifying what it signed. Concurrent rotations of
         one ring take turns, so the ring always has exactly one signing key."""
+        self._signers.pop(issuer, None)  # what this unit of work signs next, it signs with the new key
         now = self.clock.now()
         self.keys.lock_ring(issuer)
         changed(self.keys.session, Topic.SIGNING_KEYS)
@@ -129,6 +132,7 @@ class KeyService:
         return self._create(issuer, now)
 
     def retire(self, kid: str) -> SigningKey:
+        self._signers.clear()
         row = self.keys.by_kid(kid)
         if row is None:
             raise NotFound(f"There is no signing key {kid!r}.")
@@ -147,11 +151,15 @@ class KeyService:
 
         Ten first sales at once make one key: whoever finds no key takes the ring's lock and looks again
         before making it, so the others wait and then sign with the key the first one made."""
+        if issuer in self._signers:
+            return self._signers[issuer]
         row = self.keys.signing_key(issuer)
         if row is None:
             self.keys.lock_ring(issuer)
             row = self.keys.signing_key(issuer) or self._create(issuer, self.clock.now())
-        return row.kid, open_private_key(row.sealed_private_key, self.secret, issuer, row.kid)
+        signer = row.kid, open_private_key(row.sealed_private_key, self.secret, issuer, row.kid)
+        self._signers[issuer] = signer
+        return signer
 
     def reseal(self, old_secret: str) -> int:
         """Seal every private key under this service's secret instead of ``old_secret`` (after the operator

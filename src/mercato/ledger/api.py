@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from mercato.accounts.access import Forbidden, NotAuthenticated
 from mercato.accounts.dependencies import Reader, Writer
 from mercato.accounts.errors import OperatorOnly, VendorNotFound
-from mercato.fields import PageLimit, PageOffset, Text
+from mercato.fields import Text
 from mercato.ledger.errors import InvalidMonth, MonthNotOver, PayoutNotFound
 from mercato.ledger.models import LedgerEntry, Payout
 from mercato.ledger.service import (
@@ -27,9 +27,11 @@ from mercato.ledger.service import (
     Remittance,
     Statement,
 )
+from mercato.paging import InvalidCursor, PageOut, page_fields
 from mercato.pricing import from_minor_units
 from mercato.problems import InvalidInput
 from mercato.web.dependencies import ServicesDep, SessionDep
+from mercato.web.paging import PageParams
 from mercato.web.responses import problem_responses
 from mercato.web.routing import UnitOfWorkRoute
 
@@ -103,11 +105,8 @@ class PayoutOut(BaseModel):
     paid_at: datetime
 
 
-class PayoutPage(BaseModel):
+class PayoutPage(PageOut):
     items: list[PayoutOut]
-    total: int
-    limit: int
-    offset: int
 
 
 class StatementOut(BaseModel):
@@ -331,23 +330,18 @@ def get_statements(
     "/vendors/{slug}/payouts",
     response_model=PayoutPage,
     summary="List a vendor's payouts",
-    responses=problem_responses(*_SIGNED_IN, VendorNotFound),
+    responses=problem_responses(*_SIGNED_IN, VendorNotFound, InvalidCursor),
 )
 def list_payouts(
     slug: VendorPath,
     principal: Reader,
     session: SessionDep,
     services: ServicesDep,
-    limit: Annotated[PageLimit, Query(description="Items per page.")] = 50,
-    offset: Annotated[PageOffset, Query(description="Items to skip.")] = 0,
+    page: PageParams,
 ) -> PayoutPage:
     """The vendor's payouts, newest month first. For operator staff and the vendor's members."""
-    vendor, payouts, total = Ledger(session, services).payouts_for(
-        principal, slug, limit=limit, offset=offset
-    )
-    return PayoutPage(
-        items=[payout_out(p, vendor.slug) for p in payouts], total=total, limit=limit, offset=offset
-    )
+    vendor, payouts = Ledger(session, services).payouts_for(principal, slug, page)
+    return PayoutPage(items=[payout_out(p, vendor.slug) for p in payouts.rows], **page_fields(payouts, page))
 
 
 @router.get(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -33,7 +33,7 @@ from mercato.licenses.models import License, LicenseTransaction
 from mercato.pricing import Channel, Hosting
 from mercato.pricing.money import from_minor_units
 from mercato.webhooks.payloads import WebhookEventType
-from mercato.webhooks.service import queue_webhook
+from mercato.webhooks.service import WebhookEvent, enabled_endpoints, queue_webhooks
 
 if TYPE_CHECKING:
     from mercato.licenses.events import LicenseEvent
@@ -63,13 +63,14 @@ class Movement:
 
 
 def record_revenue(session: Session, events: Sequence[LicenseEvent]) -> None:
-    """The license-event subscriber: one ledger entry per money-moving event of a vendor's app."""
-    ledger = LedgerWriter(session)
+    """The license-event subscriber: one ledger entry per money-moving event of a vendor's app (all the events
+    of a paid invoice written together)."""
+    movements = []
     for event in events:
         money = event.money
         if money is None or event.invoice_line_id is None:
             continue
-        ledger.record(
+        movements.append(
             Movement(
                 kind=event.kind.value,
                 license_id=event.license.id,
@@ -83,6 +84,14 @@ def record_revenue(session: Session, events: Sequence[LicenseEvent]) -> None:
                 occurred_at=event.occurred_at,
             )
         )
+    LedgerWriter(session).record_all(movements)
+
+
+@dataclass(frozen=True)
+class _Written:
+    entry: LedgerEntry
+    license: License
+    line: InvoiceLine
 
 
 class LedgerWriter:
@@ -99,6 +108,30 @@ class LedgerWriter:
         existing = self.repo.entry_by_source(movement.source)
         if existing is not None:
             return existing
+        written = self._entry(movement)
+        if written is None:
+            return None
+        entry = self.repo.add(written.entry)
+        if announce:
+            self._announce([written])
+        return entry
+
+    def record_all(self, movements: Sequence[Movement]) -> None:
+        """``record`` of many movements (the lines of one paid invoice), announced: the new entries are written
+        in one statement that skips those recorded before (their unique source decides, with no query before),
+        and the webhooks are read once."""
+        made: dict[str, _Written] = {}
+        for movement in movements:
+            if movement.kind in LEDGER_KINDS and movement.source not in made:
+                entry = self._entry(movement)
+                if entry is not None:
+                    made[movement.source] = entry
+        written = self.repo.add_unrecorded([entry.entry for entry in made.values()])
+        if written:
+            self._announce([replace(made[source], entry=entry) for source, entry in written.items()])
+
+    def _entry(self, movement: Movement) -> _Written | None:
+        """The entry of a movement not recorded yet (not added to the session), or None: not a vendor's money."""
         line = self.session.get(InvoiceLine, movement.invoice_line_id)
         license = self.session.get(License, movement.license_id)
         if line is None or line.vendor_id is None or license is None:
@@ -107,40 +140,36 @@ class LedgerWriter:
         kind = EntryKind(movement.kind)
         original = self.repo.sale_of_line(line.id) if kind is EntryKind.REFUND else None
         split = self._split(movement, license, line.vendor_id, original)
-        entry = self.repo.add(
-            LedgerEntry(
-                source=movement.source,
-                kind=kind,
-                channel=license.channel,
-                vendor_id=line.vendor_id,
-                app_id=listing.app_id if listing else None,
-                license_id=license.id,
-                invoice_line_id=line.id,
-                hosting=license.hosting,
-                currency=movement.currency,
-                gross_minor=split.amount_minor,
-                discount_minor=0,  # Mercato sells at list price (and license-type prices): no discounts yet
-                amount_minor=split.amount_minor,
-                vendor_share_rate=split.vendor_share_rate,
-                vendor_amount_minor=split.vendor_amount_minor,
-                operator_amount_minor=split.operator_amount_minor,
-                corrects_entry_id=original.id if original else None,
-                description=movement.description,
-                occurred_at=movement.occurred_at,
-            )
+        entry = LedgerEntry(
+            source=movement.source,
+            kind=kind,
+            channel=license.channel,
+            vendor_id=line.vendor_id,
+            app_id=listing.app_id if listing else None,
+            license_id=license.id,
+            invoice_line_id=line.id,
+            hosting=license.hosting,
+            currency=movement.currency,
+            gross_minor=split.amount_minor,
+            discount_minor=0,  # Mercato sells at list price (and license-type prices): no discounts yet
+            amount_minor=split.amount_minor,
+            vendor_share_rate=split.vendor_share_rate,
+            vendor_amount_minor=split.vendor_amount_minor,
+            operator_amount_minor=split.operator_amount_minor,
+            corrects_entry_id=original.id if original else None,
+            description=movement.description,
+            occurred_at=movement.occurred_at,
         )
-        if announce:
-            self._announce(entry, license, line)
-        return entry
+        return _Written(entry, license, line)
 
-    def _announce(self, entry: LedgerEntry, license: License, line: InvoiceLine) -> None:
-        vendor = self.session.get(Vendor, entry.vendor_id)
-        invoice = self.session.get(Invoice, line.invoice_id)
-        queue_webhook(
-            self.session,
-            WebhookEventType.TRANSACTION_CREATED.value,
-            entry.vendor_id,
-            {
+    def _announce(self, written: Sequence[_Written]) -> None:
+        endpoints = enabled_endpoints(self.session, {made.entry.vendor_id for made in written})
+        announced = []
+        for made in written:
+            entry, license, line = made.entry, made.license, made.line
+            vendor = self.session.get(Vendor, entry.vendor_id)
+            invoice = self.session.get(Invoice, line.invoice_id)
+            payload = {
                 "transaction_id": str(entry.id),
                 "vendor": vendor.slug if vendor else "",
                 "entitlement_number": license.entitlement_number,
@@ -152,10 +181,17 @@ class LedgerWriter:
                 "vendor_amount": from_minor_units(entry.vendor_amount_minor, entry.currency),
                 "occurred_at": entry.occurred_at,
                 "invoice_number": invoice.number if invoice else None,
-            },
-            occurred_at=entry.occurred_at,
-            event_id=f"transaction-{entry.id}",
-        )
+            }
+            announced.append(
+                WebhookEvent(
+                    WebhookEventType.TRANSACTION_CREATED.value,
+                    entry.vendor_id,
+                    payload,
+                    occurred_at=entry.occurred_at,
+                    event_id=f"transaction-{entry.id}",
+                )
+            )
+        queue_webhooks(self.session, announced, enabled=endpoints)
 
     def _split(
         self, movement: Movement, license: License, vendor_id: uuid.UUID, original: LedgerEntry | None

@@ -9,16 +9,13 @@ other vendor answers 404.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session, aliased
 
 from mercato.accounts.access import Principal
@@ -29,18 +26,16 @@ from mercato.commerce.models import Invoice, InvoiceLine, QuoteLine
 from mercato.ledger.domain import Month
 from mercato.ledger.models import LedgerEntry, PayoutItem
 from mercato.licenses.models import License, LicenseState
-from mercato.problems import InvalidInput
+from mercato.paging import KeysetOrder, Page, PageRequest, fetch_page
 from mercato.services import Services
 
 PAID_KINDS = ("new", "cloud_subscription", "renewal", "upgrade", "co_term", "migration")
 
 
-class InvalidCursor(InvalidInput):
-    """The `cursor` is not one this report gave out: pass the `next_cursor` of the previous page unchanged, or
-    leave it out for the first page."""
-
-    type = "invalid-cursor"
-    title = "Invalid cursor"
+ENTRIES_NEWEST_FIRST = KeysetOrder("vendor-ledger", LedgerEntry.occurred_at, LedgerEntry.id, datetime, int)
+LICENSES_LAST_CHANGED_FIRST = KeysetOrder(
+    "vendor-license-report", License.updated_at, License.id, datetime, uuid.UUID
+)
 
 
 @dataclass(frozen=True)
@@ -89,15 +84,6 @@ class LicenseRow:
     last_sale_type: str | None
 
 
-Row = TypeVar("Row")
-
-
-@dataclass(frozen=True)
-class Page(Generic[Row]):
-    rows: Sequence[Row]
-    next_cursor: str | None
-
-
 @dataclass(frozen=True)
 class MonthRevenue:
     month: str
@@ -114,24 +100,6 @@ class Summary:
     active_licenses: int
     evaluations: int
     evaluations_converted: int
-
-
-def encode_cursor(moment: datetime, row_id: object) -> str:
-    document = json.dumps({"t": moment.astimezone(UTC).isoformat(), "id": str(row_id)})
-    return base64.urlsafe_b64encode(document.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        document = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        moment = datetime.fromisoformat(document["t"])
-        row_id = str(document["id"])
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise InvalidCursor("This cursor was not given out by this report.") from None
-    if moment.tzinfo is None:
-        raise InvalidCursor("This cursor was not given out by this report.")
-    return moment, row_id
 
 
 def _start_of(day: date) -> datetime:
@@ -204,24 +172,17 @@ class VendorReports:
         return query.order_by(LedgerEntry.occurred_at.desc(), LedgerEntry.id.desc())
 
     def transactions(
-        self, vendor: Vendor, filters: TransactionFilters, *, limit: int, cursor: str | None = None
+        self, vendor: Vendor, filters: TransactionFilters, page: PageRequest
     ) -> Page[TransactionRow]:
-        query = self._transactions(vendor, filters)
-        if cursor:
-            moment, row_id = decode_cursor(cursor)
-            if not row_id.isdigit() or len(row_id) > 12:
-                raise InvalidCursor("This cursor was not given out by this report.")
-            query = query.where(
-                or_(
-                    LedgerEntry.occurred_at < moment,
-                    and_(LedgerEntry.occurred_at == moment, LedgerEntry.id < int(row_id)),
-                )
-            )
-        rows = [TransactionRow(*row) for row in self.session.execute(query.limit(limit + 1))]
-        more = len(rows) > limit
-        rows = rows[:limit]
-        last = rows[-1].entry if rows else None
-        return Page(rows, encode_cursor(last.occurred_at, last.id) if more and last else None)
+        found = fetch_page(
+            self.session,
+            self._transactions(vendor, filters),
+            ENTRIES_NEWEST_FIRST,
+            page,
+            key_of=lambda row: (row[0].occurred_at, row[0].id),
+            scalars=False,
+        )
+        return found.shown_as([TransactionRow(*row) for row in found.rows])
 
     def all_transactions(self, vendor: Vendor, filters: TransactionFilters) -> list[TransactionRow]:
         return [TransactionRow(*row) for row in self.session.execute(self._transactions(vendor, filters))]
@@ -257,24 +218,16 @@ class VendorReports:
             query = query.where(License.updated_at >= filters.updated_since)
         return query.order_by(License.updated_at.desc(), License.id.desc())
 
-    def licenses(
-        self, vendor: Vendor, filters: LicenseFilters, *, limit: int, cursor: str | None = None
-    ) -> Page[LicenseRow]:
-        query = self._licenses(vendor, filters)
-        if cursor:
-            moment, row_id = decode_cursor(cursor)
-            try:
-                last_id = uuid.UUID(row_id)
-            except ValueError:
-                raise InvalidCursor("This cursor was not given out by this report.") from None
-            query = query.where(
-                or_(License.updated_at < moment, and_(License.updated_at == moment, License.id < last_id))
-            )
-        rows = [LicenseRow(*row) for row in self.session.execute(query.limit(limit + 1))]
-        more = len(rows) > limit
-        rows = rows[:limit]
-        last = rows[-1].license if rows else None
-        return Page(rows, encode_cursor(last.updated_at, last.id) if more and last else None)
+    def licenses(self, vendor: Vendor, filters: LicenseFilters, page: PageRequest) -> Page[LicenseRow]:
+        found = fetch_page(
+            self.session,
+            self._licenses(vendor, filters),
+            LICENSES_LAST_CHANGED_FIRST,
+            page,
+            key_of=lambda row: (row[0].updated_at, row[0].id),
+            scalars=False,
+        )
+        return found.shown_as([LicenseRow(*row) for row in found.rows])
 
     def all_licenses(self, vendor: Vendor, filters: LicenseFilters) -> list[LicenseRow]:
         return [LicenseRow(*row) for row in self.session.execute(self._licenses(vendor, filters))]

@@ -22,7 +22,6 @@ from mercato.accounts.errors import VendorNotFound
 from mercato.fields import Day, PageLimit, Text
 from mercato.ledger.errors import InvalidMonth
 from mercato.ledger.reports import (
-    InvalidCursor,
     LicenseFilters,
     LicenseRow,
     TransactionFilters,
@@ -30,8 +29,10 @@ from mercato.ledger.reports import (
     VendorReports,
 )
 from mercato.ledger.service import parse_month
+from mercato.paging import MAX_CURSOR_LENGTH, InvalidCursor, Page, PageRequest
 from mercato.pricing import from_minor_units
 from mercato.web.dependencies import ServicesDep, SessionDep
+from mercato.web.paging import CURSOR_PATTERN, AfterQuery
 from mercato.web.responses import problem_responses
 from mercato.web.routing import UnitOfWorkRoute
 
@@ -48,8 +49,14 @@ FormatQuery = Annotated[
     Literal["json", "csv"], Query(alias="format", description="json (a page) or csv (the whole report).")
 ]
 CursorQuery = Annotated[
-    Text | None,
-    Query(max_length=200, description="The previous page's next_cursor; none for the first page."),
+    str | None,
+    Query(
+        min_length=1,
+        max_length=MAX_CURSOR_LENGTH,
+        pattern=CURSOR_PATTERN,
+        description="The same as `after` (its earlier name, still taken).",
+        deprecated=True,
+    ),
 ]
 _CSV: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "The report"}
@@ -102,9 +109,31 @@ class TransactionOut(BaseModel):
     corrects_entry_id: int | None
 
 
-class TransactionPage(BaseModel):
+class ReportPage(BaseModel):
+    """A report's page: read with `after` only (a report has no offset and no total)."""
+
+    has_more: bool = Field(description="Whether rows follow this page.")
+    next_after: str | None = Field(description="Pass it as `after` for the next page; null on the last page.")
+    next_cursor: str | None = Field(description="The same as `next_after` (its earlier name, still given).")
+    limit: int
+
+
+def _report_page(page: Page[Any], limit: int) -> dict[str, Any]:
+    return {
+        "has_more": page.has_more,
+        "next_after": page.next_after,
+        "next_cursor": page.next_after,
+        "limit": limit,
+    }
+
+
+def _cursor(after: str | None, cursor: str | None) -> str | None:
+    """The cursor given as ``after``, or as ``cursor``, its earlier name."""
+    return after if after is not None else cursor
+
+
+class TransactionPage(ReportPage):
     items: list[TransactionOut]
-    next_cursor: str | None = Field(description="Pass it as cursor for the next page; null on the last page.")
 
 
 class VendorLicenseOut(BaseModel):
@@ -132,9 +161,8 @@ class VendorLicenseOut(BaseModel):
     last_updated: datetime
 
 
-class VendorLicensePage(BaseModel):
+class VendorLicensePage(ReportPage):
     items: list[VendorLicenseOut]
-    next_cursor: str | None
 
 
 class MonthRevenueOut(BaseModel):
@@ -280,6 +308,7 @@ def list_transactions(
         uuid.UUID | None, Query(description="Only the entries this payout paid (its remittance report's).")
     ] = None,
     limit: Annotated[PageLimit, Query(description="Items per page.")] = 50,
+    after: AfterQuery = None,
     cursor: CursorQuery = None,
     output: FormatQuery = "json",
 ) -> Any:
@@ -292,8 +321,8 @@ def list_transactions(
     if output == "csv":
         rows = [transaction_out(row) for row in reports.all_transactions(vendor, filters)]
         return _csv(rows, TransactionOut, f"{vendor.slug}-transactions.csv")
-    page = reports.transactions(vendor, filters, limit=limit, cursor=cursor)
-    return TransactionPage(items=[transaction_out(r) for r in page.rows], next_cursor=page.next_cursor)
+    page = reports.transactions(vendor, filters, PageRequest(limit, after=_cursor(after, cursor)))
+    return TransactionPage(items=[transaction_out(r) for r in page.rows], **_report_page(page, limit))
 
 
 @router.get(
@@ -321,6 +350,7 @@ def list_vendor_licenses(
     ] = None,
     updated_since: Annotated[Day | None, Query(description="Changed on or after this day (UTC).")] = None,
     limit: Annotated[PageLimit, Query(description="Items per page.")] = 50,
+    after: AfterQuery = None,
     cursor: CursorQuery = None,
     output: FormatQuery = "json",
 ) -> Any:
@@ -333,8 +363,8 @@ def list_vendor_licenses(
     if output == "csv":
         rows = [license_out(row) for row in reports.all_licenses(vendor, filters)]
         return _csv(rows, VendorLicenseOut, f"{vendor.slug}-licenses.csv")
-    page = reports.licenses(vendor, filters, limit=limit, cursor=cursor)
-    return VendorLicensePage(items=[license_out(r) for r in page.rows], next_cursor=page.next_cursor)
+    page = reports.licenses(vendor, filters, PageRequest(limit, after=_cursor(after, cursor)))
+    return VendorLicensePage(items=[license_out(r) for r in page.rows], **_report_page(page, limit))
 
 
 @router.get(

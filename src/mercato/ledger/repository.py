@@ -5,17 +5,37 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from mercato.catalog.models import Vendor
 from mercato.ledger.models import EntryKind, LedgerEntry, Payout, PayoutItem
 from mercato.licenses.models import LicenseTransaction
+from mercato.paging import KeysetOrder, Page, PageRequest, fetch_page
 from mercato.pricing import Channel
 
 PAYABLE = LedgerEntry.channel == Channel.MARKETPLACE.value
 """Only marketplace entries are the operator's to pay: on the direct channel the vendor collected the money."""
+
+
+# A vendor has one payout a month and currency, so (month, currency) orders them totally.
+PAYOUTS_NEWEST_FIRST = KeysetOrder("payouts", Payout.month, Payout.currency, str, str, id_descending=False)
+
+
+def _column_values(entry: LedgerEntry) -> dict[str, Any]:
+    """An entry's columns for an INSERT, leaving out those its columns' defaults give (its id, when recorded)."""
+    values: dict[str, Any] = {}
+    for attribute in inspect(LedgerEntry).column_attrs:
+        column = attribute.columns[0]
+        value = getattr(entry, attribute.key)
+        if value is None and (column.primary_key or column.default is not None):
+            continue
+        values[attribute.key] = value
+    return values
 
 
 class LedgerRepository:
@@ -29,6 +49,22 @@ class LedgerRepository:
 
     def entry_by_source(self, source: str) -> LedgerEntry | None:
         return self.session.scalars(select(LedgerEntry).where(LedgerEntry.source == source)).one_or_none()
+
+    def add_unrecorded(self, entries: Sequence[LedgerEntry]) -> dict[str, LedgerEntry]:
+        """Insert the entries (not in the session) whose source has no entry yet, all in one statement in which
+        the unique source decides (``ON CONFLICT DO NOTHING``), so no query looks for them first. Returns the
+        entries written, as rows of the session, by source."""
+        if not entries:
+            return {}
+        dialect = self.session.get_bind().dialect.name
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        written = self.session.scalars(
+            insert(LedgerEntry)
+            .on_conflict_do_nothing(index_elements=[LedgerEntry.source])
+            .returning(LedgerEntry),
+            [_column_values(entry) for entry in entries],
+        ).all()
+        return {entry.source: entry for entry in written}
 
     def sale_of_line(self, invoice_line_id: int) -> LedgerEntry | None:
         """The entry an invoice line's sale made (not its refund)."""
@@ -148,19 +184,10 @@ class LedgerRepository:
             )
         ).one_or_none()
 
-    def payouts_of(
-        self, vendor_id: uuid.UUID, *, limit: int = 50, offset: int = 0
-    ) -> tuple[Sequence[Payout], int]:
-        where = Payout.vendor_id == vendor_id
-        total = int(self.session.scalar(select(func.count()).select_from(Payout).where(where)) or 0)
-        rows = self.session.scalars(
-            select(Payout)
-            .where(where)
-            .order_by(Payout.month.desc(), Payout.currency)
-            .limit(limit)
-            .offset(offset)
-        ).all()
-        return rows, total
+    def payouts_of(self, vendor_id: uuid.UUID, page: PageRequest) -> Page[Payout]:
+        """A vendor's payouts, newest month first, always counted (one a month and currency)."""
+        query = select(Payout).where(Payout.vendor_id == vendor_id)
+        return fetch_page(self.session, query, PAYOUTS_NEWEST_FIRST, page, always_count=True)
 
     def payouts_in(self, vendor_id: uuid.UUID, currency: str, month: str) -> Sequence[Payout]:
         return self.session.scalars(

@@ -39,6 +39,7 @@ from mercato.ledger.errors import (
 from mercato.ledger.models import EntryKind, LedgerEntry, Payout, PayoutStatus
 from mercato.ledger.repository import LedgerRepository
 from mercato.licenses.models import License
+from mercato.paging import Page, PageRequest
 from mercato.pricing.money import from_minor_units, is_known_currency
 from mercato.problems import InvalidInput
 from mercato.services import Services
@@ -149,11 +150,10 @@ class Ledger:
         return Statement(vendor, currency, month, totals, entries, payouts, direct)
 
     def payouts_for(
-        self, principal: Principal, slug: str, *, limit: int = 50, offset: int = 0
-    ) -> tuple[Vendor, Sequence[Payout], int]:
+        self, principal: Principal, slug: str, page: PageRequest = PageRequest()
+    ) -> tuple[Vendor, Page[Payout]]:
         vendor = self.vendors.vendor_for(principal, slug)
-        payouts, total = self.repo.payouts_of(vendor.id, limit=limit, offset=offset)
-        return vendor, payouts, total
+        return vendor, self.repo.payouts_of(vendor.id, page)
 
     def remittance_for(self, principal: Principal, payout_id: uuid.UUID) -> Remittance:
         payout = self.repo.payout(payout_id)
@@ -231,6 +231,7 @@ class Ledger:
                 corrects_entry_id=original.id,
                 description=f"Adjustment: {reason.strip()}",
                 occurred_at=self.clock.now(),
+                recorded_at=self.clock.now(),
             )
         )
 

@@ -28,6 +28,8 @@ from mercato.cli_support import (
     unit_of_work,
 )
 from mercato.clock import SystemClock
+from mercato.cloud_transitions.cli import cloud_transition
+from mercato.imports.cli import import_licenses
 from mercato.keys.service import KeyService, load_trusted_keys
 from mercato.licenses.models import License, LicenseState
 from mercato.licenses.repository import LicenseQuery, LicenseRepository, OwnedLicense
@@ -47,6 +49,8 @@ from mercato.licensing import (
 from mercato.settings import get_settings
 
 app = typer.Typer(help="License keys: issue, check, re-issue and revoke.", no_args_is_help=True)
+app.command("cloud-transition")(cloud_transition)
+app.command("import")(import_licenses)
 
 
 def parse_tier(text: str) -> int | None:

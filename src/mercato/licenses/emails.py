@@ -1,5 +1,6 @@
 """The license-keys e-mail: a subscriber of the license-event path. The keys an invoice issued or changed go,
-in one e-mail per invoice, to the organisation's admins."""
+in one e-mail per invoice, to the organisation's admins; the keys of licenses a vendor imported go, in one
+e-mail per organisation, to its admins (or its billing address while it has none)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from mercato.accounts.repository import AccountsRepository
 from mercato.catalog.repository import CatalogRepository
+from mercato.licenses.models import LicenseEventKind
 from mercato.mail.templates import render_email
 from mercato.outbox.service import enqueue_rendered_email
 
@@ -38,6 +40,14 @@ def license_keys_context(
     }
 
 
+def imported_keys_context(
+    seller: str, events: Sequence[LicenseEvent], public_url: str = ""
+) -> dict[str, Any]:
+    context = license_keys_context(seller, "", events, public_url)
+    del context["invoice_number"], context["replaces_earlier_keys"]
+    return context
+
+
 def queue_key_emails(session: Session, events: Sequence[LicenseEvent], public_url: str = "") -> None:
     """One e-mail per paid invoice with every key it signed, pointing to the My licenses page (a link when
     ``public_url`` is set). Keys signed outside a sale (support's reissue prints the key instead) are not
@@ -56,3 +66,19 @@ def queue_key_emails(session: Session, events: Sequence[LicenseEvent], public_ur
             catalog.seller_name(keyed[0].seller), invoice_number, keyed, public_url
         )
         enqueue_rendered_email(session, recipients, render_email("license-keys", context))
+    _queue_imported_keys(session, events, public_url)
+
+
+def _queue_imported_keys(session: Session, events: Sequence[LicenseEvent], public_url: str) -> None:
+    """One e-mail per organisation and seller with the keys of the licenses an import brought in."""
+    by_customer: dict[tuple[Any, str], list[LicenseEvent]] = {}
+    for event in events:
+        if event.kind is LicenseEventKind.IMPORT and event.key is not None and event.license.organisation_id:
+            by_customer.setdefault((event.license.organisation_id, event.seller), []).append(event)
+    catalog, accounts = CatalogRepository(session), AccountsRepository(session)
+    for (organisation_id, seller), keyed in by_customer.items():
+        recipients = accounts.key_recipients(organisation_id)
+        if not recipients:
+            continue
+        context = imported_keys_context(catalog.seller_name(seller), keyed, public_url)
+        enqueue_rendered_email(session, recipients, render_email("imported-license-keys", context))

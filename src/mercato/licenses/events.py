@@ -80,7 +80,11 @@ class LicenseEvent:
 
 LicenseSubscriber = Callable[[Session, Sequence[LicenseEvent]], None]
 
-DEFAULT_SUBSCRIBERS: tuple[LicenseSubscriber, ...] = (queue_key_emails, record_revenue, queue_license_webhooks)
+DEFAULT_SUBSCRIBERS: tuple[LicenseSubscriber, ...] = (
+    queue_key_emails,
+    record_revenue,
+    queue_license_webhooks,
+)
 
 
 def subscribers_linking_to(public_url: str) -> tuple[LicenseSubscriber, ...]:
@@ -103,6 +107,9 @@ class LicenseEvents:
     def record(self, *events: LicenseEvent) -> list[LicenseTransaction]:
         """Write one history entry per event, then let every subscriber react to all of them."""
         entries = [_history_entry(event) for event in events]
+        for event in events:
+            # The server's clock (the event's), not the wall clock the column's onupdate would take.
+            event.license.updated_at = event.occurred_at
         # Every license event may change what validation answers (revoked, superseded, suspended, ...).
         changed(self.session, Topic.KEY_STANDINGS)
         self.session.add_all(entries)

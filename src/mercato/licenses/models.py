@@ -10,7 +10,18 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mercato.clock import utcnow
@@ -52,6 +63,19 @@ class LicenseEventKind(StrEnum):
     REISSUE = "reissue"
     REVOCATION = "revocation"
     CANCELLATION = "cancellation"
+    MIGRATION = "migration"
+    """A direct license moved to the marketplace (or a vendor's cloud customer to its marketplace listing): same
+    license and entitlement number, new channel, seller and key."""
+    IMPORT = "import"
+    """A license sold elsewhere, brought into its vendor's direct channel by an import (no money moves)."""
+
+
+LAPSE_NOT_RECORDED = (
+    "hosting = 'server' AND (maintenance_lapse_recorded_for IS NULL "
+    "OR maintenance_lapse_recorded_for <> maintenance_end)"
+)
+"""Server licenses whose maintenance end's lapse is not in their history yet: the predicate of the partial index
+``ix_licenses_lapse_pending``. The billing run's query states it exactly so, for both databases to use it."""
 
 
 class License(Base):
@@ -62,6 +86,20 @@ class License(Base):
             "status IN ('active', 'expired', 'suspended', 'cancelled', 'superseded')", name="status"
         ),
         CheckConstraint("tier_users > 0 OR tier_users = -1", name="tier_users"),
+        # The billing run's queries: terms ended or unpaid by date, renewal reminders by end date, and
+        # maintenance lapses not recorded yet.
+        Index("ix_licenses_status_term_end", "status", "term_end"),
+        Index("ix_licenses_hosting_term_end", "hosting", "term_end"),
+        Index("ix_licenses_hosting_maintenance_end", "hosting", "maintenance_end"),
+        Index(
+            "ix_licenses_lapse_pending",
+            "maintenance_end",
+            postgresql_where=text(LAPSE_NOT_RECORDED),
+            sqlite_where=text(LAPSE_NOT_RECORDED),
+        ),
+        # The license lists, newest first: every license, and one organisation's (migration 0022).
+        Index("ix_licenses_created", "created_at", "id"),
+        Index("ix_licenses_organisation_created", "organisation_id", "created_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -85,6 +123,9 @@ class License(Base):
     evaluation: Mapped[bool] = mapped_column(default=False)
     maintenance_start: Mapped[date | None]
     maintenance_end: Mapped[date | None]
+    maintenance_lapse_recorded_for: Mapped[date | None] = mapped_column(
+        doc="The maintenance end whose lapse the history records (the billing run records each end's once)"
+    )
     term_end: Mapped[date | None]
     status: Mapped[LicenseState] = mapped_column(enum_column(LicenseState), default=LicenseState.ACTIVE)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -112,6 +112,17 @@ class LicenseRepository:
         return (
             self.session.scalar(select(License.id).where(License.entitlement_number == entitlement_number))
             is not None
+        )
+
+    def entitlements_taken(self, entitlement_numbers: Iterable[str]) -> set[str]:
+        """Which of these entitlement numbers licenses already have (one query)."""
+        numbers = set(entitlement_numbers)
+        if not numbers:
+            return set()
+        return set(
+            self.session.scalars(
+                select(License.entitlement_number).where(License.entitlement_number.in_(numbers))
+            )
         )
 
     def key_by_serial(self, serial: str) -> LicenseKey | None:

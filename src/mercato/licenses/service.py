@@ -24,6 +24,7 @@ from mercato.catalog.domain import pricing_listing, tier_of
 from mercato.catalog.listings import check_on_sale
 from mercato.catalog.models import UNLIMITED_USERS, Listing
 from mercato.catalog.repository import CatalogRepository
+from mercato.database import new_id
 from mercato.keys.models import OPERATOR_ISSUER, vendor_issuer
 from mercato.keys.service import KeyService
 from mercato.licenses.events import LicenseEvent, LicenseEvents
@@ -101,6 +102,11 @@ def _as_id(text: str) -> uuid.UUID | None:
         return None
 
 
+def _entitlement_number() -> str:
+    """A random entitlement number; the caller checks that no license has it."""
+    return f"SEN-{secrets.randbelow(9 * 10**9) + 10**9}"
+
+
 def _tier_users(tier: int | None) -> int:
     return UNLIMITED_USERS if tier is None else tier
 
@@ -114,6 +120,8 @@ class LicenseService:
         self.events = LicenseEvents(session, services.license_subscribers)
         self.clock = services.clock
         self.superseded_grace = services.superseded_key_grace
+        self._spare_numbers: list[str] = []
+        """Entitlement numbers drawn and checked ahead (``reserve_entitlement_numbers``), used first."""
 
     # -- issuing -------------------------------------------------------------------------------------------
 
@@ -170,7 +178,7 @@ class LicenseService:
                 )
         issuer = OPERATOR_ISSUER if channel is pricing.Channel.MARKETPLACE else self._vendor_issuer(listing)
         owner = self._owner(request, listing, instance)
-        today = self.clock.today()
+        today, now = self.clock.today(), self.clock.now()
         maintenance_end, term_end = self._terms(listing, request, evaluation, today)
         license = License(
             entitlement_number=self._new_entitlement_number(),
@@ -189,6 +197,8 @@ class LicenseService:
             maintenance_end=maintenance_end,
             term_end=term_end,
             status=LicenseState.ACTIVE,
+            created_at=now,
+            updated_at=now,
         )
         self.licenses.add(license)
         issued = IssuedKey(license, self._sign(license))
@@ -259,12 +269,30 @@ class LicenseService:
         )
         return issued
 
-    def create(self, license: License) -> IssuedKey:
+    def create(self, license: License, *, together: bool = False) -> IssuedKey:
         """Record a license whose terms the caller has set (an order's fulfilment) and sign its first key. The
-        caller records the event that made it."""
+        caller records the event that made it.
+
+        ``together``: the license and its key are written with the caller's next flush rather than at once, so
+        that the licenses of a paid invoice go to the database in one statement; the caller sets every column
+        (no column default is applied before that flush) and flushes before recording the events."""
         license.entitlement_number = license.entitlement_number or self._new_entitlement_number()
-        self.licenses.add(license)
-        return IssuedKey(license, self._sign(license))
+        if not together:
+            self.licenses.add(license)
+            return IssuedKey(license, self._sign(license))
+        license.id = license.id or new_id()
+        # Signed before it joins the session: reading the signing key then flushes nothing of it.
+        key = self._sign(license, together=True)
+        self.licenses.session.add(license)
+        return IssuedKey(license, key)
+
+    def reserve_entitlement_numbers(self, count: int) -> None:
+        """Draw ``count`` new entitlement numbers, checked in one query, for the licenses about to be created
+        (the lines of a paid invoice); ``create`` uses them before drawing others one at a time."""
+        while len(self._spare_numbers) < count:
+            drawn = {_entitlement_number() for _ in range(count - len(self._spare_numbers))}
+            drawn -= set(self._spare_numbers) | self.licenses.entitlements_taken(drawn)
+            self._spare_numbers.extend(sorted(drawn))
 
     def rekey(self, license: License) -> IssuedKey:
         """Sign a key for the license's terms as they are now; its earlier keys are superseded with grace."""
@@ -364,8 +392,10 @@ class LicenseService:
         return request.maintenance_end or request.term_end, request.term_end
 
     def _new_entitlement_number(self) -> str:
+        if self._spare_numbers:
+            return self._spare_numbers.pop(0)
         while True:
-            number = f"SEN-{secrets.randbelow(9 * 10**9) + 10**9}"
+            number = _entitlement_number()
             if not self.licenses.entitlement_exists(number):
                 return number
 
@@ -377,7 +407,7 @@ class LicenseService:
         listing = self.catalog.listing_by_id(license.listing_id)
         return listing is not None and not listing.tier_must_match_host_marketplace
 
-    def _sign(self, license: License, now: datetime | None = None) -> LicenseKey:
+    def _sign(self, license: License, now: datetime | None = None, *, together: bool = False) -> LicenseKey:
         now = now or self.clock.now()
         kid, private_key = self.keys.signer(license.issuer)
         serial = uuid.uuid4().hex
@@ -399,11 +429,15 @@ class LicenseService:
             licensed_users=self._licensed_users(license),
         )
         key = LicenseKey(
+            id=new_id(),  # given here, not at the flush: a key written ``together`` is known by it at once
             serial=serial,
             license_id=license.id,
             kid=kid,
             token=sign_license(payload, private_key, kid),
             issued_at=now,
         )
-        self.licenses.add(key)
+        if together:
+            self.licenses.session.add(key)
+        else:
+            self.licenses.add(key)
         return key

@@ -11,7 +11,8 @@ serial it never issued is not genuine, whoever's signature it carries: ``UNKNOWN
 before any license rule (such a key was made with a stolen signing key, or comes from another installation).
 
 This is the hottest path of the server, and apps re-check the same key again and again, so two caches sit in
-front of the expensive parts (docs/performance.md has the figures):
+front of the expensive parts (docs/performance.md has the figures). The signature check itself is the offline
+verifier's (``authenticate``), so it runs on PyNaCl where that is installed, as in apps:
 
 - ``TrustedKeyCache.verified``: the exact text of a key whose signature verified, with its signer and payload.
   Whether given bytes carry a valid signature under a given public key never changes, so this cache is exact;
@@ -38,7 +39,6 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from mercato.cache_invalidation import Topic, register
-from mercato.clock import utcnow
 from mercato.database import ReadConnections
 from mercato.keys.repository import app_vendor_slug
 from mercato.keys.service import KeyService
@@ -225,7 +225,9 @@ class ValidationService:
         self.trusted = trusted
         self.standings = standings or StandingCache(0)
 
-    def validate(self, token: str, host: HostContext, now: datetime | None = None) -> ValidationResult:
+    def validate(self, token: str, host: HostContext, now: datetime) -> ValidationResult:
+        """The verdict on ``token`` for ``host``. ``now`` is the server's clock (``services.clock``, a test clock
+        in tests), as ``host.today`` is its day: a superseded key's grace ends by it, never by the wall clock."""
         signed = self.trusted.verified.get(token)
         if signed is None:
             genuine = authenticate(token, self.trusted.get())
@@ -245,7 +247,7 @@ class ValidationService:
         record = self._standing(payload.key_serial)
         if record is None:
             return ValidationResult(self._never_issued(signed), ServerKnowledge(known=False))
-        knowledge, revoked_verdict = self._server_verdict(record, verdict, now or utcnow())
+        knowledge, revoked_verdict = self._server_verdict(record, verdict, now)
         if revoked_verdict is not None and verdict.status in _AFTER_REVOKED:
             verdict = revoked_verdict
         elif knowledge.key_state == "superseded" and verdict.status is LicenseStatus.VALID:

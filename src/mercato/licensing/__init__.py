@@ -1,7 +1,8 @@
 """Mercato license keys and their offline verifier.
 
 This package depends only on the standard library and ``cryptography``, so that app vendors can embed it
-(and so can every other part of Mercato). The format is described in docs/license-keys.md.
+(and so can every other part of Mercato); where PyNaCl is installed it verifies signatures with it, about
+twice as fast, with the same verdicts (``signatures``). The format is described in docs/license-keys.md.
 
 Sign (license server)::
 

@@ -16,7 +16,7 @@ import binascii
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, TypeAlias
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from mercato.licensing.claims import LicensePayload, canonical_json, is_issuer
+from mercato.licensing.signatures import public_key_problem
 
 ALGORITHM: Final = "EdDSA"
 """The only JWS ``alg`` a license key may declare; the verifier never takes the algorithm from the key."""
@@ -50,12 +51,19 @@ class TrustedKey:
     issuer: str
     """``operator`` (marketplace licenses) or ``vendor:<slug>`` (that vendor's direct licenses)."""
     public_key: Ed25519PublicKey
+    raw_public_key: bytes = field(init=False, repr=False, compare=False)
+    """The 32 bytes of ``public_key``, read once: PyNaCl verifies with them."""
 
     def __post_init__(self) -> None:
         if not is_issuer(self.issuer):
             raise ValueError(f"an issuer is 'operator' or 'vendor:<slug>', not {self.issuer!r}")
         if not isinstance(self.public_key, Ed25519PublicKey):
             raise TypeError("license keys are verified with Ed25519 public keys")
+        raw = self.public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+        problem = public_key_problem(raw)
+        if problem is not None:
+            raise ValueError(f"this Ed25519 public key {problem}: it cannot be trusted")
+        object.__setattr__(self, "raw_public_key", raw)
 
 
 TrustedKeys: TypeAlias = Mapping[str, TrustedKey]
@@ -151,6 +159,9 @@ def public_key_from_jwk(jwk: Mapping[str, object]) -> tuple[str, TrustedKey]:
     raw = b64url_decode(x)
     if len(raw) != 32:
         raise ValueError(f"the JWK {kid!r} does not hold a 32-byte Ed25519 public key")
+    problem = public_key_problem(raw)
+    if problem is not None:
+        raise ValueError(f"the public key of the JWK {kid!r} {problem}: it cannot be trusted")
     return kid, TrustedKey(issuer, Ed25519PublicKey.from_public_bytes(raw))
 
 

@@ -6,7 +6,8 @@ Statuses are decided in a fixed order and the first failure wins (docs/license-k
    noise (whitespace, line breaks) removed: length, three base64url segments, header (exactly ``alg`` EdDSA,
    ``typ`` mercato-license+jwt, a valid ``kid``, no ``crit``), a 64-byte signature, payload (UTF-8 JSON
    object with exactly the claims of format 1, optionally ``lu``, each of the right type).
-2. ``BAD_SIGNATURE``: well formed, the kid is trusted, but the Ed25519 signature does not verify.
+2. ``BAD_SIGNATURE``: well formed, the kid is trusted, but the Ed25519 signature does not verify (by PyNaCl
+   where it is installed, else by cryptography, under libsodium's rules either way: ``signatures``).
 3. ``UNKNOWN_KEY``: well formed, but the kid is not among the trusted keys, so the signature cannot be
    checked. (2 and 3 exclude each other, so their relative order never decides anything.) Also
    ``UNKNOWN_KEY`` (with ``CONTACT_SELLER``): the signature verified, but its signer may not sell this
@@ -25,8 +26,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
-from cryptography.exceptions import InvalidSignature
-
 from mercato.licensing.claims import (
     PAID_TYPES,
     UNPAID_TYPES,
@@ -40,6 +39,7 @@ from mercato.licensing.claims import (
 )
 from mercato.licensing.keys import TrustedKeys
 from mercato.licensing.reading import _REPASTE, PASTE_NOISE, _Malformed, _read
+from mercato.licensing.signatures import signature_is_valid
 from mercato.licensing.verdicts import FixAction, LicenseStatus, Verdict
 
 _HOSTING_NAMES: Final = {Hosting.SERVER: "Server", Hosting.DATACENTER: "Data Center", Hosting.CLOUD: "Cloud"}
@@ -141,9 +141,7 @@ def authenticate(key: str, trusted: TrustedKeys) -> SignedLicense | Verdict:
             "same message, update the app.",
             FixAction.GET_NEW_KEY,
         )
-    try:
-        trusted_key.public_key.verify(signature, signing_input)
-    except InvalidSignature:
+    if not signature_is_valid(trusted_key, signature, signing_input):
         return Verdict(
             LicenseStatus.BAD_SIGNATURE,
             "This key's signature does not match its content: the key was changed after it was issued, or it "

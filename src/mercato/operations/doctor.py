@@ -30,6 +30,7 @@ from mercato.mail.mailer import SmtpMailer
 from mercato.migrations import alembic_config
 from mercato.operations.transfer import current_revision
 from mercato.outbox.repository import MessageStatus, OutboxRepository
+from mercato.paging import PageRequest
 from mercato.settings import Settings
 
 SMTP_CHECK_TIMEOUT_SECONDS = 5.0
@@ -274,7 +275,7 @@ def _signing_keys(keys: KeyRepository, secret: str, clock: Clock) -> list[Findin
 
 def _outbox(outbox: OutboxRepository, clock: Clock) -> list[Finding]:
     now = clock.now()
-    _, dead = outbox.page([MessageStatus.DEAD], None, now, 1, 0)
+    dead = outbox.page([MessageStatus.DEAD], None, now, PageRequest(1, count_total=True)).total
     late = outbox.count_due(now - OUTBOX_LATE)
     findings = []
     if dead:

@@ -15,12 +15,14 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from mercato.accounts.access import Forbidden, NotAuthenticated, Principal
 from mercato.accounts.dependencies import reading, writing
 from mercato.accounts.errors import OperatorOnly
-from mercato.fields import PageLimit, PageOffset, Text
+from mercato.fields import Text
 from mercato.outbox.repository import UNDELIVERED, MessageStatus
 from mercato.outbox.schemas import OutboxMessageDetailOut, OutboxMessageOut, OutboxMessagePage
 from mercato.outbox.service import MessageView, OutboxService
+from mercato.paging import InvalidCursor, page_fields
 from mercato.problems import Conflict, InvalidInput, NotFound
 from mercato.web.dependencies import SessionDep
+from mercato.web.paging import PageParams
 from mercato.web.responses import problem_responses
 from mercato.web.routing import UnitOfWorkRoute
 
@@ -62,9 +64,15 @@ def _out(view: MessageView) -> OutboxMessageOut:
 
 
 @router.get(
-    "/messages", response_model=OutboxMessagePage, summary="List outbox messages", responses=_PROBLEMS
+    "/messages",
+    response_model=OutboxMessagePage,
+    summary="List outbox messages",
+    responses=problem_responses(
+        NotAuthenticated, Forbidden, OperatorOnly, NotFound, InvalidInput, InvalidCursor
+    ),
 )
 def list_messages(
+    page: PageParams,
     request: Request,
     _principal: OperatorReader,
     session: SessionDep,
@@ -75,15 +83,13 @@ def list_messages(
         ),
     ] = None,
     topic: Annotated[Text | None, Query(max_length=100, description="Only this topic, e.g. email.")] = None,
-    limit: PageLimit = 50,
-    offset: PageOffset = 0,
 ) -> OutboxMessagePage:
     """Outbox messages, newest first, with their state, attempts, next attempt and last error. By default the
-    ones not delivered yet: pending, retrying, sending and dead."""
-    views, total = _service(request, session).page(
-        request.app.state.clock.now(), tuple(status) if status else UNDELIVERED, topic, limit, offset
+    ones not delivered yet: pending, retrying, sending and dead. Counted only with `include=total`."""
+    views = _service(request, session).page(
+        request.app.state.clock.now(), tuple(status) if status else UNDELIVERED, topic, page
     )
-    return OutboxMessagePage(items=[_out(view) for view in views], total=total, limit=limit, offset=offset)
+    return OutboxMessagePage(items=[_out(view) for view in views.rows], **page_fields(views, page))
 
 
 @router.get(

@@ -34,6 +34,7 @@ from mercato.outbox.worker import (
     run_worker_loop,
     standard_handlers,
 )
+from mercato.paging import PageRequest
 from mercato.settings import get_settings
 
 
@@ -217,9 +218,10 @@ def list_messages(
     now = SystemClock().now()
     with unit_of_work() as (session, _):
         statuses = tuple(status) if status else UNDELIVERED
-        views, total = _service(session, get_settings().outbox_retry_horizon_hours).page(
-            now, statuses, topic, limit, offset
+        found = _service(session, get_settings().outbox_retry_horizon_hours).page(
+            now, statuses, topic, PageRequest(limit, offset, count_total=True)
         )
+        views, total = found.rows, found.total or 0
     if as_json:
         items = [_as_json(view, with_payload=False) for view in views]
         _print_json({"items": items, "total": total, "limit": limit, "offset": offset})

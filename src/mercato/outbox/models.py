@@ -16,7 +16,11 @@ from mercato.database import Base, new_id
 
 class OutboxMessage(Base):
     __tablename__ = "outbox_messages"
-    __table_args__ = (Index("ix_outbox_messages_pending", "delivered_at", "available_at"),)
+    __table_args__ = (
+        Index("ix_outbox_messages_pending", "delivered_at", "available_at"),
+        # The operator's list of messages, newest first (migration 0022).
+        Index("ix_outbox_messages_created", "created_at", "id"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     topic: Mapped[str] = mapped_column(String(100), doc="What to do, e.g. 'email'")

@@ -27,8 +27,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from mercato.outbox.models import OutboxMessage
+from mercato.paging import KeysetOrder, Page, PageRequest, fetch_page
 
 ABANDONED = "the attempt ran out of its lease without reporting a result (its worker stopped or hung)"
+
+
+MESSAGES_NEWEST_FIRST = KeysetOrder("outbox", OutboxMessage.created_at, OutboxMessage.id, datetime, uuid.UUID)
 
 
 class MessageStatus(StrEnum):
@@ -109,7 +113,6 @@ class OutboxRepository:
 
     def add(self, message: OutboxMessage) -> None:
         self.session.add(message)
-        self.session.flush()
 
     def get(self, message_id: uuid.UUID) -> OutboxMessage | None:
         return self.session.get(OutboxMessage, message_id)
@@ -247,22 +250,14 @@ class OutboxRepository:
         statuses: Collection[MessageStatus],
         topic: str | None,
         now: datetime,
-        limit: int,
-        offset: int,
-    ) -> tuple[Sequence[OutboxMessage], int]:
-        """Messages in any of ``statuses`` (of one topic, if given), newest first, and how many there are."""
+        page: PageRequest,
+    ) -> Page[OutboxMessage]:
+        """Messages in any of ``statuses`` (of one topic, if given), newest first; counted when asked."""
         condition = or_(*(_in_status(status, now) for status in statuses))
         if topic is not None:
             condition = and_(condition, OutboxMessage.topic == topic)
-        total = self.session.scalar(select(func.count()).select_from(OutboxMessage).where(condition)) or 0
-        rows = self.session.scalars(
-            select(OutboxMessage)
-            .where(condition)
-            .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id)
-            .limit(limit)
-            .offset(offset)
-        ).all()
-        return rows, total
+        query = select(OutboxMessage).where(condition)
+        return fetch_page(self.session, query, MESSAGES_NEWEST_FIRST, page)
 
     def copies_made_since(self, original: OutboxMessage, since: datetime) -> list[OutboxMessage]:
         """Copies of ``original`` (see ``OutboxService.send_copy``) created at ``since`` or later."""

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from mercato.outbox.repository import MessageStatus
+from mercato.paging import PageOut
 
 
 class OutboxMessageOut(BaseModel):
@@ -38,8 +39,5 @@ class OutboxMessageDetailOut(OutboxMessageOut):
     payload: dict[str, Any] = Field(description="What the worker delivers, as stored.")
 
 
-class OutboxMessagePage(BaseModel):
+class OutboxMessagePage(PageOut):
     items: list[OutboxMessageOut]
-    total: int = Field(description="How many messages match, across all pages.")
-    limit: int
-    offset: int

@@ -14,10 +14,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from mercato.database import new_id
 from mercato.mail.templates import RenderedEmail
 from mercato.outbox.emails import EMAIL_TOPIC, EmailAttachment, email_payload
 from mercato.outbox.models import OutboxMessage
 from mercato.outbox.repository import UNDELIVERED, MessageStatus, OutboxRepository
+from mercato.paging import Page, PageRequest
 from mercato.problems import Conflict, InvalidInput, NotFound
 
 COPY_GUARD = timedelta(minutes=1)
@@ -27,12 +29,14 @@ COPY_GUARD = timedelta(minutes=1)
 def enqueue(
     session: Session, topic: str, payload: dict[str, Any], available_at: datetime | None = None
 ) -> OutboxMessage:
-    """Add a message to the outbox in the session's transaction (flushed, not committed).
+    """Add a message to the outbox in the session's transaction (written with its next flush, sent after commit).
 
     ``available_at`` delays delivery (an aware UTC datetime); by default the worker may deliver it as soon as
     the transaction commits. The payload must be JSON-serialisable.
     """
-    message = OutboxMessage(topic=topic, payload=payload)
+    # The id is known before the flush, and the row is written with the session's next flush: many messages
+    # queued together (a billing run's invoices) go in one statement.
+    message = OutboxMessage(id=new_id(), topic=topic, payload=payload)
     if available_at is not None:
         message.available_at = available_at
     OutboxRepository(session).add(message)
@@ -140,12 +144,11 @@ class OutboxService:
         now: datetime,
         statuses: Collection[MessageStatus] = UNDELIVERED,
         topic: str | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> tuple[list[MessageView], int]:
+        page: PageRequest = PageRequest(),
+    ) -> Page[MessageView]:
         """Messages in any of ``statuses`` (by default every one not delivered), newest first."""
-        rows, total = self.messages.page(statuses or UNDELIVERED, topic, now, limit, offset)
-        return [self.view(row, now) for row in rows], total
+        rows = self.messages.page(statuses or UNDELIVERED, topic, now, page)
+        return rows.shown_as([self.view(row, now) for row in rows.rows])
 
     def find(self, reference: str) -> OutboxMessage:
         """A message by its id, or by the first characters of it (at least six, as the list shows eight)."""

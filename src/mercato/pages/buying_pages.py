@@ -61,6 +61,7 @@ from mercato.commerce.repository import CommerceRepository
 from mercato.licenses.models import LicenseKey
 from mercato.pages.rendering import render
 from mercato.pages.viewer import FormViewerDep, Viewer, ViewerDep
+from mercato.paging import PageRequest
 from mercato.pricing import PricingError
 from mercato.problems import Problem
 from mercato.services import Services
@@ -147,7 +148,7 @@ def _hosts_context(session: Session, viewer_principal: Principal) -> dict[str, A
     organisations: list[tuple[Organisation, list[RegisteredHost]]] = []
     for organisation_id in sorted(viewer_principal.organisations, key=str):
         organisation = accounts.organisation_for(viewer_principal, organisation_id)
-        registered, _ = hosts.instances_for(viewer_principal, organisation_id, limit=200)
+        registered = list(hosts.instances_for(viewer_principal, organisation_id, page=PageRequest(200)).rows)
         organisations.append((organisation, registered))
     organisations.sort(key=lambda pair: pair[0].name)
     return {
@@ -234,6 +235,16 @@ def register_host(
 # -- cart ----------------------------------------------------------------------------------------------------
 
 
+_MOST_YEARS = {
+    channel.value: months // 12
+    for channel, months in pricing.ChannelPolicy.default_for(
+        pricing.Hosting.SERVER
+    ).max_maintenance_months.items()
+}
+"""The years of maintenance the cart offers per channel: the default channel policy's cap (3 on the marketplace,
+1 direct). A listing with a policy of its own is refused by the rule, whose answer offers the years it sells."""
+
+
 def _cart_page(
     request: Request,
     viewer: Viewer,
@@ -245,15 +256,17 @@ def _cart_page(
     principal = viewer.require(request)
     cart = Cart(session, _services(request))
     groups = cart.groups(cart.lines(principal))
-    hosts = []
+    hosts: list[RegisteredHost] = []
     for organisation_id in sorted(principal.customer_admin_of, key=str):
-        registered, _ = HostInstanceService(session).instances_for(principal, organisation_id, limit=200)
+        registered = (
+            HostInstanceService(session).instances_for(principal, organisation_id, page=PageRequest(200)).rows
+        )
         hosts.extend(registered)
     # The way back to what the cart became: the newest quotes and invoices (one query each).
     repo = CommerceRepository(session)
     today = _services(request).clock.today()
-    quotes, _ = repo.readable_quotes(principal, 10, 0)
-    invoices, _ = repo.readable_invoices(principal, 10, 0)
+    quotes = repo.readable_quotes(principal, PageRequest(10)).rows
+    invoices = repo.readable_invoices(principal, PageRequest(10)).rows
     return render(
         request,
         "buying/cart.html",
@@ -268,6 +281,7 @@ def _cart_page(
             presenters.invoice_out(i) for i in invoices if i.organisation_id in principal.organisations
         ],
         groups=groups,
+        most_years=_MOST_YEARS,
         hosts=hosts,
         form_key=_form_key(),
         item_errors=item_errors or {},
@@ -358,17 +372,17 @@ def _pick_host(
     host_product = catalog.host_product_by_id(app.host_product_id) if app else None
     if host_product is None:
         host_product = catalog.host_product_by_key(app_key)  # the host license itself
-    hosts = []
+    hosts: list[RegisteredHost] = []
     if host_product is not None:
         for organisation_id in sorted(principal.customer_admin_of, key=str):
-            registered, _ = HostInstanceService(session).instances_for(
+            registered = HostInstanceService(session).instances_for(
                 principal,
                 organisation_id,
                 host_product_key=host_product.key,
                 hosting=hosting.value if hosting else None,
-                limit=200,
+                page=PageRequest(200),
             )
-            hosts.extend(registered)
+            hosts.extend(registered.rows)
     return render(
         request,
         "buying/pick_host.html",
@@ -400,8 +414,10 @@ def change_cart_item(
     item_id: int,
     channel: FormText = "",
     tier: Annotated[str, Form(max_length=16)] = "",
+    years: Annotated[str, Form(max_length=3)] = "",
 ) -> Response:
-    """The way out of a refusal in one click: another tier, or the marketplace instead of the direct store."""
+    """Another number of years, or the way out of a refusal in one click: another tier, fewer years, or the
+    marketplace instead of the direct store."""
     principal = viewer.require(request)
     cart = Cart(session, _services(request))
     item = cart.item(principal, item_id)
@@ -409,7 +425,10 @@ def change_cart_item(
         chosen = pricing.Channel(channel) if channel else pricing.Channel(item.channel)
     except ValueError:
         chosen = pricing.Channel(item.channel)
-    cart.put(principal, item.host_instance_id, item.product_key, None, chosen, tier or item.tier, item.years)
+    chosen_years = int(years) if years.isdigit() and 1 <= int(years) <= 10 else item.years
+    cart.put(
+        principal, item.host_instance_id, item.product_key, None, chosen, tier or item.tier, chosen_years
+    )
     return _see_other("/cart")
 
 
@@ -470,6 +489,9 @@ def _way_out(refused: Problem | PricingError, channel: str) -> dict[str, Any]:
     )
     if moving_to_marketplace:
         way["marketplace"] = True
+    most_years = details.get("most_years_now")
+    if refused.type == "maintenance-cap-exceeded" and isinstance(most_years, int) and most_years > 0:
+        way["years"] = most_years
     if refused.type in ("maintenance-cap-exceeded", "tier-mismatch", "channel-not-allowed"):
         way["rule"] = refused.type
     return way
@@ -555,14 +577,19 @@ def accept_quote(
 def _keys_by_line(
     repo: CommerceRepository, principal: Principal, invoice: Invoice
 ) -> dict[int, list[LicenseKey]]:
-    """The current keys of each paid line's license, for those who may see keys (the API's rule)."""
+    """The current keys of each paid line's license, for those who may see keys (the API's rule), read in one
+    query for all the lines."""
+    shown = [
+        (line.id, line.license.id)
+        for line in invoice.lines
+        if line.license is not None and repo.may_see_keys(principal, line.license)
+    ]
+    keys_of = repo.keys_of_licenses({license_id for _, license_id in shown})
     found: dict[int, list[LicenseKey]] = {}
-    for line in invoice.lines:
-        if line.license is None or not repo.may_see_keys(principal, line.license):
-            continue
-        keys = [k for k in repo.keys_of(line.license.id) if k.revoked_at is None and k.superseded_at is None]
+    for line_id, license_id in shown:
+        keys = [k for k in keys_of.get(license_id, []) if k.revoked_at is None and k.superseded_at is None]
         if keys:
-            found[line.id] = keys
+            found[line_id] = keys
     return found
 
 

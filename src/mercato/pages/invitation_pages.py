@@ -16,6 +16,7 @@ from mercato.accounts.service import ROLE_LABELS, AccountService
 from mercato.pages.account_forms import ROLE_NAMES, field_of, link_closed, public_url, refused, signed_in_as
 from mercato.pages.rendering import render
 from mercato.pages.viewer import FormViewerDep, Viewer, ViewerDep
+from mercato.paging import PageRequest
 from mercato.problems import Problem
 from mercato.web.dependencies import SessionDep
 from mercato.web.routing import UnitOfWorkRoute
@@ -37,7 +38,8 @@ def _members_page(
     **form: object,
 ) -> HTMLResponse:
     now = request.app.state.clock.now()
-    organisation, members, total = AccountService(session).members_for(principal, slug, limit=MEMBERS_SHOWN)
+    organisation, shown = AccountService(session).members_for(principal, slug, PageRequest(MEMBERS_SHOWN))
+    members, total = shown.rows, shown.total or 0
     invitations = InvitationService(session).open_invitations_for(principal, organisation.id, now)
     context: dict[str, Any] = {"errors": {}, "email": "", "role": Role.CUSTOMER_ADMIN.value}
     context.update(form)

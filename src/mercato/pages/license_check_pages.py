@@ -22,6 +22,7 @@ from mercato.licenses.validation import ValidationResult, ValidationService
 from mercato.licensing import FixAction, HostContext, LicenseStatus
 from mercato.pages.rendering import render
 from mercato.pages.viewer import FormViewerDep, ViewerDep
+from mercato.paging import PageRequest
 from mercato.web.dependencies import SessionDep
 from mercato.web.routing import UnitOfWorkRoute
 
@@ -91,7 +92,7 @@ def _seller_email(session: Session, payload: dict[str, Any] | None) -> str | Non
 
 def _app_keys(session: Session) -> list[str]:
     """The public apps' keys, offered as the admin types (apps no longer listed can still be checked)."""
-    apps, _ = CatalogRepository(session).list_apps(AppSearch(public_only=True), limit=500)
+    apps = CatalogRepository(session).list_apps(AppSearch(public_only=True), PageRequest(500)).rows
     return [app.key for app in apps]
 
 

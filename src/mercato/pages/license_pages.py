@@ -34,6 +34,7 @@ from mercato.licenses.models import License, LicenseKey
 from mercato.pages import license_views as views
 from mercato.pages.rendering import render
 from mercato.pages.viewer import FormViewerDep, Viewer, ViewerDep
+from mercato.paging import PageRequest
 from mercato.pricing import Channel, Hosting, PricingError
 from mercato.problems import InvalidInput, Problem
 from mercato.services import Services
@@ -132,11 +133,11 @@ def _list_page(
     repo = CommerceRepository(session)
     catalog = CatalogRepository(session)
 
-    organisations, _ = AccountService(session).organisations_for(customer, limit=HOSTS_LIMIT)
+    organisations = AccountService(session).organisations_for(customer, page=PageRequest(HOSTS_LIMIT)).rows
     hosts_service = HostInstanceService(session)
     hosts: list[tuple[Organisation, HostInstance, str]] = []
     for organisation in organisations:
-        found, _ = hosts_service.instances_for(customer, organisation.id, limit=HOSTS_LIMIT)
+        found = hosts_service.instances_for(customer, organisation.id, page=PageRequest(HOSTS_LIMIT)).rows
         hosts += [(organisation, registered.instance, registered.host_product_key) for registered in found]
     if host_filter is not None and host_filter not in {instance.id for _, instance, _ in hosts}:
         raise errors.HostInstanceNotFound(f"There is no host instance {host_filter} that you can see.")
@@ -144,7 +145,9 @@ def _list_page(
     filters = LicenseFilters(
         status=status_filter.stored_status if status_filter else None, host_instance_id=host_filter
     )
-    licenses, total = repo.licenses(customer, filters, LIST_LIMIT, 0)
+    # One customer's licenses: counted, to say when the list shows only the newest.
+    page = repo.licenses(customer, filters, PageRequest(LIST_LIMIT, count_total=True))
+    licenses, total = page.rows, page.total or 0
     keys = repo.keys_of_licenses(license.id for license in licenses)
     sellers = {issuer: catalog.seller_name(issuer) for issuer in {license.issuer for license in licenses}}
     rows_by_host: dict[uuid.UUID | None, list[LicenseRow]] = {}
@@ -411,23 +414,9 @@ def renew(
     years: Annotated[str, Form(max_length=4)] = "1",
     request_key: RequestKey = "",
 ) -> Response:
-    principal = viewer.require(request)
-    license = _readable(CommerceRepository(session), principal, entitlement_number)
-    body = _change_of(license, {"action": "renewal", "license": entitlement_number, "years": years.strip()})
-    try:
-        return _quote(session, services, principal, request_key, body)
-    except FormRefused as refused:
-        return _detail_page(
-            request,
-            viewer,
-            session,
-            services,
-            principal,
-            entitlement_number,
-            status_code=422,
-            form_errors={"years": refused.sentence},
-            form_values={"years": years},
-        )
+    return _change(
+        request, viewer, session, services, entitlement_number, request_key, "renewal", "years", years
+    )
 
 
 @router.post("/licenses/{entitlement_number}/upgrade")
@@ -440,9 +429,34 @@ def upgrade(
     tier: Annotated[str, Form(max_length=20)] = "",
     request_key: RequestKey = "",
 ) -> Response:
+    return _change(
+        request, viewer, session, services, entitlement_number, request_key, "upgrade", "tier", tier
+    )
+
+
+def _change(
+    request: Request,
+    viewer: Viewer,
+    session: Session,
+    services: Services,
+    entitlement_number: str,
+    request_key: str,
+    action: str,
+    field: str,
+    value: str | None,
+) -> Response:
+    """Quote one change of the license that its page's form asks for (``field``: the form's one value, as the
+    quote item takes it; ``None`` for a form without one, whose refusal is said under its button, ``field``); a
+    refusal is the license page again, said next to that field. A migration is quoted on the marketplace, every
+    other change in the license's own channel."""
     principal = viewer.require(request)
     license = _readable(CommerceRepository(session), principal, entitlement_number)
-    body = _change_of(license, {"action": "upgrade", "license": entitlement_number, "tier": tier.strip()})
+    item = {"action": action, "license": entitlement_number}
+    if value is not None:
+        item[field] = value.strip()
+    body = _change_of(license, item)
+    if action == "migration":
+        body["channel"] = "marketplace"
     try:
         return _quote(session, services, principal, request_key, body)
     except FormRefused as refused:
@@ -454,9 +468,25 @@ def upgrade(
             principal,
             entitlement_number,
             status_code=422,
-            form_errors={"tier": refused.sentence},
-            form_values={"tier": tier},
+            form_errors={field: refused.sentence},
+            form_values={field: value} if value is not None else None,
         )
+
+
+@router.post("/licenses/{entitlement_number}/migrate")
+def migrate(
+    request: Request,
+    entitlement_number: Entitlement,
+    viewer: FormViewerDep,
+    session: SessionDep,
+    services: ServicesDep,
+    request_key: RequestKey = "",
+) -> Response:
+    """Quote moving a direct license to the marketplace: the quote says whether it moves as it is, for nothing,
+    or which upgrade makes it match its host."""
+    return _change(
+        request, viewer, session, services, entitlement_number, request_key, "migration", "migrate", None
+    )
 
 
 def _change_of(license: License, item: dict[str, Any]) -> dict[str, Any]:

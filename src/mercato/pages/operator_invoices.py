@@ -30,9 +30,11 @@ from mercato.commerce.schemas import PaymentIn
 from mercato.pages.operator_access import operator_principal, refused, validation_errors
 from mercato.pages.rendering import render
 from mercato.pages.viewer import FormViewerDep, Viewer, ViewerDep
+from mercato.paging import PageRequest
 from mercato.problems import Problem
 from mercato.services import Services
 from mercato.web.dependencies import ServicesDep, SessionDep
+from mercato.web.paging import AfterQuery
 from mercato.web.routing import UnitOfWorkRoute
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
@@ -71,20 +73,21 @@ def invoices(
     session: SessionDep,
     status: Annotated[Literal["open", "paid", "cancelled"] | None, Query()] = None,
     organisation: Annotated[str | None, Query(max_length=64)] = None,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    after: AfterQuery = None,
 ) -> Response:
     principal = operator_principal(viewer, request)
     accounts = AccountsRepository(session)
-    organisations, _ = accounts.list_organisations(only=None, text=None, limit=ORGANISATIONS_SHOWN, offset=0)
+    organisations = accounts.list_organisations(
+        only=None, text=None, page=PageRequest(ORGANISATIONS_SHOWN)
+    ).rows
     chosen = None
     if organisation:
         chosen = accounts.organisation_by_slug(organisation.strip().lower())
         if chosen is None:
             raise OrganisationNotFound(f"There is no organisation {organisation!r}.")
-    rows, total = CommerceRepository(session).readable_invoices(
+    page = CommerceRepository(session).readable_invoices(
         principal,
-        PAGE_SIZE,
-        offset,
+        PageRequest(PAGE_SIZE, after=after),
         status=InvoiceStatus(status) if status else None,
         organisation_id=chosen.id if chosen else None,
     )
@@ -95,14 +98,13 @@ def invoices(
         request,
         "admin/invoices.html",
         viewer,
-        invoices=[presenters.invoice_out(i) for i in rows],
+        invoices=[presenters.invoice_out(i) for i in page.rows],
         names=names,
         organisations=organisations,
-        total=total,
+        page=page,
+        after=after,
         status=status,
         organisation=chosen.slug if chosen else None,
-        offset=offset,
-        page_size=PAGE_SIZE,
     )
 
 
@@ -140,6 +142,30 @@ def _invoice_page(
         methods=PAYMENT_METHODS,
         errors=errors or {},
         values={**defaults, **(values or {})},
+    )
+
+
+def _form_refused(
+    request: Request,
+    viewer: Viewer,
+    session: Session,
+    services: Services,
+    principal: Principal,
+    invoice_id: uuid.UUID,
+    errors: dict[str, str],
+    values: dict[str, Any],
+) -> Response:
+    """The invoice page again with a form's refusal next to its field and what was typed kept (a 422)."""
+    return _invoice_page(
+        request,
+        viewer,
+        session,
+        services,
+        principal,
+        invoice_id,
+        errors=errors,
+        values=values,
+        status_code=422,
     )
 
 
@@ -184,17 +210,7 @@ def record_payment(
         )
     except ValidationError as invalid:
         errors = validation_errors(invalid, {name: name for name in values})
-        return _invoice_page(
-            request,
-            viewer,
-            session,
-            services,
-            principal,
-            invoice_id,
-            errors=errors,
-            values=values,
-            status_code=422,
-        )
+        return _form_refused(request, viewer, session, services, principal, invoice_id, errors, values)
     repo = CommerceRepository(session)
     try:
         Invoicing(repo, services).record_payment_once(
@@ -207,17 +223,7 @@ def record_payment(
     except _PAYMENT_REFUSALS as problem:
         refused(session)
         errors = {_PAYMENT_FIELDS.get(type(problem), "_form"): problem.detail}
-        return _invoice_page(
-            request,
-            viewer,
-            session,
-            services,
-            principal,
-            invoice_id,
-            errors=errors,
-            values=values,
-            status_code=422,
-        )
+        return _form_refused(request, viewer, session, services, principal, invoice_id, errors, values)
     return RedirectResponse(f"/admin/invoices/{invoice_id}#payments", status_code=303)
 
 
@@ -239,16 +245,8 @@ def refund_line(
         errors = {
             field: "Say why the purchase is refunded (at most 500 characters); the customer's history shows it."
         }
-        return _invoice_page(
-            request,
-            viewer,
-            session,
-            services,
-            principal,
-            invoice_id,
-            errors=errors,
-            values={field: reason},
-            status_code=422,
+        return _form_refused(
+            request, viewer, session, services, principal, invoice_id, errors, {field: reason}
         )
     try:
         Refunds(CommerceRepository(session), services).refund_line(principal, invoice_id, line_id, text)
@@ -256,15 +254,14 @@ def refund_line(
         refused(session)  # sent twice (or refunded by a colleague meanwhile): the page shows it refunded
     except _REFUND_REFUSALS as problem:
         refused(session)
-        return _invoice_page(
+        return _form_refused(
             request,
             viewer,
             session,
             services,
             principal,
             invoice_id,
-            errors={field: problem.detail},
-            values={field: reason},
-            status_code=422,
+            {field: problem.detail},
+            {field: reason},
         )
     return RedirectResponse(f"/admin/invoices/{invoice_id}#lines", status_code=303)

@@ -16,9 +16,11 @@ from mercato.outbox.service import OutboxService
 from mercato.pages.operator_access import operator_principal, refused
 from mercato.pages.rendering import render
 from mercato.pages.viewer import FormViewerDep, Viewer, ViewerDep
+from mercato.paging import PageRequest
 from mercato.problems import Conflict
 from mercato.services import Services
 from mercato.web.dependencies import ServicesDep, SessionDep
+from mercato.web.paging import AfterQuery
 from mercato.web.routing import UnitOfWorkRoute
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
@@ -46,23 +48,22 @@ def outbox(
     session: SessionDep,
     services: ServicesDep,
     status: Annotated[StatusFilter, Query()] = "undelivered",
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    after: AfterQuery = None,
 ) -> Response:
     operator_principal(viewer, request)
     statuses = UNDELIVERED if status == "undelivered" else (MessageStatus(status),)
-    messages, total = _service(request, session).page(
-        services.clock.now(), statuses, None, limit=PAGE_SIZE, offset=offset
+    page = _service(request, session).page(
+        services.clock.now(), statuses, None, PageRequest(PAGE_SIZE, after=after)
     )
     return render(
         request,
         "admin/outbox.html",
         viewer,
-        messages=messages,
-        total=total,
+        messages=page.rows,
+        page=page,
+        after=after,
         status=status,
         filters=FILTERS,
-        offset=offset,
-        page_size=PAGE_SIZE,
     )
 
 

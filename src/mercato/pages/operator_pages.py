@@ -29,6 +29,7 @@ from mercato.pages import (
 from mercato.pages.operator_access import operator_principal
 from mercato.pages.rendering import render
 from mercato.pages.viewer import ViewerDep
+from mercato.paging import PageRequest
 from mercato.web.dependencies import ServicesDep, SessionDep
 from mercato.web.routing import UnitOfWorkRoute
 
@@ -39,14 +40,22 @@ router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 def dashboard(request: Request, viewer: ViewerDep, session: SessionDep, services: ServicesDep) -> Response:
     """How much waits for operator staff, each count a link to the list it counts."""
     principal = operator_principal(viewer, request)
-    _, applications = VendorService(session, services.secret_key, services.clock).vendors_for(
-        principal, status="pending", limit=1
+    applications = (
+        VendorService(session, services.secret_key, services.clock)
+        .vendors_for(principal, status="pending", page=PageRequest(1))
+        .total
     )
-    _, in_review = ListingService(session, services).review_queue(principal, 1, 0)
-    _, unpaid = CommerceRepository(session).readable_invoices(principal, 1, 0, status=InvoiceStatus.OPEN)
+    in_review = ListingService(session, services).review_queue(principal, PageRequest(1)).total
+    unpaid = (
+        CommerceRepository(session)
+        .readable_invoices(principal, PageRequest(1, count_total=True), status=InvoiceStatus.OPEN)
+        .total
+    )
     horizon = timedelta(hours=request.app.state.settings.outbox_retry_horizon_hours)
-    _, dead = OutboxService(session, horizon).page(
-        services.clock.now(), (MessageStatus.DEAD,), EMAIL_TOPIC, limit=1
+    dead = (
+        OutboxService(session, horizon)
+        .page(services.clock.now(), (MessageStatus.DEAD,), EMAIL_TOPIC, PageRequest(1, count_total=True))
+        .total
     )
     waiting = [
         ("Vendor applications", applications, "/admin/vendors?status=pending", "to approve or turn down"),

@@ -30,6 +30,7 @@ from mercato.catalog.specs import ListingSpec
 from mercato.pages.operator_access import operator_principal, refused, validation_errors
 from mercato.pages.rendering import render
 from mercato.pages.viewer import FormViewerDep, Viewer, ViewerDep
+from mercato.paging import PageRequest
 from mercato.problems import InvalidInput
 from mercato.services import Services
 from mercato.web.dependencies import ServicesDep, SessionDep
@@ -48,7 +49,8 @@ def review_queue(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Response:
     principal = operator_principal(viewer, request)
-    revisions, total = ListingService(session, services).review_queue(principal, PAGE_SIZE, offset)
+    page = ListingService(session, services).review_queue(principal, PageRequest(PAGE_SIZE, offset))
+    revisions, total = page.rows, page.total or 0
     return render(
         request,
         "admin/review_queue.html",

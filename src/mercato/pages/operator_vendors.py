@@ -24,6 +24,7 @@ from mercato.catalog.vendors import (
 from mercato.pages.operator_access import operator_principal, refused
 from mercato.pages.rendering import render
 from mercato.pages.viewer import FormViewerDep, Viewer, ViewerDep
+from mercato.paging import PageRequest
 from mercato.services import Services
 from mercato.web.dependencies import ServicesDep, SessionDep
 from mercato.web.routing import UnitOfWorkRoute
@@ -50,9 +51,10 @@ def vendors(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Response:
     principal = operator_principal(viewer, request)
-    found, total = _service(session, services).vendors_for(
-        principal, status=status, limit=PAGE_SIZE, offset=offset
+    page = _service(session, services).vendors_for(
+        principal, status=status, page=PageRequest(PAGE_SIZE, offset, count_total=True)
     )
+    found, total = page.rows, page.total or 0
     return render(
         request,
         "admin/vendors.html",

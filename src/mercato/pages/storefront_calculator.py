@@ -2,9 +2,10 @@
 ``POST /api/v1/pricing/preview``), and each refusal of the rules put next to the field it concerns.
 
 A buyer without a registered host prices a described one, as the API does (``HostIn``): host product,
-hosting and user tier. The preview prices one item at a time, so the calculator asks it for up to three:
-the new license (12 months of maintenance included), a renewal for the further years, and a co-term to the
-chosen date. Which item a rule refused tells which field the refusal belongs to.
+hosting and user tier. The calculator asks the preview for up to two items: the new license with the years of
+maintenance chosen (one line, as the quote will have it: the first year at the new price, the others at the
+renewal price), and a co-term to the chosen date. Which item a rule refused tells which field the refusal
+belongs to.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def _way_out(error: pricing.PricingError, channel: str, field: str) -> str:
         )
     if error.type == "maintenance-cap-exceeded":
         months = int(str(error.details["cap_months"]))
-        most = 1 + int(str(error.details["most_years_now"]))  # the first year comes with the license
+        most = int(str(error.details["most_years_now"]))  # counted from today, the license's first year too
         years = "1 year" if most == 1 else f"{most} years"
         return (
             f"{CHANNEL_NAMES.get(channel, channel).capitalize()} sells at most {months} months of maintenance "
@@ -156,21 +157,9 @@ class PriceCalculator:
             fields: list[str | None] = [None]
         else:
             host["user_tier"] = inputs.host_tier
-            items = [{"action": "new", "product_key": app_key, "tier": inputs.tier}]
+            items = [{"action": "new", "product_key": app_key, "tier": inputs.tier, "years": years}]
             fields = [None]
-            end = add_months(today, MAINTENANCE_MONTHS)
-            if years > 1:
-                items.append(
-                    {
-                        "action": "renewal",
-                        "product_key": app_key,
-                        "tier": inputs.tier,
-                        "maintenance_end": end.isoformat(),
-                        "years": years - 1,
-                    }
-                )
-                fields.append("years")
-                end = add_months(end, 12 * (years - 1))
+            end = add_months(today, MAINTENANCE_MONTHS + 12 * (years - 1))
             if co_term is not None:
                 items.append(
                     {

@@ -29,6 +29,7 @@ from mercato.pages.rendering import is_htmx, render
 from mercato.pages.storefront_calculator import PriceCalculator, PriceInputs, PriceResult
 from mercato.pages.storefront_channels import ChannelOffer, channel_offers
 from mercato.pages.viewer import Viewer, ViewerDep
+from mercato.paging import PageRequest
 from mercato.pricing import Hosting, from_minor_units
 from mercato.problems import NotFound
 from mercato.web.dependencies import ServicesDep, SessionDep
@@ -122,8 +123,10 @@ def storefront(
         today=services.clock.today(),
         public_only=True,
     )
-    apps, total = catalog.list_apps(search, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    vendors, _ = VendorsRepository(session).list_vendors(only=None, status="active", limit=500)
+    # The catalog is short: its pages are numbered, counted and read with an offset.
+    found = catalog.list_apps(search, PageRequest(PAGE_SIZE, (page - 1) * PAGE_SIZE))
+    apps, total = found.rows, found.total or 0
+    vendors = VendorsRepository(session).list_vendors(only=None, status="active", page=PageRequest(500)).rows
     filters = {"q": q, "host_product": host_product, "hosting": hosting, "vendor": vendor}
 
     def page_link(number: int) -> str:
@@ -176,9 +179,9 @@ def _my_hosts(session: Session, viewer: Viewer, app: App) -> list[RegisteredHost
     service = HostInstanceService(session)
     hosts: list[RegisteredHost] = []
     for organisation in sorted(principal.organisations):
-        found, _ = service.instances_for(
-            principal, organisation, host_product_key=app.host_product.key, limit=100
-        )
+        found = service.instances_for(
+            principal, organisation, host_product_key=app.host_product.key, page=PageRequest(100)
+        ).rows
         hosts += found
     return hosts
 

@@ -22,6 +22,7 @@ from mercato.accounts.tokens import hash_token
 from mercato.pages.account_forms import field_of
 from mercato.pages.rendering import render
 from mercato.pages.viewer import FormViewerDep, ViewerDep
+from mercato.paging import PageRequest
 from mercato.problems import Problem
 from mercato.web.dependencies import SessionDep
 from mercato.web.routing import UnitOfWorkRoute
@@ -53,7 +54,8 @@ def _tokens_page(
 ) -> Response:
     principal = viewer.require(request)
     service = TokenService(session)
-    tokens, total = service.tokens_of(principal.user_id, include_revoked=True, limit=TOKENS_SHOWN)
+    shown = service.tokens_of(principal.user_id, include_revoked=True, page=PageRequest(TOKENS_SHOWN))
+    tokens, total = shown.rows, shown.total or 0
     now = request.app.state.clock.now()
     created = _new_token(request, {token.id: token for token in tokens})
     context: dict[str, Any] = {"errors": {}, "name": "", "write": False, "expires_in_days": "90"}

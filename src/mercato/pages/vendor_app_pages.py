@@ -74,6 +74,35 @@ def _links(form: dict[str, Any]) -> dict[str, str]:
     return {name: value for name in LINKS if (value := form_text(form, f"links.{name}"))}
 
 
+def _app_values(form: dict[str, Any]) -> dict[str, str]:
+    """The app form's values as typed (the description keeps its lines), to show again if refused."""
+    values = {name: form_text(form, name) for name in APP_FIELDS}
+    values["description"] = str(form.get("description") or "")
+    return values
+
+
+def _app_spec(form: dict[str, Any], values: dict[str, str], key: str, host_product: str) -> AppSpec:
+    """The app form as ``AppSpec``: the API's checks on name, summary, description and links (``key`` and
+    ``host_product`` from the form when an app is made, from the app when it is changed)."""
+    return AppSpec(
+        key=key,
+        name=values["name"],
+        host_product=host_product,
+        summary=values["summary"],
+        description=values["description"],
+        links=AppLinks.model_validate(_links(form)),
+    )
+
+
+def _reloaded(
+    session: Session, services: Services, principal: Principal, slug: str, app_key: str
+) -> tuple[Vendor, ListingService, App]:
+    """After a refusal: the transaction rolled back (nothing of the form is kept, not even a draft saved before
+    a refused submission) and the vendor and app read again, to show the page with the refusal."""
+    session.rollback()
+    return _managed_app(session, services, principal, slug, app_key)
+
+
 # -- apps ------------------------------------------------------------------------------------------------------
 
 
@@ -135,17 +164,9 @@ def create_app(
 ) -> Response:
     principal = viewer.require(request)
     vendor = portal_vendor(session, services, principal, slug)
-    values = {name: form_text(form, name) for name in APP_FIELDS}
-    values["description"] = str(form.get("description") or "")
+    values = _app_values(form)
     try:
-        spec = AppSpec(
-            key=values["key"],
-            name=values["name"],
-            host_product=values["host_product"],
-            summary=values["summary"],
-            description=values["description"],
-            links=AppLinks.model_validate(_links(form)),
-        )
+        spec = _app_spec(form, values, values["key"], values["host_product"])
     except ValidationError as invalid:
         errors = validation_errors(invalid, APP_FIELDS)
         return _apps_page(request, viewer, session, services, vendor, principal, values, errors, 422)
@@ -236,18 +257,10 @@ def update_app(
 ) -> Response:
     principal = viewer.require(request)
     vendor, listings, app = _managed_app(session, services, principal, slug, app_key)
-    values = {name: form_text(form, name) for name in APP_FIELDS}
-    values["description"] = str(form.get("description") or "")
+    values = _app_values(form)
     try:
         # The same checks as the API's AppChangesIn: the spec's rules on name, summary, description, links.
-        checked = AppSpec(
-            key=app.key,
-            name=values["name"],
-            host_product=app.host_product.key,
-            summary=values["summary"],
-            description=values["description"],
-            links=AppLinks.model_validate(_links(form)),
-        )
+        checked = _app_spec(form, values, app.key, app.host_product.key)
     except ValidationError as invalid:
         errors = validation_errors(invalid, APP_FIELDS)
         return _app_page(request, viewer, session, services, vendor, listings, app, values, errors, 422)
@@ -493,8 +506,7 @@ def save_draft(
         if form.get("action") == "submit":
             listings.submit(principal, app.key, hosting, None)
     except (Problem, PricingError) as refused:
-        session.rollback()  # a draft saved before a refused submission is not kept either
-        vendor, listings, app = _managed_app(session, services, principal, slug, app_key)
+        vendor, listings, app = _reloaded(session, services, principal, slug, app_key)
         errors = problem_errors(refused, known) if isinstance(refused, Problem) else {FORM: refused.detail}
         return again(errors, refused.status)
     done = "submitted" if form.get("action") == "submit" else "saved"
@@ -519,8 +531,7 @@ def _review_action(
         else:
             listings.withdraw(principal, app.key, hosting)
     except Problem as refused:
-        session.rollback()
-        vendor, listings, app = _managed_app(session, services, principal, slug, app_key)
+        vendor, listings, app = _reloaded(session, services, principal, slug, app_key)
         errors = problem_errors(refused, _draft_fields(app))
         return _listing_page(
             request,
@@ -611,7 +622,6 @@ def add_release(
     try:
         Releases(CatalogRepository(session), services.clock.today()).add(principal, app.key, hosting, spec)
     except Problem as refused:
-        session.rollback()
-        vendor, listings, app = _managed_app(session, services, principal, slug, app_key)
+        vendor, listings, app = _reloaded(session, services, principal, slug, app_key)
         return again(problem_errors(refused, RELEASE_FIELDS), refused.status)
     return RedirectResponse(_listing_url(vendor, app, hosting, "release"), status_code=303)

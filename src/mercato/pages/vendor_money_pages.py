@@ -23,6 +23,7 @@ from mercato.ledger.service import Ledger
 from mercato.pages.rendering import render
 from mercato.pages.vendor_support import portal_vendor
 from mercato.pages.viewer import ViewerDep
+from mercato.paging import PageRequest
 from mercato.web.dependencies import ServicesDep, SessionDep
 from mercato.web.routing import UnitOfWorkRoute
 
@@ -98,9 +99,10 @@ def payouts_page(
 ) -> Response:
     """The vendor's payouts, newest month first (the same call as ``GET /api/v1/vendors/{slug}/payouts``)."""
     principal = viewer.require(request)
-    vendor, payouts, total = Ledger(session, services).payouts_for(
-        principal, slug, limit=PAYOUTS_PER_PAGE, offset=offset
+    vendor, page = Ledger(session, services).payouts_for(
+        principal, slug, PageRequest(PAYOUTS_PER_PAGE, offset)
     )
+    payouts, total = page.rows, page.total or 0
     return render(
         request,
         "vendor/payouts.html",

@@ -1,7 +1,8 @@
 """The vendor portal: which vendors a member works for, each vendor's dashboard (counts and the monthly chart of
 revenue and active licenses) and its direct store with its signing keys. Apps and listings are in
 ``vendor_app_pages``, licenses and transactions in ``vendor_report_pages``, statements and payouts in
-``vendor_money_pages``, webhooks in ``vendor_webhook_pages``; their routers are mounted here.
+``vendor_money_pages``, webhooks in ``vendor_webhook_pages``, transition campaigns in
+``vendor_transition_pages``; their routers are mounted here.
 
 Every page finds its vendor as the vendors API does (``VendorService.vendor_for``): a member sees their
 vendors, operator staff every vendor, anyone else a 404 page, the same as for a slug that does not exist.
@@ -28,11 +29,13 @@ from mercato.pages import (
     vendor_app_pages,
     vendor_money_pages,
     vendor_report_pages,
+    vendor_transition_pages,
     vendor_webhook_pages,
 )
 from mercato.pages.rendering import render
 from mercato.pages.vendor_support import portal_vendor, vendor_service
 from mercato.pages.viewer import FormViewerDep, ViewerDep
+from mercato.paging import PageRequest
 from mercato.web.dependencies import ServicesDep, SessionDep
 from mercato.web.routing import UnitOfWorkRoute
 
@@ -41,6 +44,7 @@ router.include_router(vendor_app_pages.router)
 router.include_router(vendor_report_pages.router)
 router.include_router(vendor_money_pages.router)
 router.include_router(vendor_webhook_pages.router)
+router.include_router(vendor_transition_pages.router)
 
 CHART_MONTHS = 12
 STORE_INVOICES = 50
@@ -50,7 +54,7 @@ STORE_INVOICES = 50
 def vendor_index(request: Request, viewer: ViewerDep, session: SessionDep, services: ServicesDep) -> Response:
     """The vendors the signed-in person works for; with exactly one, straight to its dashboard."""
     principal = viewer.require(request)
-    vendors, _ = vendor_service(session, services).vendors_for(principal, limit=200)
+    vendors = vendor_service(session, services).vendors_for(principal, page=PageRequest(200)).rows
     if not vendors:
         raise VendorNotFound(
             "You are not a member of any vendor. A vendor's members can add you to its team."
@@ -128,8 +132,8 @@ def _store_page(
     ]
     # The store's own invoices, newest first: the vendor records their payments on each invoice's page, and
     # this list is the way there (the same readable-invoices query as GET /api/v1/invoices).
-    invoices, invoice_total = CommerceRepository(session).readable_invoices(
-        principal, STORE_INVOICES, 0, seller=f"vendor:{vendor.slug}"
+    invoices = CommerceRepository(session).readable_invoices(
+        principal, PageRequest(STORE_INVOICES, count_total=True), seller=f"vendor:{vendor.slug}"
     )
     status_code = int(str(context.pop("status_code", 200)))
     return render(
@@ -141,8 +145,8 @@ def _store_page(
         section="store",
         selling_direct=sells_direct(vendor),
         keys=keys,
-        invoices=[presenters.invoice_out(invoice) for invoice in invoices],
-        invoice_total=invoice_total,
+        invoices=[presenters.invoice_out(invoice) for invoice in invoices.rows],
+        invoice_total=invoices.total,
         issuer=f"vendor:{vendor.slug}",
         jwks_url=f"/api/v1/issuers/{vendor.slug}/jwks",
         error=context.get("error"),

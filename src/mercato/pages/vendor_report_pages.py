@@ -21,15 +21,17 @@ from mercato.commerce.vendor_reports import (
     VendorReports,
     transaction_kinds,
 )
-from mercato.fields import PageOffset, Text
+from mercato.fields import Text
 from mercato.licenses.models import LicenseState
 from mercato.pages.rendering import render
 from mercato.pages.vendor_support import portal_vendor
 from mercato.pages.viewer import ViewerDep
+from mercato.paging import PageRequest
 from mercato.pricing import Channel
 from mercato.problems import InvalidInput
 from mercato.services import Services
 from mercato.web.dependencies import ServicesDep, SessionDep
+from mercato.web.paging import AfterQuery
 from mercato.web.routing import UnitOfWorkRoute
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
@@ -101,11 +103,11 @@ def transactions_page(
     kind: Annotated[str, Query(max_length=32)] = "",
     date_from: Annotated[str, Query(alias="from", max_length=10)] = "",
     date_to: Annotated[str, Query(alias="to", max_length=10)] = "",
-    offset: Annotated[PageOffset, Query()] = 0,
+    after: AfterQuery = None,
 ) -> Response:
     vendor = _vendor(request, viewer, session, services, slug)
     filters = _transaction_filters(app, channel, kind, date_from, date_to)
-    rows, total = VendorReports(session).transactions(vendor.id, filters, PAGE_SIZE, offset)
+    page = VendorReports(session).transactions(vendor.id, filters, PageRequest(PAGE_SIZE, after=after))
     query = {
         "app": app,
         "channel": channel.value if channel else "",
@@ -119,10 +121,9 @@ def transactions_page(
         viewer,
         vendor=vendor,
         section="transactions",
-        rows=rows,
-        total=total,
-        offset=offset,
-        page_size=PAGE_SIZE,
+        rows=page.rows,
+        page=page,
+        after=after,
         apps=_apps(session, vendor),
         kinds=transaction_kinds(),
         channels=[c.value for c in Channel],
@@ -203,7 +204,7 @@ def licenses_page(
     status: LicenseState | None = None,
     date_from: Annotated[str, Query(alias="from", max_length=10)] = "",
     date_to: Annotated[str, Query(alias="to", max_length=10)] = "",
-    offset: Annotated[PageOffset, Query()] = 0,
+    after: AfterQuery = None,
 ) -> Response:
     vendor = _vendor(request, viewer, session, services, slug)
     filters = LicenseReportFilters(
@@ -213,7 +214,7 @@ def licenses_page(
         started_from=_day(date_from, "from"),
         started_to=_day(date_to, "to"),
     )
-    rows, total = VendorReports(session).licenses(vendor.id, filters, PAGE_SIZE, offset)
+    page = VendorReports(session).licenses(vendor.id, filters, PageRequest(PAGE_SIZE, after=after))
     query = {
         "app": app,
         "channel": channel.value if channel else "",
@@ -227,10 +228,9 @@ def licenses_page(
         viewer,
         vendor=vendor,
         section="licenses",
-        rows=rows,
-        total=total,
-        offset=offset,
-        page_size=PAGE_SIZE,
+        rows=page.rows,
+        page=page,
+        after=after,
         apps=_apps(session, vendor),
         statuses=[s.value for s in LicenseState],
         channels=[c.value for c in Channel],

@@ -2,12 +2,17 @@
 its events or switching it off and on, deleting it, rotating its secret (the new one shown once), and an
 endpoint's delivery log with every attempt and a resend button.
 
+The forms that answer a secret (register, rotate) carry a key made when the form was rendered, handed to the
+service's idempotency as the API's ``Idempotency-Key``: a reload or a double click registers one endpoint (or
+rotates once) and shows its secret again.
+
 Everything goes through ``WebhookService``, built as the webhooks API builds it: an endpoint of another vendor
 is a 404 page, exactly like a missing one (and so is a real endpoint under the wrong vendor's address).
 """
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from typing import Annotated, Any
 
@@ -17,10 +22,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mercato.catalog.models import Vendor
+from mercato.commerce.errors import IdempotencyKeyReused
 from mercato.fields import Text
 from mercato.pages.rendering import render
 from mercato.pages.vendor_support import portal_vendor
 from mercato.pages.viewer import FormViewerDep, ViewerDep
+from mercato.paging import PageRequest
 from mercato.problems import Problem
 from mercato.web.dependencies import ServicesDep, SessionDep
 from mercato.web.routing import UnitOfWorkRoute
@@ -29,6 +36,7 @@ from mercato.webhooks.payloads import EVENT_DESCRIPTIONS, WebhookEventType
 from mercato.webhooks.service import (
     EndpointChanges,
     EndpointView,
+    NewEndpoint,
     WebhookEndpointNotFound,
     WebhookService,
 )
@@ -43,13 +51,12 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 def _service(request: Request, session: Session) -> WebhookService:
     """Built exactly as ``mercato.webhooks.api`` builds it (loopback receivers only where the API allows)."""
-    settings = request.app.state.settings
-    return WebhookService(
-        session,
-        request.app.state.clock,
-        settings.secret_key,
-        settings.webhook_allow_loopback or settings.demo,
-    )
+    return WebhookService.of_deployment(session, request.app.state.clock, request.app.state.settings)
+
+
+def _form_key() -> str:
+    """The key of one rendered form: its posts (a reload, a double click) are performed once."""
+    return secrets.token_urlsafe(24)
 
 
 def _endpoint(
@@ -83,7 +90,8 @@ def _list_page(
 ) -> Response:
     principal = viewer.require(request)
     vendor = portal_vendor(session, services, principal, slug)
-    views, total = _service(request, session).endpoints_for(principal, vendor.slug, ENDPOINTS_SHOWN, 0)
+    shown = _service(request, session).endpoints_for(principal, vendor.slug, PageRequest(ENDPOINTS_SHOWN))
+    views, total = shown.rows, shown.total or 0
     return render(
         request,
         "vendor/webhooks.html",
@@ -96,6 +104,7 @@ def _list_page(
         events=EVENTS,
         form=context.pop("form", {"url": "", "description": "", "events": []}),
         errors=context.pop("errors", {}),
+        form_key=_form_key(),
         deleted=request.query_params.get("deleted") == "1",
         **context,
     )
@@ -111,7 +120,8 @@ def webhooks_page(
 def _secret_page(
     request: Request, viewer: ViewerDep, vendor: Vendor, view: EndpointView, secret: str, rotated: bool
 ) -> Response:
-    """The one time the secret is shown: it is stored sealed, and this answer is not kept by the browser."""
+    """The one time the secret is shown (and again only to the same form sent again): it is stored sealed, and
+    this answer is not kept by the browser."""
     response = render(
         request,
         "vendor/webhook_secret.html",
@@ -137,8 +147,10 @@ def create_endpoint(
     url: Annotated[str, Form(max_length=2000)] = "",
     description: Annotated[str, Form(max_length=500)] = "",
     events: Annotated[list[str] | None, Form()] = None,
+    form_key: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    """Register an endpoint (the same call as ``POST /api/v1/webhook-endpoints``) and show its secret once."""
+    """Register an endpoint (the same call as ``POST /api/v1/webhook-endpoints``, the form's key as its
+    ``Idempotency-Key``) and show its secret once."""
     principal = viewer.require(request)
     vendor = portal_vendor(session, services, principal, slug)
     chosen = [event for event in events or [] if event]
@@ -151,13 +163,21 @@ def create_endpoint(
     if errors:
         return _list_page(request, viewer, session, services, slug, 422, form=form, errors=errors)
     service = _service(request, session)
+    asked = NewEndpoint(url.strip(), chosen, description, vendor.slug)
     try:
-        endpoint, secret = service.create_for(principal, url.strip(), chosen, description, vendor.slug)
+        answer = service.create_once(
+            principal, asked, form_key or None, lambda view: {"id": str(view.endpoint.id)}
+        )
+        endpoint = service.endpoint_for(principal, uuid.UUID(answer.body["id"]))
+    except IdempotencyKeyReused:
+        session.rollback()
+        errors = {"_form": "This form was already sent for another endpoint. Send it again from here."}
+        return _list_page(request, viewer, session, services, slug, 422, form=form, errors=errors)
     except Problem as refused:
         session.rollback()
         errors = {_field_of(refused): refused.detail}
         return _list_page(request, viewer, session, services, slug, 422, form=form, errors=errors)
-    return _secret_page(request, viewer, vendor, service.view(endpoint), secret, rotated=False)
+    return _secret_page(request, viewer, vendor, service.view(endpoint), answer.body["secret"], rotated=False)
 
 
 def _attempts_by_delivery(
@@ -193,7 +213,11 @@ def _endpoint_page(
     endpoint = _endpoint(service, principal, vendor, endpoint_id)
     given = request.query_params.get("offset", "0")
     offset = min(int(given), 1_000_000) if given.isdigit() else 0
-    deliveries, total = service.deliveries_for(principal, endpoint.id, DELIVERIES_PER_PAGE, offset)
+    # One endpoint's deliveries, paged by offset and counted on this page of the vendor's own endpoint.
+    page = service.deliveries_for(
+        principal, endpoint.id, PageRequest(DELIVERIES_PER_PAGE, offset, count_total=True)
+    )
+    deliveries, total = page.rows, page.total or 0
     attempts = _attempts_by_delivery(session, [d.id for d in deliveries])
     return render(
         request,
@@ -212,6 +236,7 @@ def _endpoint_page(
             "form", {"url": endpoint.url, "description": endpoint.description, "events": endpoint.event_types}
         ),
         errors=context.pop("errors", {}),
+        form_key=_form_key(),
         notice={"saved": "Saved.", "resent": "The delivery was queued to be sent again now."}.get(
             request.query_params.get("done", "")
         ),
@@ -279,14 +304,18 @@ def rotate_secret(
     viewer: FormViewerDep,
     session: SessionDep,
     services: ServicesDep,
+    form_key: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    """A new secret, shown once (the same call as ``POST /api/v1/webhook-endpoints/{id}/rotate-secret``)."""
+    """A new secret, shown once (the same call as ``POST /api/v1/webhook-endpoints/{id}/rotate-secret``, the
+    form's key as its ``Idempotency-Key``: sent twice, it rotates once)."""
     principal = viewer.require(request)
     vendor = portal_vendor(session, services, principal, slug)
     service = _service(request, session)
     found = _endpoint(service, principal, vendor, endpoint)
-    rotated, secret = service.rotate_secret_for(principal, found.id)
-    return _secret_page(request, viewer, vendor, service.view(rotated), secret, rotated=True)
+    answer = service.rotate_secret_once(
+        principal, found.id, form_key or None, lambda view: {"id": str(found.id)}
+    )
+    return _secret_page(request, viewer, vendor, service.view(found), answer.body["secret"], rotated=True)
 
 
 @router.post("/vendor/{slug}/webhooks/{endpoint}/delete")

@@ -48,6 +48,14 @@ class NewItem(ItemBase):
     action: Literal["new"]
     tier: TierText
     license_type: LicenseType = LicenseType.COMMERCIAL
+    years: int = Field(
+        default=1,
+        ge=1,
+        le=10,
+        description="Server and datacenter: years of maintenance (or term) bought with the license, the first "
+        "at the new price and each further one at the renewal price; the channel caps them (marketplace 3, "
+        "direct 1). Cloud subscriptions take 1.",
+    )
 
 
 class RenewalItem(ItemBase):
@@ -56,6 +64,11 @@ class RenewalItem(ItemBase):
     license_type: LicenseType = LicenseType.COMMERCIAL
     maintenance_end: Day = Field(description="The license's current maintenance (or term) end.")
     years: int = Field(default=1, ge=1, le=10)
+    to_tier: TierText | None = Field(
+        default=None,
+        description="Renew at this larger tier instead of `tier` (the license's own): the upgrade and the "
+        "renewal in one line, e.g. when the host has grown past the license's tier.",
+    )
 
 
 class UpgradeItem(ItemBase):
@@ -94,6 +107,17 @@ class CloudUserChangeItem(ItemBase):
     license_type: LicenseType = LicenseType.COMMERCIAL
 
 
+class MigrationItem(ItemBase):
+    action: Literal["migration"]
+    tier: TierText = Field(description="The direct license's tier.")
+    to_tier: TierText | None = Field(
+        default=None,
+        description="The marketplace tier; by default the license's own, or the host's when that is larger.",
+    )
+    license_type: LicenseType = LicenseType.COMMERCIAL
+    maintenance_end: Day = Field(description="The license's maintenance (or term) end, which it keeps.")
+
+
 Item = Annotated[
     NewItem
     | RenewalItem
@@ -101,7 +125,8 @@ Item = Annotated[
     | CoTermItem
     | EvaluationItem
     | CloudSubscriptionItem
-    | CloudUserChangeItem,
+    | CloudUserChangeItem
+    | MigrationItem,
     Field(discriminator="action"),
 ]
 

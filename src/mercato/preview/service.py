@@ -11,7 +11,7 @@ from mercato import pricing
 from mercato.catalog.domain import pricing_listing
 from mercato.catalog.listings import check_on_sale
 from mercato.catalog.listings_errors import ListingNotOnSale
-from mercato.catalog.models import Listing
+from mercato.catalog.models import HostProduct, Listing
 from mercato.catalog.repository import CatalogRepository
 from mercato.catalog.vendors import RevenueSchedules
 from mercato.preview import schemas
@@ -73,9 +73,13 @@ class PreviewService:
             totals=[schemas.TotalOut(currency=c, amount=a) for c, a in priced.totals.items()],
         )
 
-    def price_items(self, request: schemas.PreviewRequest, on: date) -> list[PricedItem]:
-        """Price every item of the request as of ``on``; the first item a rule refuses raises ``ItemRefused``."""
-        host_product = self.catalog.host_product_by_key(request.host.product)
+    def price_items(
+        self, request: schemas.PreviewRequest, on: date, host_product: HostProduct | None = None
+    ) -> list[PricedItem]:
+        """Price every item of the request as of ``on``; the first item a rule refuses raises ``ItemRefused``.
+        ``host_product``: the request's host product, when the caller has read it already."""
+        if host_product is None or host_product.key != request.host.product:
+            host_product = self.catalog.host_product_by_key(request.host.product)
         if host_product is None:
             known = ", ".join(h.key for h in self.catalog.list_host_products())
             raise UnknownProduct(
@@ -86,8 +90,12 @@ class PreviewService:
         lines: list[pricing.PricedLine] = []
         listings: list[Listing] = []
         vendors: set[object] = set()
+        # Every item's listing in one go: a quote of many apps costs the catalog's queries once, not per item.
+        listed = self.catalog.listings(
+            {item.product_key for item in request.items}, request.host.hosting.value
+        )
         for index, item in enumerate(request.items):
-            listing = self._listing(item.product_key, request.host, index)
+            listing = self._listing(item.product_key, request.host, index, listed.get(item.product_key))
             if isinstance(item, NEW_SALES):
                 vendor = self.catalog.vendor_by_id(listing.app.vendor_id) if listing.app is not None else None
                 check_on_sale(
@@ -111,6 +119,7 @@ class PreviewService:
                 "A direct purchase is billed by one vendor, but these items come from several. "
                 "Price each vendor's apps separately, or buy them together on the marketplace."
             )
+        schedules.read(listing.app.vendor_id for listing in listings if listing.app is not None)
         return [
             PricedItem(
                 listing,
@@ -166,8 +175,11 @@ class PreviewService:
             product_name=product_name,
         )
 
-    def _listing(self, product_key: str, host: schemas.HostIn, index: int) -> Listing:
-        listing = self.catalog.listing(product_key, host.hosting.value)
+    def _listing(
+        self, product_key: str, host: schemas.HostIn, index: int, listing: Listing | None = None
+    ) -> Listing:
+        """The item's listing (``listing`` if it was looked up already), or the problem saying why there is none."""
+        listing = listing or self.catalog.listing(product_key, host.hosting.value)
         if listing is not None and listing.host_product.key == host.product:
             return listing
         prefix = f"Item {index + 1} ({product_key}): "
@@ -208,6 +220,11 @@ class PreviewService:
         match item:
             case schemas.NewItem():
                 if listing.hosting is pricing.Hosting.CLOUD:
+                    if item.years != 1:
+                        raise InvalidInput(
+                            "A cloud subscription renews with its site, a billing cycle at a time: leave out "
+                            "`years` (or send 1)."
+                        )
                     return pricing.price_cloud_subscription(
                         listing,
                         host,
@@ -217,9 +234,29 @@ class PreviewService:
                         channel=channel,
                     )
                 return pricing.price_new_purchase(
-                    listing, pricing.Tier.parse(item.tier), channel, host, item.license_type, on
+                    listing,
+                    pricing.Tier.parse(item.tier),
+                    channel,
+                    host,
+                    item.license_type,
+                    on,
+                    years=item.years,
                 )
             case schemas.RenewalItem():
+                tier = pricing.Tier.parse(item.tier)
+                to_tier = pricing.Tier.parse(item.to_tier) if item.to_tier else tier
+                if to_tier != tier:
+                    return pricing.price_renewal_at_tier(
+                        listing,
+                        tier,
+                        to_tier,
+                        channel,
+                        item.license_type,
+                        item.maintenance_end,
+                        item.years,
+                        on,
+                        host=host,
+                    )
                 return pricing.price_renewal(
                     listing,
                     pricing.Tier.parse(item.tier),
@@ -277,6 +314,16 @@ class PreviewService:
                     item.cycle_end,
                     license_type=item.license_type,
                     channel=channel,
+                )
+            case schemas.MigrationItem():
+                return pricing.price_migration(
+                    listing,
+                    pricing.Tier.parse(item.tier),
+                    item.license_type,
+                    item.maintenance_end,
+                    host,
+                    on,
+                    to_tier=pricing.Tier.parse(item.to_tier) if item.to_tier else None,
                 )
         raise AssertionError(f"unhandled item {item!r}")
 

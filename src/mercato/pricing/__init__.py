@@ -5,6 +5,15 @@ value is a frozen dataclass, and every refusal is a typed :class:`PricingError`.
 """
 
 from mercato.pricing.cloud import cycle_months, price_cloud_subscription, price_cloud_user_increase
+from mercato.pricing.cloud_transition import (
+    CloudTransitionPrice,
+    Credit,
+    PrepaidTerm,
+    direct_subscription_host,
+    price_cloud_transition,
+    split_cloud_transition,
+    unused_credit,
+)
 from mercato.pricing.errors import (
     ChannelNotAllowed,
     CoTermAlreadyAligned,
@@ -19,7 +28,9 @@ from mercato.pricing.errors import (
     InvalidUserCount,
     LicenseTypeNotAllowed,
     MaintenanceCapExceeded,
+    MigrationWouldDowngrade,
     NotAnUpgrade,
+    PrepaidTermUnusable,
     PricingError,
     RenewalRequiredFirst,
     RevenueShareNotConfigured,
@@ -27,7 +38,13 @@ from mercato.pricing.errors import (
     TierNotSold,
     TierSuggestion,
 )
-from mercato.pricing.maintenance import price_co_term, price_renewal
+from mercato.pricing.maintenance import (
+    price_co_term,
+    price_renewal,
+    price_renewal_at_tier,
+    renewal_tier,
+)
+from mercato.pricing.migration import migration_tier, price_migration
 from mercato.pricing.money import (
     currency_precision,
     format_money,
@@ -83,10 +100,12 @@ __all__ = [
     "ChannelPolicy",
     "CloudBracket",
     "CloudPriceTable",
+    "CloudTransitionPrice",
     "CoTermAlreadyAligned",
     "CoTermNotOffered",
     "CoTermWouldShorten",
     "CommerceTerms",
+    "Credit",
     "DatesOutOfOrder",
     "HostContext",
     "HostContextRequired",
@@ -101,7 +120,10 @@ __all__ = [
     "LineKind",
     "Listing",
     "MaintenanceCapExceeded",
+    "MigrationWouldDowngrade",
     "NotAnUpgrade",
+    "PrepaidTerm",
+    "PrepaidTermUnusable",
     "PricedItems",
     "PricedLine",
     "PricingError",
@@ -122,19 +144,27 @@ __all__ = [
     "check_tier_for_host",
     "currency_precision",
     "cycle_months",
+    "direct_subscription_host",
     "format_money",
     "from_minor_units",
     "latest_maintenance_end",
+    "migration_tier",
     "price_cloud_subscription",
+    "price_cloud_transition",
     "price_cloud_user_increase",
     "price_co_term",
     "price_evaluation",
+    "price_migration",
     "price_new_purchase",
     "price_renewal",
+    "price_renewal_at_tier",
     "price_upgrade",
+    "renewal_tier",
     "reverse_revenue_split",
     "round_money",
+    "split_cloud_transition",
     "split_revenue",
     "sum_money",
     "to_minor_units",
+    "unused_credit",
 ]

@@ -188,13 +188,13 @@ class MaintenanceCapExceeded(PricingError):
 
 
 class InvalidRenewalYears(PricingError):
-    """A renewal must be for one or more whole years."""
+    """Maintenance (a renewal, or a new license's years) is sold for one or more whole years."""
 
     type = "invalid-renewal-years"
-    title = "Renewals are sold in whole years"
+    title = "Maintenance is sold in whole years"
 
     def __init__(self, *, years: int) -> None:
-        super().__init__(f"Maintenance is renewed for one or more whole years, not {years}.", years=years)
+        super().__init__(f"Maintenance is sold for one or more whole years, not {years}.", years=years)
 
 
 class NotAnUpgrade(PricingError):
@@ -337,3 +337,26 @@ class InvalidRefund(PricingError):
 
 def _years(years: int) -> str:
     return "1 year" if years == 1 else f"{years} years"
+
+
+class MigrationWouldDowngrade(PricingError):
+    """A migration keeps the license's tier or raises it (to match the host); it never lowers it."""
+
+    type = "migration-would-downgrade"
+    title = "A migration never lowers the tier"
+
+    def __init__(self, *, tier: str, requested_tier: str) -> None:
+        super().__init__(
+            f"The license is for {tier}; a migration keeps that tier or upgrades it, so {requested_tier} "
+            "cannot be chosen. Leave the tier out to keep the license's tier (or the host's, if larger).",
+            tier=tier,
+            requested_tier=requested_tier,
+        )
+
+
+class PrepaidTermUnusable(PricingError):
+    """A direct cloud customer's prepayment cannot be credited as recorded: a negative amount, or another
+    currency than the marketplace listing's prices."""
+
+    type = "prepaid-term-unusable"
+    title = "The prepaid term cannot be credited"

@@ -1,4 +1,5 @@
-"""Maintenance (server) and term (Data Center) extensions: renewals by whole years and co-terming by days."""
+"""Maintenance (server) and term (Data Center) extensions: renewals by whole years (at the license's tier, or
+at a larger one the host has grown into) and co-terming by days."""
 
 from __future__ import annotations
 
@@ -10,21 +11,24 @@ from mercato.pricing.errors import (
     CoTermNotOffered,
     CoTermWouldShorten,
     InvalidRenewalYears,
+    NotAnUpgrade,
+    TierMismatch,
 )
-from mercato.pricing.money import format_money, format_percent, round_money
-from mercato.pricing.offers import DEFAULT_TERMS, CommerceTerms, Listing, PricedLine
+from mercato.pricing.money import format_money, round_money
+from mercato.pricing.offers import DEFAULT_TERMS, CommerceTerms, HostContext, Listing, PricedLine
 from mercato.pricing.periods import add_months, days_between
 from mercato.pricing.purchases import TIERED_HOSTINGS
 from mercato.pricing.rules import (
-    TierBasis,
     check_channel,
     check_hosting,
     check_maintenance_cap,
+    check_tier_for_host,
     period_words,
-    price_word,
     priced_line,
+    renewal_words,
     tier_basis,
     tier_table,
+    upgrade_difference,
 )
 from mercato.pricing.types import Channel, Hosting, LicenseType, LineKind, Tier
 
@@ -65,7 +69,7 @@ def price_renewal(
     amount = round_money(basis.price * renewal_rate * years, table.currency)
     year_words = "1 year" if years == 1 else f"{years} years"
     explanation = (
-        f"{_renewal_title(listing, license_type)}: {_rated(basis, renewal_rate, listing.hosting)} × "
+        f"{_renewal_title(listing, license_type)}: {renewal_words(basis, renewal_rate, listing.hosting)} × "
         f"{year_words} = {format_money(amount, table.currency)}, "
         f"{period_words(listing.hosting, period_start, period_end)}"
     )
@@ -86,6 +90,119 @@ def price_renewal(
             "renewal_rate": str(renewal_rate),
             "years": str(years),
         },
+    )
+
+
+def renewal_tier(
+    listing: Listing,
+    tier: Tier,
+    channel: Channel,
+    host: HostContext | None,
+    *,
+    requested: Tier | None = None,
+    license_type: LicenseType = LicenseType.COMMERCIAL,
+    terms: CommerceTerms = DEFAULT_TERMS,
+) -> Tier:
+    """The tier a license of ``tier`` renews at on ``channel`` for ``host``.
+
+    The buyer's ``requested`` tier when given (it must cover the host where the channel requires a match, and
+    may not be smaller than ``tier``). Otherwise the license's own tier, unless the channel requires the app
+    tier to cover the host and the host has grown past it: then the smallest tier sold that covers the host,
+    because a key of the old tier would answer ``USER_MISMATCH`` on it. Raises :class:`TierMismatch` when no
+    tier sold covers the host (or the requested one does not), :class:`NotAnUpgrade` for a smaller tier.
+    """
+    check_hosting(listing, TIERED_HOSTINGS, "A maintenance renewal")
+    if requested is not None:
+        if requested < tier:
+            raise NotAnUpgrade(old_tier=str(tier), new_tier=str(requested))
+        check_tier_for_host(listing, requested, channel, host, license_type, terms)
+        return requested
+    needs_match = listing.policy.tier_must_match_host.get(channel, False) and not listing.host_product
+    if host is None or not needs_match or host.tier is None or tier.covers(host.tier):
+        return tier
+    covering = tier_table(listing, channel).smallest_tier_covering(host.tier)
+    if covering is None:
+        raise TierMismatch(
+            app_name=listing.name,
+            requested_tier=str(tier),
+            host_tier=str(host.tier),
+            host_description=host.description,
+            channel=channel.value,
+            suggestion=None,
+        )
+    return covering
+
+
+def price_renewal_at_tier(
+    listing: Listing,
+    old_tier: Tier,
+    new_tier: Tier,
+    channel: Channel,
+    license_type: LicenseType,
+    current_maintenance_end: date,
+    years: int,
+    today: date,
+    *,
+    host: HostContext | None = None,
+    terms: CommerceTerms = DEFAULT_TERMS,
+) -> PricedLine:
+    """Price renewing a license of ``old_tier`` for ``years`` at the larger ``new_tier``, in one line.
+
+    Used when the host has grown past the license's tier on a channel that requires the app tier to cover it:
+    a renewal at the old tier would sign a key the host refuses (``USER_MISMATCH``). The line is the upgrade
+    difference at today's list prices (as :func:`~mercato.pricing.purchases.price_upgrade` computes it: the
+    full difference for server, prorated to the days left in the current term for Data Center, nothing for a
+    term that has already ended) plus the renewal of ``new_tier`` × ``years`` (as :func:`price_renewal`), rounded
+    once. The period starts at ``current_maintenance_end`` (a lapsed license back-fills) and obeys the channel's
+    cap; when ``host`` is given, ``new_tier`` must cover it.
+
+    Raises :class:`NotAnUpgrade` unless ``new_tier`` is larger, and the errors of :func:`price_renewal`.
+    """
+    check_hosting(listing, TIERED_HOSTINGS, "A maintenance renewal")
+    check_channel(listing, channel)
+    if years < 1:
+        raise InvalidRenewalYears(years=years)
+    if new_tier <= old_tier:
+        raise NotAnUpgrade(old_tier=str(old_tier), new_tier=str(new_tier))
+    table = tier_table(listing, channel)
+    new_basis = tier_basis(listing, table, new_tier, license_type, terms)
+    old_basis = tier_basis(listing, table, old_tier, license_type, terms)
+    if host is not None:
+        check_tier_for_host(listing, new_tier, channel, host, license_type, terms)
+    period_start = current_maintenance_end
+    period_end = add_months(period_start, 12 * years)
+    check_maintenance_cap(listing, channel, period_start, period_end, today, terms)
+
+    currency = table.currency
+    difference = upgrade_difference(listing, old_basis, new_basis, current_maintenance_end, today, terms)
+    upgrade, upgrade_words = difference.share, difference.words
+    formula = {
+        "rule": "renewal_at_tier",
+        "old_tier": str(old_tier),
+        "new_tier": str(new_tier),
+        **difference.formula,
+    }
+    renewal_rate = Fraction(terms.renewal_rate(listing.hosting))
+    renewal = new_basis.price * renewal_rate * years
+    amount = round_money(upgrade + renewal, currency)
+    year_words = "1 year" if years == 1 else f"{years} years"
+    explanation = (
+        f"{_renewal_title(listing, license_type)} at {new_tier} (was {old_tier}): upgrade ({upgrade_words}) + "
+        f"renewal {renewal_words(new_basis, renewal_rate, listing.hosting)} × {year_words} = "
+        f"{format_money(amount, currency)}, {period_words(listing.hosting, period_start, period_end)}"
+    )
+    return priced_line(
+        listing,
+        channel,
+        LineKind.RENEWAL,
+        tier=new_tier,
+        license_type=license_type,
+        period_start=period_start,
+        period_end=period_end,
+        amount=amount,
+        currency=currency,
+        explanation=explanation,
+        formula=formula | {"renewal_rate": str(renewal_rate), "years": str(years)},
     )
 
 
@@ -126,7 +243,7 @@ def price_co_term(
         basis.price * renewal_rate * Fraction(days, terms.co_term_days_per_year), table.currency
     )
     explanation = (
-        f"Co-term: {_rated(basis, renewal_rate, listing.hosting)} × {days}/{terms.co_term_days_per_year} "
+        f"Co-term: {renewal_words(basis, renewal_rate, listing.hosting)} × {days}/{terms.co_term_days_per_year} "
         f"days = {format_money(amount, table.currency)}, "
         f"{period_words(listing.hosting, maintenance_end, target_date)}"
     )
@@ -159,11 +276,3 @@ def _renewal_title(listing: Listing, license_type: LicenseType) -> str:
     words.append("renewal")
     title = " ".join(words)
     return title[0].upper() + title[1:]
-
-
-def _rated(basis: TierBasis, renewal_rate: Fraction, hosting: Hosting) -> str:
-    """ "50% of the current 100-user list price USD 2,200.00"; a renewal rate of 100% is left out."""
-    if basis.type_rate == 0:
-        return f"free ({basis.license_type.label})"
-    words = basis.words(current=True, price_word=price_word(hosting))
-    return words if renewal_rate == 1 else f"{format_percent(renewal_rate)} of {words}"

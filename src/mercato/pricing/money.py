@@ -10,17 +10,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 
 from babel.numbers import get_currency_precision, is_currency
 
 Exact = Fraction | Decimal | int
 
 
+# Babel validates a code against the whole CLDR list on every call; a billing run asks about the same few
+# currencies hundreds of thousands of times. The cache is bounded, as callers may pass any text.
+@lru_cache(maxsize=64)
 def is_known_currency(currency: str) -> bool:
     """Whether ``currency`` is an ISO 4217 code that Babel (CLDR) knows."""
     return len(currency) == 3 and currency.isupper() and bool(is_currency(currency))
 
 
+@lru_cache(maxsize=64)
 def currency_precision(currency: str) -> int:
     """The number of minor-unit digits of ``currency`` (USD 2, JPY 0, KWD 3), from Babel's CLDR data."""
     if not is_known_currency(currency):

@@ -5,23 +5,31 @@ from __future__ import annotations
 from datetime import date, timedelta
 from fractions import Fraction
 
-from mercato.pricing.errors import HostContextRequired, NotAnUpgrade, RenewalRequiredFirst
-from mercato.pricing.money import format_fraction, format_money, format_percent, round_money
+from mercato.pricing.errors import (
+    HostContextRequired,
+    InvalidRenewalYears,
+    NotAnUpgrade,
+    RenewalRequiredFirst,
+)
+from mercato.pricing.money import format_money, round_money
 from mercato.pricing.offers import DEFAULT_TERMS, CommerceTerms, HostContext, Listing, PricedLine
-from mercato.pricing.periods import add_months, days_between
+from mercato.pricing.periods import add_months
 from mercato.pricing.rules import (
     check_channel,
     check_host_hosting,
     check_hosting,
     check_license_type_for_host,
     check_license_type_offered,
+    check_maintenance_cap,
     check_tier_for_host,
     cloud_table,
     period_word,
     price_word,
     priced_line,
+    renewal_words,
     tier_basis,
     tier_table,
+    upgrade_difference,
 )
 from mercato.pricing.types import Channel, Hosting, LicenseType, LineKind, Tier
 
@@ -36,9 +44,10 @@ def price_new_purchase(
     license_type: LicenseType,
     today: date,
     *,
+    years: int = 1,
     terms: CommerceTerms = DEFAULT_TERMS,
 ) -> PricedLine:
-    """Price a new server or Data Center license of ``tier`` bought ``today``.
+    """Price a new server or Data Center license of ``tier`` bought ``today``, with ``years`` of maintenance.
 
     Server: the tier's list price, with 12 months of maintenance from today. Data Center: the tier's annual
     price for a term of 12 months from today. Academic pays 50% of list, community, open source and developer
@@ -46,26 +55,55 @@ def price_new_purchase(
     10 users. ``host`` is the customer's host instance (``None`` only for the operator's host products); on a
     channel that requires it, the tier must cover the host's tier. The listing must offer the license type.
 
+    More than one year at once: the first year at the new price, each further year at the renewal price of the
+    same tier and license type (what :func:`~mercato.pricing.maintenance.price_renewal` would charge for it),
+    one period ``today`` → ``today + 12 × years`` months, rounded once. The channel's cap on maintenance bought
+    ahead applies (the marketplace sells up to 3 years at once, the direct channel 1).
+
     Raises :class:`ChannelNotAllowed`, :class:`HostingMismatch`, :class:`TierNotSold`, :class:`TierMismatch`,
-    :class:`LicenseTypeNotAllowed` or :class:`HostContextRequired`.
+    :class:`LicenseTypeNotAllowed`, :class:`HostContextRequired`, :class:`InvalidRenewalYears` (fewer than
+    one year) or :class:`MaintenanceCapExceeded` (more years than the channel sells ahead).
     """
     check_hosting(listing, TIERED_HOSTINGS, "A new license by tier")
     check_channel(listing, channel)
+    if years < 1:
+        raise InvalidRenewalYears(years=years)
     table = tier_table(listing, channel)
     basis = tier_basis(listing, table, tier, license_type, terms)
     check_license_type_offered(listing, license_type)
     check_license_type_for_host(license_type, host)
     check_tier_for_host(listing, tier, channel, host, license_type, terms)
+    further_years = years - 1
+    period_end = add_months(today, terms.maintenance_months + 12 * further_years)
+    if further_years:
+        check_maintenance_cap(listing, channel, today, period_end, today, terms)
 
-    amount = round_money(basis.price, table.currency)
-    period_end = add_months(today, terms.maintenance_months)
+    renewal_rate = Fraction(terms.renewal_rate(listing.hosting))
+    amount = round_money(basis.price * (1 + renewal_rate * further_years), table.currency)
     kind_words = "Data Center license" if listing.hosting is Hosting.DATACENTER else "license"
     type_words = "" if license_type is LicenseType.COMMERCIAL else f"{license_type.label} "
-    price_words = "free" if basis.type_rate == 0 else basis.words(price_word=price_word(listing.hosting))
+    word = price_word(listing.hosting)
+    if basis.type_rate == 0:
+        price_words = "free"
+    elif further_years:
+        more = "1 more year" if further_years == 1 else f"{further_years} more years"
+        price_words = (
+            f"{basis.words(price_word=word)} (first year) + "
+            f"{renewal_words(basis, renewal_rate, listing.hosting)} × {more} (renewal)"
+        )
+    else:
+        price_words = basis.words(price_word=word)
     explanation = (
         f"New {type_words}{kind_words}: {price_words} = {format_money(amount, table.currency)}, "
         f"{period_word(listing.hosting)} {today.isoformat()} → {period_end.isoformat()}"
     )
+    formula = {"rule": "new", **basis.formula(), "months": str(terms.maintenance_months)}
+    if further_years:
+        formula |= {
+            "months": str(terms.maintenance_months + 12 * further_years),
+            "years": str(years),
+            "renewal_rate": str(renewal_rate),
+        }
     return priced_line(
         listing,
         channel,
@@ -77,7 +115,7 @@ def price_new_purchase(
         amount=amount,
         currency=table.currency,
         explanation=explanation,
-        formula={"rule": "new", **basis.formula(), "months": str(terms.maintenance_months)},
+        formula=formula,
     )
 
 
@@ -117,35 +155,9 @@ def price_upgrade(
         check_tier_for_host(listing, new_tier, channel, host, license_type, terms)
 
     currency = table.currency
-    word = price_word(listing.hosting)
-    difference = (
-        f"{new_basis.priced_tier.adjective} {word} {format_money(new_basis.list_price, currency)} − "
-        f"{old_basis.priced_tier.adjective} {word} {format_money(old_basis.list_price, currency)}"
-    )
-    share = Fraction(new_basis.list_price - old_basis.list_price) * new_basis.type_rate
-    formula = {
-        "rule": "upgrade",
-        "old_tier": str(old_tier),
-        "new_tier": str(new_tier),
-        "old_list_price": str(old_basis.list_price),
-        "new_list_price": str(new_basis.list_price),
-        "license_type": license_type.value,
-        "license_type_rate": str(new_basis.type_rate),
-    }
-    words = (
-        difference
-        if new_basis.type_rate == 1
-        else (f"{format_percent(new_basis.type_rate)} ({license_type.label}) of ({difference})")
-    )
-    if listing.hosting is Hosting.DATACENTER:
-        days_left = days_between(today, maintenance_end)
-        share *= Fraction(days_left, terms.co_term_days_per_year)
-        words = f"({words}) × {days_left}/{terms.co_term_days_per_year} days left in the term"
-        formula |= {
-            "days_left": str(days_left),
-            "days_per_year": str(terms.co_term_days_per_year),
-            "proration": format_fraction(Fraction(days_left, terms.co_term_days_per_year)),
-        }
+    difference = upgrade_difference(listing, old_basis, new_basis, maintenance_end, today, terms)
+    share, words = difference.share, difference.words
+    formula = {"rule": "upgrade", "old_tier": str(old_tier), "new_tier": str(new_tier), **difference.formula}
     amount = round_money(share, currency)
     explanation = (
         f"Upgrade to {new_tier}: {words} = {format_money(amount, currency)}, "

@@ -19,9 +19,9 @@ from mercato.pricing.errors import (
     TierNotSold,
     TierSuggestion,
 )
-from mercato.pricing.money import format_money, format_percent, round_money
+from mercato.pricing.money import format_fraction, format_money, format_percent, round_money
 from mercato.pricing.offers import DEFAULT_TERMS, CommerceTerms, HostContext, Listing, PricedLine
-from mercato.pricing.periods import add_months
+from mercato.pricing.periods import add_months, days_between
 from mercato.pricing.tables import CloudPriceTable, TierPriceTable
 from mercato.pricing.types import Channel, Hosting, LicenseType, LineKind, Tier
 
@@ -185,6 +185,54 @@ def tier_basis(
     return TierBasis(priced_tier, list_price(listing, table, priced_tier), rate, license_type, table.currency)
 
 
+@dataclass(frozen=True)
+class UpgradeDifference:
+    """What moving from one tier to a larger one costs before rounding: ``share`` (the difference of the two
+    current list prices, times the license type's share, prorated for a Data Center term), with its ``words`` and
+    the ``formula`` entries that explain it. Upgrades, renewals at a larger tier and migrations share it."""
+
+    share: Fraction
+    words: str
+    formula: dict[str, str]
+
+
+def upgrade_difference(
+    listing: Listing,
+    old_basis: TierBasis,
+    new_basis: TierBasis,
+    maintenance_end: date,
+    today: date,
+    terms: CommerceTerms,
+) -> UpgradeDifference:
+    """New list price − old list price, at the license type's share; for a Data Center term, × the days left in
+    it / 365 (none once it has ended), since the term end is kept."""
+    currency, word, license_type = new_basis.currency, price_word(listing.hosting), new_basis.license_type
+    words = (
+        f"{new_basis.priced_tier.adjective} {word} {format_money(new_basis.list_price, currency)} − "
+        f"{old_basis.priced_tier.adjective} {word} {format_money(old_basis.list_price, currency)}"
+    )
+    if new_basis.type_rate != 1:
+        words = f"{format_percent(new_basis.type_rate)} ({license_type.label}) of ({words})"
+    share = Fraction(new_basis.list_price - old_basis.list_price) * new_basis.type_rate
+    formula = {
+        "old_list_price": str(old_basis.list_price),
+        "new_list_price": str(new_basis.list_price),
+        "license_type": license_type.value,
+        "license_type_rate": str(new_basis.type_rate),
+    }
+    if listing.hosting is Hosting.DATACENTER:
+        days_left = max(0, days_between(today, maintenance_end))
+        proration = Fraction(days_left, terms.co_term_days_per_year)
+        share *= proration
+        words = f"({words}) × {days_left}/{terms.co_term_days_per_year} days left in the term"
+        formula |= {
+            "days_left": str(days_left),
+            "days_per_year": str(terms.co_term_days_per_year),
+            "proration": format_fraction(proration),
+        }
+    return UpgradeDifference(share, words, formula)
+
+
 def tier_suggestion(tier: Tier, amount: Decimal, currency: str) -> TierSuggestion:
     """The tier a :class:`TierMismatch` offers, with its price."""
     return TierSuggestion(str(tier), tier.adjective, str(amount), currency, format_money(amount, currency))
@@ -280,6 +328,14 @@ def period_words(hosting: Hosting, start: date, end: date) -> str:
 
 def price_word(hosting: Hosting) -> str:
     return "annual price" if hosting is Hosting.DATACENTER else "list price"
+
+
+def renewal_words(basis: TierBasis, renewal_rate: Fraction, hosting: Hosting) -> str:
+    """ "50% of the current 100-user list price USD 2,200.00"; a renewal rate of 100% is left out."""
+    if basis.type_rate == 0:
+        return f"free ({basis.license_type.label})"
+    words = basis.words(current=True, price_word=price_word(hosting))
+    return words if renewal_rate == 1 else f"{format_percent(renewal_rate)} of {words}"
 
 
 def priced_line(

@@ -69,6 +69,7 @@ class LineKind(StrEnum):
     CLOUD_USER_INCREASE = "cloud_user_increase"
     CLOUD_USER_DECREASE = "cloud_user_decrease"
     EVALUATION = "evaluation"
+    MIGRATION = "migration"
 
 
 @dataclass(frozen=True)

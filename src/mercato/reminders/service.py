@@ -75,6 +75,25 @@ def reminder_due(end: date, today: date) -> Reminder | None:
     return None
 
 
+def reminder_windows(today: date) -> dict[Reminder, tuple[date, date]]:
+    """For each reminder, the end dates (first, last) for which it is the one due ``today`` (``reminder_due``
+    read backwards); the property tests hold the two to the same answers."""
+    windows: dict[Reminder, tuple[date, date]] = {}
+    for index, reminder in enumerate(REMINDERS):
+        # Due while starts <= today < ends, with starts = end + offset: so end <= today - offset, and end >
+        # today - (the next reminder's offset, or the late window's end; never past the end for the ones before).
+        if index + 1 < len(REMINDERS):
+            stops = REMINDERS[index + 1].offset_days
+        else:
+            stops = reminder.offset_days + LATE_WINDOW.days
+        if reminder.offset_days < 0:
+            stops = min(stops, 0)
+        latest = today - timedelta(days=reminder.offset_days)
+        earliest = today - timedelta(days=stops) + timedelta(days=1)
+        windows[reminder] = (earliest, latest)
+    return windows
+
+
 class InvalidOptOutToken(InvalidInput):
     """The opt-out link is not one Mercato made: it was cut short or changed. Open the link from the reminder
     e-mail itself, whole."""
@@ -138,26 +157,37 @@ class RenewalReminders:
         self.base_url = base_url.rstrip("/")
 
     def due(self) -> list[uuid.UUID]:
-        """Licenses that may have a reminder due today (reads only; ``send`` checks each again)."""
+        """Licenses with a reminder due today that was not sent (reads only; ``send`` checks each again). One
+        indexed query per reminder and kind of end date: the ends for which that reminder is the one due today,
+        leaving out licenses that have it already, so a run's cost follows what it sends, not how many
+        licenses there are."""
         today = self.clock.today()
-        earliest = today - timedelta(days=REMINDERS[-1].offset_days) - LATE_WINDOW
-        latest = today - timedelta(days=REMINDERS[0].offset_days)
-        rows = self.session.execute(
-            select(License.id, License.hosting, License.maintenance_end, License.term_end)
-            .where(
-                License.organisation_id.is_not(None),
-                License.evaluation.is_(False),
-                License.status.in_([LicenseState.ACTIVE, LicenseState.EXPIRED]),
-                License.hosting != Hosting.CLOUD,
-            )
-            .order_by(License.entitlement_number)
-        )
-        found = []
-        for row in rows:
-            end = row.maintenance_end if row.hosting == Hosting.SERVER else row.term_end
-            if end is not None and earliest < end <= latest and reminder_due(end, today) is not None:
-                found.append(row.id)
-        return found
+        found: list[tuple[str, uuid.UUID]] = []
+        for reminder, (earliest, latest) in reminder_windows(today).items():
+            for hosting, end in (
+                (Hosting.SERVER, License.maintenance_end),
+                (Hosting.DATACENTER, License.term_end),
+            ):
+                sent = select(RenewalReminder.id).where(
+                    RenewalReminder.license_id == License.id,
+                    RenewalReminder.reminder == reminder.name,
+                    RenewalReminder.end_date == end,
+                )
+                found.extend(
+                    (number, license_id)
+                    for number, license_id in self.session.execute(
+                        select(License.entitlement_number, License.id).where(
+                            License.hosting == hosting,
+                            end >= earliest,
+                            end <= latest,
+                            License.organisation_id.is_not(None),
+                            License.evaluation.is_(False),
+                            License.status.in_([LicenseState.ACTIVE, LicenseState.EXPIRED]),
+                            ~sent.exists(),
+                        )
+                    )
+                )
+        return [license_id for _, license_id in sorted(found)]
 
     def send(self, license_id: uuid.UUID) -> str | None:
         """Send the reminder due today for the license, unless it was sent already; in the caller's

@@ -38,6 +38,12 @@ class FieldError(BaseModel):
     )
 
 
+class LineError(BaseModel):
+    line: int = Field(description="The line of the uploaded file (its header is line 1).")
+    column: str | None = Field(description="The column, by its name in the header; null for the whole line.")
+    detail: str = Field(description="What is wrong there, for people.")
+
+
 class ProblemDocument(BaseModel):
     """An RFC 9457 problem document: every error Mercato answers. Besides the standard members, a problem may
     carry the facts a client can act on (`suggested_tier`, `amount_due`, `most_years_now`, ...); the page at
@@ -53,8 +59,10 @@ class ProblemDocument(BaseModel):
     status: int = Field(ge=400, le=599, description="The HTTP status code of the answer.")
     detail: str = Field(description="What went wrong this time and how to fix it, in a sentence for people.")
     instance: str | None = Field(default=None, description="The path of the request that failed.")
-    errors: list[FieldError] | None = Field(
-        default=None, description="`invalid-input` about fields: each invalid field, where it is and why."
+    errors: list[FieldError] | list[LineError] | None = Field(
+        default=None,
+        description="`invalid-input` about fields: each invalid field, where it is and why; `import-refused`: "
+        "each problem of the uploaded file, by line and column.",
     )
     item: int | None = Field(
         default=None, description="Which item of the request the problem is about, counted from 1."

@@ -18,18 +18,23 @@ from pydantic import BaseModel, ConfigDict, Field
 from mercato.accounts.access import Forbidden, NotAuthenticated
 from mercato.accounts.dependencies import Reader, Writer
 from mercato.accounts.errors import OperatorOnly, VendorNotFound
-from mercato.fields import PageLimit, PageOffset, Text
+from mercato.commerce.api import IdempotencyKey
+from mercato.commerce.errors import IdempotencyKeyReused
+from mercato.fields import Text
+from mercato.paging import InvalidCursor, PageOut, page_fields
 from mercato.problems import InvalidInput
 from mercato.web.dependencies import SessionDep
+from mercato.web.paging import PageParams
 from mercato.web.responses import problem_responses
 from mercato.web.routing import UnitOfWorkRoute
-from mercato.webhooks.models import WebhookAttempt
+from mercato.webhooks.models import WebhookAttempt, WebhookEndpoint
 from mercato.webhooks.payloads import EVENT_DESCRIPTIONS, EVENT_MODELS, WebhookEventType
 from mercato.webhooks.service import (
     DeliveryInProgress,
     DeliveryView,
     EndpointChanges,
     EndpointView,
+    NewEndpoint,
     UnknownWebhookEvent,
     WebhookDeliveryNotFound,
     WebhookEndpointDisabled,
@@ -139,11 +144,8 @@ class EndpointWithSecretOut(EndpointOut):
     )
 
 
-class EndpointPage(BaseModel):
+class EndpointPage(PageOut):
     items: list[EndpointOut]
-    total: int
-    limit: int
-    offset: int
 
 
 class AttemptOut(BaseModel):
@@ -201,11 +203,8 @@ class DeliveryDetailOut(DeliveryOut):
     log: list[AttemptOut] = Field(description="Every attempt, newest first.")
 
 
-class DeliveryPage(BaseModel):
+class DeliveryPage(PageOut):
     items: list[DeliveryOut]
-    total: int
-    limit: int
-    offset: int
 
 
 # -- presenters ----------------------------------------------------------------------------------------------
@@ -227,6 +226,11 @@ def _endpoint_fields(view: EndpointView) -> dict[str, Any]:
         "created_at": endpoint.created_at,
         "updated_at": endpoint.updated_at,
     }
+
+
+def _endpoint_body(view: EndpointView) -> dict[str, Any]:
+    """The endpoint as an answer remembers it for a replay: JSON, and without its secret."""
+    return EndpointOut(**_endpoint_fields(view)).model_dump(mode="json")
 
 
 def _attempt_out(attempt: WebhookAttempt) -> AttemptOut:
@@ -265,13 +269,11 @@ def _detail(view: DeliveryView) -> DeliveryDetailOut:
 
 
 def _service(request: Request, session: Any) -> WebhookService:
-    settings = request.app.state.settings
-    return WebhookService(
-        session,
-        request.app.state.clock,
-        settings.secret_key,
-        settings.webhook_allow_loopback or settings.demo,
-    )
+    return WebhookService.of_deployment(session, request.app.state.clock, request.app.state.settings)
+
+
+def _endpoint_out(service: WebhookService, endpoint: WebhookEndpoint) -> EndpointOut:
+    return EndpointOut(**_endpoint_fields(service.view(endpoint)))
 
 
 # -- routes --------------------------------------------------------------------------------------------------
@@ -281,9 +283,10 @@ def _service(request: Request, session: Any) -> WebhookService:
     "",
     response_model=EndpointPage,
     summary="List webhook endpoints",
-    responses=problem_responses(*_SIGNED_IN),
+    responses=problem_responses(*_SIGNED_IN, InvalidCursor),
 )
 def list_endpoints(
+    page: PageParams,
     request: Request,
     principal: Reader,
     session: SessionDep,
@@ -293,16 +296,11 @@ def list_endpoints(
             max_length=64, description="Only this vendor's (a slug), or `operator` for the operator's own."
         ),
     ] = None,
-    limit: PageLimit = 50,
-    offset: PageOffset = 0,
 ) -> EndpointPage:
     """The endpoints you manage, oldest first: your vendor's (operator staff: every one)."""
-    views, total = _service(request, session).endpoints_for(principal, vendor, limit, offset)
+    views = _service(request, session).endpoints_for(principal, vendor, page)
     return EndpointPage(
-        items=[EndpointOut(**_endpoint_fields(view)) for view in views],
-        total=total,
-        limit=limit,
-        offset=offset,
+        items=[EndpointOut(**_endpoint_fields(view)) for view in views.rows], **page_fields(views, page)
     )
 
 
@@ -311,19 +309,24 @@ def list_endpoints(
     response_model=EndpointWithSecretOut,
     status_code=status.HTTP_201_CREATED,
     summary="Register a webhook endpoint",
-    responses=problem_responses(*_SIGNED_IN, OperatorOnly, VendorNotFound, *_RULES),
+    responses=problem_responses(*_SIGNED_IN, OperatorOnly, VendorNotFound, *_RULES, IdempotencyKeyReused),
 )
 def create_endpoint(
-    body: EndpointIn, request: Request, principal: Writer, session: SessionDep
+    body: EndpointIn,
+    request: Request,
+    principal: Writer,
+    session: SessionDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> EndpointWithSecretOut:
     """Register an endpoint for your vendor and choose its events. The answer holds its signing secret
     (`whsec_…`): every delivery is signed with it per the Standard Webhooks specification. Operator staff may
-    register one for any vendor, or (without `vendor`) their own, which receives every vendor's events."""
-    service = _service(request, session)
-    endpoint, secret = service.create_for(
-        principal, body.url, [event.value for event in body.events], body.description, body.vendor
-    )
-    return EndpointWithSecretOut(**_endpoint_fields(service.view(endpoint)), secret=secret)
+    register one for any vendor, or (without `vendor`) their own, which receives every vendor's events.
+
+    Safe to retry with an `Idempotency-Key` header: the same key and body get the same endpoint and secret,
+    registered once (without it, a retry registers a second endpoint and every event is delivered twice)."""
+    asked = NewEndpoint(body.url, [event.value for event in body.events], body.description, body.vendor)
+    answer = _service(request, session).create_once(principal, asked, idempotency_key, _endpoint_body)
+    return EndpointWithSecretOut.model_validate(answer.body)
 
 
 @router.get(
@@ -337,7 +340,7 @@ def get_endpoint(
 ) -> EndpointOut:
     """One endpoint: its URL, events, and whether it is enabled (and if not, why)."""
     service = _service(request, session)
-    return EndpointOut(**_endpoint_fields(service.view(service.endpoint_for(principal, endpoint))))
+    return _endpoint_out(service, service.endpoint_for(principal, endpoint))
 
 
 @router.patch(
@@ -362,7 +365,7 @@ def change_endpoint(
         description=body.description,
         enabled=body.enabled,
     )
-    return EndpointOut(**_endpoint_fields(service.view(service.change_for(principal, endpoint, changes))))
+    return _endpoint_out(service, service.change_for(principal, endpoint, changes))
 
 
 @router.delete(
@@ -384,39 +387,44 @@ def delete_endpoint(
     "/{endpoint}/rotate-secret",
     response_model=EndpointWithSecretOut,
     summary="Rotate a webhook endpoint's secret",
-    responses=problem_responses(*_ENDPOINT),
+    responses=problem_responses(*_ENDPOINT, IdempotencyKeyReused),
 )
 def rotate_secret(
-    endpoint: EndpointPath, request: Request, principal: Writer, session: SessionDep
+    endpoint: EndpointPath,
+    request: Request,
+    principal: Writer,
+    session: SessionDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> EndpointWithSecretOut:
     """A new signing secret, in the answer. For 24 hours every delivery carries two signatures (the new
-    secret's and the old one's), so the receiver may switch to the new secret at any time in between."""
-    service = _service(request, session)
-    rotated, secret = service.rotate_secret_for(principal, endpoint)
-    return EndpointWithSecretOut(**_endpoint_fields(service.view(rotated)), secret=secret)
+    secret's and the old one's), so the receiver may switch to the new secret at any time in between.
+
+    Safe to retry with an `Idempotency-Key` header: a retry answers the same, with the endpoint's current
+    secret, and rotates nothing more."""
+    answer = _service(request, session).rotate_secret_once(
+        principal, endpoint, idempotency_key, _endpoint_body
+    )
+    return EndpointWithSecretOut.model_validate(answer.body)
 
 
 @router.get(
     "/{endpoint}/deliveries",
     response_model=DeliveryPage,
     summary="List an endpoint's deliveries",
-    responses=problem_responses(*_ENDPOINT),
+    responses=problem_responses(*_ENDPOINT, InvalidCursor),
 )
 def list_deliveries(
     endpoint: EndpointPath,
     request: Request,
     principal: Reader,
     session: SessionDep,
-    limit: PageLimit = 50,
-    offset: PageOffset = 0,
+    page: PageParams,
 ) -> DeliveryPage:
-    """The endpoint's deliveries, newest first, each with where it stands and its last attempt."""
-    views, total = _service(request, session).deliveries_for(principal, endpoint, limit, offset)
+    """The endpoint's deliveries, newest first, each with where it stands and its last attempt. Counted only
+    with `include=total`."""
+    views = _service(request, session).deliveries_for(principal, endpoint, page)
     return DeliveryPage(
-        items=[DeliveryOut(**_delivery_fields(view)) for view in views],
-        total=total,
-        limit=limit,
-        offset=offset,
+        items=[DeliveryOut(**_delivery_fields(view)) for view in views.rows], **page_fields(views, page)
     )
 
 

@@ -27,12 +27,12 @@ class WebhookEventType(StrEnum):
 
 
 EVENT_DESCRIPTIONS: dict[WebhookEventType, str] = {
-    WebhookEventType.LICENSE_CREATED: "A license was sold, started as an evaluation or a cloud subscription, or "
-    "issued by support staff.",
+    WebhookEventType.LICENSE_CREATED: "A license was sold, started as an evaluation or a cloud subscription, "
+    "issued by support staff, or imported by its vendor (change `import`).",
     WebhookEventType.LICENSE_RENEWED: "A license's maintenance or term was extended: a renewal, or a co-term "
     "that aligned its end date with the customer's others.",
     WebhookEventType.LICENSE_UPGRADED: "A license moved to a larger tier.",
-    WebhookEventType.LICENSE_MIGRATED: "A license moved to another hosting (server to cloud, say).",
+    WebhookEventType.LICENSE_MIGRATED: "A direct license moved to the marketplace (same license, new seller and key).",
     WebhookEventType.LICENSE_CANCELLED: "A license was cancelled, or revoked with every key.",
     WebhookEventType.LICENSE_REFUNDED: "A license's sale was refunded.",
     WebhookEventType.TRANSACTION_CREATED: "A new entry of the vendor's revenue ledger: a sale, renewal, upgrade, "
@@ -47,6 +47,7 @@ LICENSE_EVENT_TYPES: dict[str, WebhookEventType] = {
     "new": WebhookEventType.LICENSE_CREATED,
     "evaluation": WebhookEventType.LICENSE_CREATED,
     "cloud_subscription": WebhookEventType.LICENSE_CREATED,
+    "import": WebhookEventType.LICENSE_CREATED,
     "renewal": WebhookEventType.LICENSE_RENEWED,
     "co_term": WebhookEventType.LICENSE_RENEWED,
     "upgrade": WebhookEventType.LICENSE_UPGRADED,
@@ -87,7 +88,7 @@ class LicenseData(BaseModel):
     term_end: date | None
     change: str = Field(
         description="What happened, as the license's history names it: new, evaluation, cloud_subscription, "
-        "renewal, co_term, upgrade, migration, refund, cancellation, revocation.",
+        "import, renewal, co_term, upgrade, migration, refund, cancellation, revocation.",
         examples=["new"],
     )
     description: str = Field(examples=["Sold on invoice INV-2026-000042."])

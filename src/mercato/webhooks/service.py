@@ -13,24 +13,31 @@ import base64
 import json
 import secrets
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.orm import Session
 
 from mercato.accounts.access import Principal
 from mercato.accounts.errors import OperatorOnly, VendorNotFound
-from mercato.catalog.models import App, Listing, Vendor
+from mercato.catalog.models import Vendor
+from mercato.catalog.repository import CatalogRepository
 from mercato.clock import Clock, utcnow
+from mercato.commerce.idempotency import Answer, Idempotency, request_fingerprint
+from mercato.commerce.repository import CommerceRepository
+from mercato.database import transaction_cache
 from mercato.outbox.models import OutboxMessage
 from mercato.outbox.repository import MessageStatus, OutboxRepository
 from mercato.outbox.service import enqueue, status_of
+from mercato.paging import KeysetOrder, Page, PageRequest, fetch_page
 from mercato.pricing.money import from_minor_units
 from mercato.problems import Conflict, InvalidInput, NotFound
+from mercato.settings import Settings
 from mercato.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from mercato.webhooks.payloads import LICENSE_EVENT_TYPES, WebhookEventType
 from mercato.webhooks.sealing import open_secret, seal_secret
@@ -43,6 +50,8 @@ WEBHOOK_TOPIC = "webhook"
 SECRET_OVERLAP = timedelta(hours=24)
 """How long the secret before a rotation keeps signing deliveries alongside the new one."""
 SECRET_PREFIX = "whsec_"
+SECRET_FIELD = "secret"
+"""The field of an answer that holds the signing secret: never remembered for a replay (see ``create_once``)."""
 
 
 class WebhookEndpointNotFound(NotFound):
@@ -121,6 +130,19 @@ def _timestamp(moment: datetime) -> str:
 # -- queueing ------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class WebhookEvent:
+    """One event to announce: its type, the vendor it concerns (None: the operator's alone) and its ``data``.
+    ``event_id`` makes queueing it idempotent: a second queueing with the same id queues nothing more for an
+    endpoint that has it."""
+
+    event_type: str
+    vendor_id: uuid.UUID | None
+    payload: dict[str, Any]
+    occurred_at: datetime | None = None
+    event_id: str | None = None
+
+
 def queue_webhook(
     session: Session,
     event_type: str,
@@ -129,57 +151,119 @@ def queue_webhook(
     *,
     occurred_at: datetime | None = None,
     event_id: str | None = None,
+    enabled: Sequence[WebhookEndpoint] | None = None,
 ) -> list[WebhookDelivery]:
     """Queue one delivery of the event for every enabled endpoint subscribed to it: the vendor's own endpoints
     and the operator's. In the caller's transaction (flushed, not committed), through the outbox.
 
     ``payload`` becomes the body's ``data`` (Decimals, dates and datetimes are written as JSON strings); see
-    ``mercato.webhooks.payloads`` for each event's fields. ``event_id`` makes the call idempotent: a second
-    call with the same id queues nothing more for an endpoint that has it.
+    ``mercato.webhooks.payloads`` for each event's fields. ``event_id``: see ``WebhookEvent``. ``enabled``: the
+    endpoints ``enabled_endpoints`` read for this vendor (among others), when the caller has them already.
     """
-    event = WebhookEventType(event_type)
-    owners: ColumnElement[bool] = WebhookEndpoint.vendor_id.is_(None)
-    if vendor_id is not None:
-        owners = or_(owners, WebhookEndpoint.vendor_id == vendor_id)
-    endpoints = [
-        endpoint
-        for endpoint in session.scalars(
-            select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True), owners)
-        )
-        if event.value in endpoint.event_types
-    ]
-    if not endpoints:
+    announced = WebhookEvent(event_type, vendor_id, payload, occurred_at, event_id)
+    return queue_webhooks(session, [announced], enabled=enabled)
+
+
+def queue_webhooks(
+    session: Session, events: Sequence[WebhookEvent], *, enabled: Sequence[WebhookEndpoint] | None = None
+) -> list[WebhookDelivery]:
+    """``queue_webhook`` for many events at once: one read of the deliveries queued before (only for events
+    with an ``event_id``: a new id cannot have been queued) and one flush, however many events (an import of a
+    thousand licenses, a payment of many lines)."""
+    if enabled is None:
+        enabled = enabled_endpoints(session, {e.vendor_id for e in events if e.vendor_id is not None})
+    planned: list[tuple[WebhookEvent, WebhookEventType, list[WebhookEndpoint]]] = []
+    for announced in events:
+        kind = WebhookEventType(announced.event_type)
+        endpoints = [
+            endpoint
+            for endpoint in enabled
+            if endpoint.vendor_id in (None, announced.vendor_id) and kind.value in endpoint.event_types
+        ]
+        if endpoints:
+            planned.append((announced, kind, endpoints))
+    if not planned:
         return []
-    event_id = event_id or f"evt_{uuid.uuid4().hex}"
-    body = json.dumps(
-        {
-            "type": event.value,
-            "timestamp": _timestamp(occurred_at or utcnow()),
-            "data": to_jsonable_python(payload),
-        },
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    taken = set(
-        session.scalars(
-            select(WebhookDelivery.endpoint_id).where(
-                WebhookDelivery.event_id == event_id,
-                WebhookDelivery.endpoint_id.in_([endpoint.id for endpoint in endpoints]),
-            )
-        )
+    taken = _deliveries_queued(
+        session, [(e.event_id, endpoints) for e, _, endpoints in planned if e.event_id]
     )
     deliveries = []
-    for endpoint in endpoints:
-        if endpoint.id in taken:
-            continue
-        delivery = WebhookDelivery(
-            id=uuid.uuid4(), endpoint_id=endpoint.id, event_id=event_id, event_type=event.value, body=body
+    for announced, kind, endpoints in planned:
+        event_id = announced.event_id or f"evt_{uuid.uuid4().hex}"
+        body = json.dumps(
+            {
+                "type": kind.value,
+                "timestamp": _timestamp(announced.occurred_at or utcnow()),
+                "data": to_jsonable_python(announced.payload),
+            },
+            separators=(",", ":"),
+            ensure_ascii=False,
         )
-        session.add(delivery)
-        delivery.outbox_message_id = enqueue(session, WEBHOOK_TOPIC, {"delivery_id": str(delivery.id)}).id
-        deliveries.append(delivery)
+        for endpoint in endpoints:
+            if (event_id, endpoint.id) in taken:
+                continue
+            delivery = WebhookDelivery(
+                id=uuid.uuid4(), endpoint_id=endpoint.id, event_id=event_id, event_type=kind.value, body=body
+            )
+            session.add(delivery)
+            delivery.outbox_message_id = enqueue(session, WEBHOOK_TOPIC, {"delivery_id": str(delivery.id)}).id
+            deliveries.append(delivery)
     session.flush()
     return deliveries
+
+
+_QUEUED_READ_CHUNK = 1000  # event ids per query, well under the drivers' limits on bound parameters
+
+
+def _deliveries_queued(
+    session: Session, wanted: Sequence[tuple[str, Sequence[WebhookEndpoint]]]
+) -> set[tuple[str, uuid.UUID]]:
+    """Which of these (event id, endpoint) pairs have a delivery already, read by the unique (endpoint, event)
+    index: one query per thousand event ids."""
+    endpoint_ids = {endpoint.id for _, endpoints in wanted for endpoint in endpoints}
+    event_ids = sorted({event_id for event_id, _ in wanted})
+    taken: set[tuple[str, uuid.UUID]] = set()
+    for start in range(0, len(event_ids), _QUEUED_READ_CHUNK):
+        chunk = event_ids[start : start + _QUEUED_READ_CHUNK]
+        taken.update(
+            (event_id, endpoint_id)
+            for event_id, endpoint_id in session.execute(
+                select(WebhookDelivery.event_id, WebhookDelivery.endpoint_id).where(
+                    WebhookDelivery.endpoint_id.in_(endpoint_ids), WebhookDelivery.event_id.in_(chunk)
+                )
+            )
+        )
+    return taken
+
+
+_ENABLED_READ = "enabled webhook endpoints"
+"""The ``transaction_cache`` holding the enabled endpoints read last, with the vendors they were read for: the
+subscribers of one license event (the ledger's, the license webhooks') share one read."""
+
+
+def enabled_endpoints(session: Session, vendor_ids: Iterable[uuid.UUID]) -> Sequence[WebhookEndpoint]:
+    """The enabled endpoints that hear of these vendors' events: theirs and the operator's (one query, or none
+    when this transaction read them for these vendors, or more, already)."""
+    ids = set(vendor_ids)
+    cache = transaction_cache(session, _ENABLED_READ)
+    earlier: tuple[frozenset[uuid.UUID], Sequence[WebhookEndpoint]] | None = cache.get("read")
+    if earlier is not None and ids <= earlier[0]:
+        return [
+            endpoint for endpoint in earlier[1] if endpoint.vendor_id is None or endpoint.vendor_id in ids
+        ]
+    owners: ColumnElement[bool] = WebhookEndpoint.vendor_id.is_(None)
+    if ids:
+        owners = or_(owners, WebhookEndpoint.vendor_id.in_(ids))
+    found = session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True), owners)).all()
+    cache["read"] = (frozenset(ids), found)
+    return found
+
+
+@sqlalchemy_event.listens_for(Session, "before_flush")
+def _forget_endpoints_changed(session: Session, *_: object) -> None:
+    """An endpoint created, changed or deleted in this session is read again."""
+    if any(isinstance(row, WebhookEndpoint) for row in (*session.new, *session.dirty, *session.deleted)):
+        transaction_cache(session, _ENABLED_READ).clear()
 
 
 def _money(event: LicenseEvent) -> dict[str, Any] | None:
@@ -223,30 +307,37 @@ def queue_license_webhooks(session: Session, events: Sequence[LicenseEvent]) -> 
     """The license-event subscriber: one webhook per event that is a webhook event, for the license's vendor
     (and the operator)."""
     wanted = [event for event in events if event.kind.value in LICENSE_EVENT_TYPES]
-    if (
-        not wanted
-        or session.scalar(select(WebhookEndpoint.id).where(WebhookEndpoint.enabled.is_(True))) is None
+    if not wanted:
+        return
+    catalog = CatalogRepository(session)
+    listing_ids = {event.license.listing_id for event in wanted}
+    held = catalog.held_listings(listing_ids)
+    # Listings this session does not hold with their vendors are read only if any endpoint may hear of them.
+    if len(held) < len(listing_ids) and (
+        session.scalar(select(WebhookEndpoint.id).where(WebhookEndpoint.enabled.is_(True))) is None
     ):
         return
-    listings = {event.license.listing_id for event in wanted}
+    listings = catalog.listings_by_id(listing_ids)
     vendors = {
-        row.listing_id: (row.id, row.slug)
-        for row in session.execute(
-            select(Listing.id.label("listing_id"), Vendor.id, Vendor.slug)
-            .join(App, App.id == Listing.app_id)
-            .join(Vendor, Vendor.id == App.vendor_id)
-            .where(Listing.id.in_(listings))
-        )
+        listing.id: (listing.app.vendor.id, listing.app.vendor.slug)
+        for listing in listings.values()
+        if listing.app is not None
     }
+    endpoints = enabled_endpoints(session, {vendor_id for vendor_id, _ in vendors.values()})
+    if not endpoints:
+        return
+    announced = []
     for event in wanted:
         vendor_id, slug = vendors.get(event.license.listing_id, (None, None))
-        queue_webhook(
-            session,
-            LICENSE_EVENT_TYPES[event.kind.value],
-            vendor_id,
-            license_data(event, slug),
-            occurred_at=event.occurred_at,
+        announced.append(
+            WebhookEvent(
+                LICENSE_EVENT_TYPES[event.kind.value],
+                vendor_id,
+                license_data(event, slug),
+                occurred_at=event.occurred_at,
+            )
         )
+    queue_webhooks(session, announced, enabled=endpoints)
 
 
 # -- what vendors and the operator do ------------------------------------------------------------------------
@@ -260,6 +351,16 @@ class EndpointChanges:
     events: Sequence[str] | None = None
     description: str | None = None
     enabled: bool | None = None
+
+
+@dataclass(frozen=True)
+class NewEndpoint:
+    """What registering an endpoint asks for (``vendor``: a slug, or ``None`` as ``create_for`` takes it)."""
+
+    url: str
+    events: Sequence[str]
+    description: str = ""
+    vendor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -289,6 +390,14 @@ class DeliveryView:
     log: list[WebhookAttempt] = field(default_factory=list)
 
 
+# An endpoint's deliveries grow with every event (counted only when asked); a vendor's endpoints are few.
+DELIVERIES_NEWEST_FIRST = KeysetOrder(
+    "webhook-deliveries", WebhookDelivery.created_at, WebhookDelivery.id, datetime, uuid.UUID
+)
+ENDPOINTS_OLDEST_FIRST = KeysetOrder(
+    "webhook-endpoints", WebhookEndpoint.created_at, WebhookEndpoint.id, datetime, uuid.UUID, descending=False
+)
+
 _STATUS_NAMES = {MessageStatus.DEAD: "failed"}
 
 
@@ -299,6 +408,12 @@ class WebhookService:
         self.secret_key = secret_key
         """Seals the endpoints' signing secrets at rest (``mercato.webhooks.sealing``)."""
         self.allow_loopback = allow_loopback
+
+    @classmethod
+    def of_deployment(cls, session: Session, clock: Clock, settings: Settings) -> WebhookService:
+        """As the API and the vendor portal build it: secrets sealed under the deployment's secret key, loopback
+        receivers only where the deployment allows them (``webhook_allow_loopback``, or a demo)."""
+        return cls(session, clock, settings.secret_key, settings.webhook_allow_loopback or settings.demo)
 
     # Finding, as the principal may
 
@@ -322,8 +437,8 @@ class WebhookService:
         return endpoint
 
     def endpoints_for(
-        self, principal: Principal, vendor: str | None = None, limit: int = 50, offset: int = 0
-    ) -> tuple[list[EndpointView], int]:
+        self, principal: Principal, vendor: str | None = None, page: PageRequest = PageRequest()
+    ) -> Page[EndpointView]:
         """Operator staff: every endpoint (``vendor="operator"``: their own); a vendor's members: their
         vendors'; anyone else: none. Oldest first."""
         query = select(WebhookEndpoint)
@@ -333,14 +448,12 @@ class WebhookService:
             query = query.where(WebhookEndpoint.vendor_id.is_(None))
         elif vendor:
             query = query.join(Vendor, Vendor.id == WebhookEndpoint.vendor_id).where(Vendor.slug == vendor)
-        total = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        rows = list(
-            self.session.scalars(
-                query.order_by(WebhookEndpoint.created_at, WebhookEndpoint.id).limit(limit).offset(offset)
-            )
-        )
+        endpoints = fetch_page(self.session, query, ENDPOINTS_OLDEST_FIRST, page, always_count=True)
+        rows: list[WebhookEndpoint] = list(endpoints.rows)
         slugs = self._vendor_slugs({row.vendor_id for row in rows if row.vendor_id})
-        return [EndpointView(row, slugs.get(row.vendor_id) if row.vendor_id else None) for row in rows], total
+        return endpoints.shown_as(
+            [EndpointView(row, slugs.get(row.vendor_id) if row.vendor_id else None) for row in rows]
+        )
 
     def _owner_vendor(self, principal: Principal, slug: str | None) -> uuid.UUID | None:
         if slug is None:
@@ -394,6 +507,73 @@ class WebhookService:
         self.session.flush()
         return endpoint, secret
 
+    def create_once(
+        self,
+        principal: Principal,
+        endpoint: NewEndpoint,
+        idempotency_key: str | None,
+        present: Callable[[EndpointView], dict[str, Any]],
+    ) -> Answer:
+        """``create_for``, once per ``Idempotency-Key``: a retry whose answer was lost gets the same endpoint
+        and secret instead of a second endpoint (which would receive every event twice).
+
+        The answer is ``present``'s body with the secret under ``"secret"``. The remembered answer leaves the
+        secret out, as the endpoint's row keeps it sealed: a replay opens the endpoint's current secret (after a
+        rotation, the new one, which is the one that signs)."""
+        secret_of_first: list[str] = []
+
+        def perform() -> Answer:
+            created, secret = self.create_for(
+                principal, endpoint.url, endpoint.events, endpoint.description, endpoint.vendor
+            )
+            secret_of_first.append(secret)
+            return Answer(201, present(self.view(created)))
+
+        answer = Idempotency(CommerceRepository(self.session), self.clock).run(
+            f"{principal.user_id}:create-webhook-endpoint",
+            idempotency_key,
+            request_fingerprint(endpoint.url, list(endpoint.events), endpoint.description, endpoint.vendor),
+            "for another webhook endpoint",
+            perform,
+        )
+        return self._with_secret(principal, answer, secret_of_first)
+
+    def rotate_secret_once(
+        self,
+        principal: Principal,
+        endpoint_id: uuid.UUID,
+        idempotency_key: str | None,
+        present: Callable[[EndpointView], dict[str, Any]],
+    ) -> Answer:
+        """``rotate_secret_for``, once per ``Idempotency-Key``: a retry rotates nothing more (a second rotation
+        would end the first new secret's overlap before the receiver ever saw it). Remembered without the
+        secret, as ``create_once``."""
+        secret_of_first: list[str] = []
+
+        def perform() -> Answer:
+            rotated, secret = self.rotate_secret_for(principal, endpoint_id)
+            secret_of_first.append(secret)
+            return Answer(200, present(self.view(rotated)))
+
+        answer = Idempotency(CommerceRepository(self.session), self.clock).run(
+            f"{principal.user_id}:rotate-webhook-secret:{endpoint_id}",
+            idempotency_key,
+            request_fingerprint(str(endpoint_id)),
+            "for another rotation",
+            perform,
+        )
+        return self._with_secret(principal, answer, secret_of_first)
+
+    def _with_secret(self, principal: Principal, answer: Answer, secret_of_first: list[str]) -> Answer:
+        """The answer with its secret put back: the one just made, or on a replay the endpoint's own, unsealed
+        (an endpoint deleted since answers 404, as any endpoint one may not see)."""
+        if secret_of_first:
+            secret = secret_of_first[0]
+        else:
+            endpoint = self.endpoint_for(principal, uuid.UUID(str(answer.body["id"])))
+            secret = open_secret(endpoint.secret, self.secret_key, endpoint.id)
+        return replace(answer, body={**answer.body, SECRET_FIELD: secret})
+
     def change_for(
         self, principal: Principal, endpoint_id: uuid.UUID, changes: EndpointChanges
     ) -> WebhookEndpoint:
@@ -437,12 +617,39 @@ class WebhookService:
     def _delivery_view(
         self, delivery: WebhookDelivery, log: list[WebhookAttempt] | None = None
     ) -> DeliveryView:
-        now = self.clock.now()
         message = (
             self.session.get(OutboxMessage, delivery.outbox_message_id)
             if delivery.outbox_message_id
             else None
         )
+        attempts = self._attempts_of([delivery.id]).get(delivery.id, [])
+        return self._shown_delivery(delivery, message, attempts, log)
+
+    def _attempts_of(self, delivery_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Any]]:
+        """Each delivery's attempts (time, status code, error), newest first, in one query."""
+        found: dict[uuid.UUID, list[Any]] = {}
+        if delivery_ids:
+            for row in self.session.execute(
+                select(
+                    WebhookAttempt.delivery_id,
+                    WebhookAttempt.attempted_at,
+                    WebhookAttempt.status_code,
+                    WebhookAttempt.error,
+                )
+                .where(WebhookAttempt.delivery_id.in_(delivery_ids))
+                .order_by(WebhookAttempt.id.desc())
+            ):
+                found.setdefault(row.delivery_id, []).append(row)
+        return found
+
+    def _shown_delivery(
+        self,
+        delivery: WebhookDelivery,
+        message: OutboxMessage | None,
+        attempts: list[Any],
+        log: list[WebhookAttempt] | None = None,
+    ) -> DeliveryView:
+        now = self.clock.now()
         if message is not None:
             state = status_of(message, now)
             status = _STATUS_NAMES.get(state, state.value)
@@ -451,13 +658,6 @@ class WebhookService:
         else:
             status = "delivered" if delivery.delivered_at else "failed"
             next_attempt_at = None
-        attempts = list(
-            self.session.execute(
-                select(WebhookAttempt.attempted_at, WebhookAttempt.status_code, WebhookAttempt.error)
-                .where(WebhookAttempt.delivery_id == delivery.id)
-                .order_by(WebhookAttempt.id.desc())
-            )
-        )
         last = attempts[0] if attempts else None
         return DeliveryView(
             id=delivery.id,
@@ -478,31 +678,50 @@ class WebhookService:
         )
 
     def deliveries_for(
-        self, principal: Principal, endpoint_id: uuid.UUID, limit: int = 50, offset: int = 0
-    ) -> tuple[list[DeliveryView], int]:
-        """The endpoint's deliveries, newest first."""
+        self, principal: Principal, endpoint_id: uuid.UUID, page: PageRequest = PageRequest()
+    ) -> Page[DeliveryView]:
+        """The endpoint's deliveries, newest first; their outbox messages and attempts read once per page,
+        not per delivery."""
         endpoint = self.endpoint_for(principal, endpoint_id)
         query = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)
-        total = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        rows = self.session.scalars(
-            query.order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id).limit(limit).offset(offset)
+        deliveries = fetch_page(self.session, query, DELIVERIES_NEWEST_FIRST, page)
+        rows: list[WebhookDelivery] = list(deliveries.rows)
+        message_ids = [row.outbox_message_id for row in rows if row.outbox_message_id]
+        messages = (
+            {
+                m.id: m
+                for m in self.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(message_ids)))
+            }
+            if message_ids
+            else {}
         )
-        return [self._delivery_view(row) for row in rows], total
+        attempts = self._attempts_of([row.id for row in rows])
+        return deliveries.shown_as(
+            [
+                self._shown_delivery(
+                    row,
+                    messages.get(row.outbox_message_id) if row.outbox_message_id else None,
+                    attempts.get(row.id, []),
+                )
+                for row in rows
+            ]
+        )
 
     def _delivery(
         self, principal: Principal, endpoint_id: uuid.UUID, delivery_id: uuid.UUID
-    ) -> WebhookDelivery:
+    ) -> tuple[WebhookEndpoint, WebhookDelivery]:
+        """The endpoint, as the principal may see it, and its delivery."""
         endpoint = self.endpoint_for(principal, endpoint_id)
         delivery = self.session.get(WebhookDelivery, delivery_id)
         if delivery is None or delivery.endpoint_id != endpoint.id:
             raise WebhookDeliveryNotFound(f"Webhook endpoint {endpoint_id} has no delivery {delivery_id}.")
-        return delivery
+        return endpoint, delivery
 
     def delivery_for(
         self, principal: Principal, endpoint_id: uuid.UUID, delivery_id: uuid.UUID
     ) -> DeliveryView:
         """One delivery with its log: every attempt, newest first."""
-        delivery = self._delivery(principal, endpoint_id, delivery_id)
+        _, delivery = self._delivery(principal, endpoint_id, delivery_id)
         log = list(
             self.session.scalars(
                 select(WebhookAttempt)
@@ -517,8 +736,7 @@ class WebhookService:
     ) -> DeliveryView:
         """Send a delivery again, now, with the same ``webhook-id`` and body (signed afresh): one waiting for a
         retry goes at once; a delivered or failed one is queued again with a fresh retry horizon."""
-        delivery = self._delivery(principal, endpoint_id, delivery_id)
-        endpoint = self.endpoint_for(principal, endpoint_id)
+        endpoint, delivery = self._delivery(principal, endpoint_id, delivery_id)
         if not endpoint.enabled:
             raise WebhookEndpointDisabled(
                 f"Webhook endpoint {endpoint.id} is disabled; enable it before resending.",
