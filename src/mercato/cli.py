@@ -1,4 +1,8 @@
-"""The ``mercato`` command: serve, migrate and load demo data (keys and licenses join as they are built)."""
+"""The ``mercato`` command: serve, migrate and load demo data here; every other command in its feature's module.
+
+A command's module, and what it needs (the ORM, the services, the web application), is imported only when
+that command runs: ``mercato --help`` and the offline key check start in a fraction of the time.
+"""
 
 from __future__ import annotations
 
@@ -9,32 +13,118 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from typer import _click as click
-from typer.core import TyperGroup
 
-from mercato.accounts import cli as accounts_cli
-from mercato.accounts.demo import DEMO_PASSWORD
-from mercato.billing.cli import app as billing_app
-from mercato.catalog import vendors_cli
-from mercato.catalog.cli import app as catalog_app
-from mercato.catalog.demo import load_demo_catalog
-from mercato.catalog.repository import CatalogRepository
-from mercato.cli_support import database_engine, require_secret
-from mercato.commerce.migration_cli import migrate as migrate_licenses
-from mercato.database import make_session_factory, transaction
-from mercato.keys.cli import app as keys_app
-from mercato.ledger import cli as ledger_cli
-from mercato.licenses.cli import app as license_app
-from mercato.operations import cli as operations_cli
-from mercato.outbox.cli import outbox_app, worker
-from mercato.settings import get_settings
-from mercato.testclock.cli import app as clock_app
-from mercato.transitions.cli import app as transitions_app
+from mercato.lazy_commands import LazyCommand, LazyGroup
+
+_COMMANDS = {
+    "doctor": LazyCommand(
+        "mercato.operations.cli",
+        "doctor",
+        "Check the deployment: settings, the database and its migration level, the secret, the signing keys of\n"
+        "every issuer, the outbox and the SMTP server. Each finding says what to do. Exit status 1 when something\n"
+        "is wrong (warnings alone leave it 0). Changes nothing.",
+    ),
+    "backup": LazyCommand(
+        "mercato.operations.cli",
+        "backup",
+        "Copy the SQLite database into FILE while Mercato keeps running (SQLite's online backup API), check the\n"
+        "copy, and say what it holds. FILE must not exist. For PostgreSQL it prints the pg_dump command to use.",
+    ),
+    "restore": LazyCommand(
+        "mercato.operations.cli",
+        "restore",
+        "Replace the SQLite database's content with a backup that 'mercato backup' made, then migrate it to this\n"
+        "version's schema. Stop the servers and workers first. For PostgreSQL it prints the pg_restore command.",
+    ),
+    "export": LazyCommand(
+        "mercato.operations.cli",
+        "export",
+        "Write the whole deployment to FILE (JSON lines, table by table, every table of the schema), to move it\n"
+        "to another database with 'mercato import'. Reads one consistent snapshot (on SQLite other writers wait).",
+    ),
+    "import": LazyCommand(
+        "mercato.operations.cli",
+        "import_",
+        "Load a 'mercato export' file into this deployment's database, which must be empty: migrated here first\n"
+        "if it has no tables, refused if it has any rows. All or nothing.",
+    ),
+    "worker": LazyCommand(
+        "mercato.outbox.cli",
+        "worker",
+        "Deliver outbox messages (e-mail) until stopped with Ctrl-C. On PostgreSQL run as many as you like.",
+    ),
+    "migrate": LazyCommand(
+        __name__,
+        "migrate",
+        "Apply the database migrations (safe to run again: it only applies what is missing).",
+    ),
+    "demo": LazyCommand(
+        __name__,
+        "demo",
+        "Load the demo catalog into an empty database (does nothing if the catalog has listings).",
+    ),
+    "serve": LazyCommand(__name__, "serve", "Migrate the database, then serve the marketplace and its API."),
+    "keys": LazyCommand(
+        "mercato.keys.cli", "app", "Signing keys: one ring per issuer ('operator', or a vendor's slug)."
+    ),
+    "license": LazyCommand("mercato.licenses.cli", "app", "License keys: issue, check, re-issue and revoke."),
+    "licenses": LazyCommand(
+        "mercato.licenses.cli",
+        "app",
+        "The same as 'mercato license'.",
+        help="The same as 'mercato license'.",
+    ),
+    "billing": LazyCommand(
+        "mercato.billing.cli", "app", "Billing: cloud renewals, dunning and license lifecycle."
+    ),
+    "catalog": LazyCommand(
+        "mercato.catalog.cli",
+        "app",
+        "The catalog as a file (YAML or JSON): export it, apply it, print its schema.",
+    ),
+    "clock": LazyCommand(
+        "mercato.testclock.cli",
+        "app",
+        "The test clock: move the whole deployment's time (demos and tests only).",
+    ),
+    "outbox": LazyCommand(
+        "mercato.outbox.cli",
+        "outbox_app",
+        "Outbox messages (e-mail): where each stands, and sending dead ones again.",
+    ),
+    "transitions": LazyCommand(
+        "mercato.transitions.cli", "app", "Transition campaigns: direct licenses moving to the marketplace."
+    ),
+    "users": LazyCommand(
+        "mercato.accounts.cli",
+        "users",
+        "People who sign in: operator staff, customer admins and billing contacts, vendors.",
+    ),
+    "customers": LazyCommand("mercato.accounts.cli", "customers", "Customer organisations."),
+    "tokens": LazyCommand(
+        "mercato.accounts.cli", "tokens", "API tokens: create (shown once), list and revoke."
+    ),
+    "vendors": LazyCommand(
+        "mercato.catalog.vendors_cli",
+        "app",
+        "Vendors: create or approve them, their teams, revenue share and direct store.",
+    ),
+    "payouts": LazyCommand(
+        "mercato.ledger.cli", "payouts_app", "Vendor payouts: run a month's, statements, remittances."
+    ),
+    "ledger": LazyCommand(
+        "mercato.ledger.cli", "ledger_app", "The revenue ledger: backfill and adjustments."
+    ),
+}
+"""Every command of ``mercato``, in the order its help lists them, with the module that defines it."""
 
 
-class _Commands(TyperGroup):
+class _Commands(LazyGroup):
     """The ``mercato`` group. Typer's help shows a flag as ``--demo <bool>``, which invites ``--demo true`` (an
     error: a flag takes no value). Every flag of every command is shown bare, here, as the commands are
     looked up, so a new command's flags are too."""
+
+    lazy_commands = _COMMANDS
 
     def get_params(self, ctx: click.Context) -> list[click.Parameter]:
         params = super().get_params(ctx)
@@ -65,47 +155,48 @@ app = typer.Typer(
     cls=_Commands, help="Mercato: an add-on marketplace and license server.", no_args_is_help=True
 )
 console = Console(stderr=True)
-app.add_typer(keys_app, name="keys")
-license_app.command("migrate")(migrate_licenses)
-app.add_typer(license_app, name="license")
-app.add_typer(license_app, name="licenses", help="The same as 'mercato license'.")
-app.add_typer(billing_app, name="billing")
-app.add_typer(catalog_app, name="catalog")
-app.add_typer(clock_app, name="clock")
-app.add_typer(outbox_app, name="outbox")
-app.add_typer(transitions_app, name="transitions")
-accounts_cli.register(app)
-vendors_cli.register(app)
-ledger_cli.register(app)
-operations_cli.register(app)
-app.command()(worker)
+
+
+@app.callback()
+def _root() -> None:
+    # Typer makes a group of an app with a callback or commands; every command here is in _COMMANDS.
+    pass
 
 
 def _migrate() -> None:
+    from mercato.cli_support import database_engine
+    from mercato.settings import get_settings
+
     database_engine(get_settings(), create=True).dispose()
 
 
-@app.command()
 def migrate() -> None:
     """Apply the database migrations (safe to run again: it only applies what is missing)."""
+    from mercato.settings import get_settings
+
     _migrate()
     console.print(f"Database is up to date: {get_settings().database_url}")
 
 
-@app.command()
 def demo() -> None:
     """Load the demo catalog into an empty database (does nothing if the catalog has listings)."""
+    from mercato.accounts.cli import load_and_print_demo_accounts
+    from mercato.catalog.demo import load_demo_catalog
+    from mercato.catalog.repository import CatalogRepository
+    from mercato.cli_support import database_engine
+    from mercato.database import make_session_factory, transaction
+    from mercato.settings import get_settings
+
     engine = database_engine(get_settings(), create=True)
     with transaction(make_session_factory(engine)) as session:
         repository = CatalogRepository(session)
         loaded = repository.is_empty()
         load_demo_catalog(repository)
-        accounts_cli.load_and_print_demo_accounts(session)
+        load_and_print_demo_accounts(session)
     engine.dispose()
     console.print("Demo catalog loaded." if loaded else "The catalog already has listings; nothing loaded.")
 
 
-@app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on (default MERCATO_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (default MERCATO_PORT).")] = None,
@@ -116,6 +207,10 @@ def serve(
 ) -> None:
     """Migrate the database, then serve the marketplace and its API."""
     import uvicorn
+
+    from mercato.accounts.demo import DEMO_PASSWORD
+    from mercato.cli_support import require_secret
+    from mercato.settings import get_settings
 
     if with_demo:
         # A demo on this machine: the test clock may be moved, and without a secret of its own the demo uses

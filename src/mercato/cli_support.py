@@ -9,24 +9,25 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
-from rich.table import Table
-from sqlalchemy import inspect, make_url
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
-from sqlalchemy.orm import Session
 
 from mercato.clock import Clock, FixedClock, SystemClock, noon_of
-from mercato.database import autocommit_connections, make_engine, make_session_factory, transaction
-from mercato.migrations import upgrade_to_head
 from mercato.pricing import PricingError
 from mercato.problems import NotFound, Problem
-from mercato.services import Services
 from mercato.settings import Settings, get_settings
-from mercato.testclock.clock import SharedTestClock
+
+if TYPE_CHECKING:
+    from rich.table import Table
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session
+
+    from mercato.services import Services
+
+# The database's modules (SQLAlchemy, the migrations, the services) are imported by the functions that use
+# them: a command that needs no database, like the offline key check, starts without them.
 
 err_console = Console(stderr=True)
 USAGE_ERROR = 2
@@ -78,6 +79,10 @@ def parse_date(text: str | None) -> date | None:
 def command_services(settings: Settings, as_of: date | None = None) -> Services:
     """The services of one command: a clock stopped at noon of ``--today``'s date if given; else the
     deployment's test clock where it is enabled; else the system clock."""
+    from mercato.database import autocommit_connections, make_engine
+    from mercato.services import Services
+    from mercato.testclock.clock import SharedTestClock
+
     clock: Clock
     if as_of is not None:
         clock = FixedClock(noon_of(as_of))
@@ -90,6 +95,9 @@ def command_services(settings: Settings, as_of: date | None = None) -> Services:
 
 def _where(settings: Settings) -> str:
     """The database, as an operator recognises it (no password)."""
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         url = make_url(settings.database_url)
     except ArgumentError:
@@ -129,6 +137,12 @@ def database_engine(settings: Settings, *, create: bool = False) -> Engine:
     """An engine on the deployment's database, migrated to the current schema, or a sentence and exit 1: a URL
     that is not one, a server that does not answer, or (unless ``create``) no Mercato database there at all,
     rather than silently making an empty one."""
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+    from mercato.database import make_engine
+    from mercato.migrations import upgrade_to_head
+
     where = _where(settings)
     unset = (
         ""
@@ -174,6 +188,8 @@ def unit_of_work(services: Services | None = None) -> Iterator[tuple[Session, Se
 
     A rule violation is printed as its sentence and exits with status 1; nothing is written.
     """
+    from mercato.database import make_session_factory, transaction
+
     settings = get_settings()
     services = services or command_services(settings)
     engine = database_engine(settings)

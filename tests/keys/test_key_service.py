@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from mercato.catalog.models import Vendor
 from mercato.keys.models import KeyState
 from mercato.keys.sealing import SealedKeyUnreadable, open_private_key
-from mercato.keys.service import KeyService, load_trusted_keys
+from mercato.keys.service import KeyService
+from mercato.keys.trusted import load_trusted_keys
 from mercato.licensing import LicensePayload, sign_license
 from mercato.problems import InvalidInput, NotFound
 

@@ -161,6 +161,41 @@ def test_offline_check_with_exported_keys_and_rotation(tmp_path: Path) -> None:
     assert json.loads(retired.stdout)["status"] == "UNKNOWN_KEY"
 
 
+_OFFLINE_CHECK_THEN_COUNT_IMPORTS = """
+import json, sys
+from mercato.cli import app
+try:
+    app(["license", "check", *sys.argv[1:]], prog_name="mercato")
+except SystemExit as exit:
+    status = exit.code
+heavy = ("sqlalchemy", "fastapi", "mercato.services", "mercato.licenses.models")
+loaded = [name for name in heavy if name in sys.modules]
+print(json.dumps({"status": status, "loaded": loaded}))
+"""
+
+
+def test_the_offline_check_imports_no_database_and_no_web_framework(
+    workdir: Path, marketplace_key: str
+) -> None:
+    # An app vendor runs the offline check in its CI, where there is no database: it must not pay for one.
+    jwks = mercato(workdir, "keys", "export", "--issuer", "operator", "--format", "jwks")
+    assert jwks.returncode == 0, jwks.stderr
+    trusted = workdir / "offline-check.jwks.json"
+    trusted.write_text(jwks.stdout)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MERCATO_")}
+    args = [marketplace_key, *HOST, "--host-tier", "100", "--trusted", str(trusted)]
+    result = subprocess.run(
+        [sys.executable, "-c", _OFFLINE_CHECK_THEN_COUNT_IMPORTS, *args],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1]) == {"status": 0, "loaded": []}, result.stderr
+
+
 def test_direct_key_and_revocation(workdir: Path) -> None:
     issued = mercato(
         workdir,

@@ -44,13 +44,6 @@ OrganisationsOption = Annotated[
 ]
 
 
-def register(app: typer.Typer) -> None:
-    """Add the accounts commands to the ``mercato`` command."""
-    app.add_typer(users, name="users")
-    app.add_typer(customers, name="customers")
-    app.add_typer(tokens, name="tokens")
-
-
 def load_and_print_demo_accounts(session: Session) -> None:
     """Load the demo accounts and print their public demo tokens (for ``mercato demo``)."""
     demo_tokens = load_demo_accounts(session)

@@ -34,11 +34,6 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on standard
 NoteOption = Annotated[str, typer.Option("--note", help="Why; the vendor's members see it.")]
 
 
-def register(root: typer.Typer) -> None:
-    """Add ``mercato vendors`` to the ``mercato`` command."""
-    root.add_typer(app, name="vendors")
-
-
 def _service(session: Any, services: Any) -> VendorService:
     return VendorService(session, services.secret_key, services.clock)
 

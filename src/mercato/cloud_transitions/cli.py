@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 from decimal import Decimal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import track
 from rich.table import Table
 
 from mercato import pricing
-from mercato.catalog.repository import CatalogRepository
 from mercato.cli_support import (
     command_services,
     database_engine,
@@ -21,10 +20,14 @@ from mercato.cli_support import (
     print_json,
     require_secret,
 )
-from mercato.cloud_transitions.service import CloudTransitions, LicenseMove, TransitionReport
-from mercato.database import make_session_factory, transaction
 from mercato.problems import Problem
 from mercato.settings import get_settings
+
+if TYPE_CHECKING:
+    from mercato.cloud_transitions.service import TransitionReport
+
+# The command's rules and the database are imported when it runs: ``mercato license`` is imported by the
+# offline key check too, which needs neither.
 
 
 def cloud_transition(
@@ -46,6 +49,10 @@ def cloud_transition(
     of --from gets one marketplace invoice for the rest of its term, the unused prepayment credited; paying it
     moves the license (an invoice of nothing to pay moves it at once). One transaction per license: a run that
     is stopped has invoiced the licenses it finished, and running it again invoices the others, never one twice."""
+    from mercato.catalog.repository import CatalogRepository
+    from mercato.cloud_transitions.service import CloudTransitions, LicenseMove
+    from mercato.database import make_session_factory, transaction
+
     settings = get_settings()
     require_secret(settings)  # an invoice of nothing to pay is settled at once and signs keys
     services = command_services(settings, parse_date(today))

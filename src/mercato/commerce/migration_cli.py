@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
-from mercato.catalog.repository import CatalogRepository
 from mercato.cli_support import (
     command_services,
     database_engine,
@@ -17,9 +16,13 @@ from mercato.cli_support import (
     nothing_found,
     print_json,
 )
-from mercato.commerce.migrating import BatchMigration, MigrationOutcome, RolledBack
-from mercato.database import make_session_factory, transaction
 from mercato.settings import get_settings
+
+if TYPE_CHECKING:
+    from mercato.commerce.migrating import MigrationOutcome
+
+# The command's rules and the database are imported when it runs: ``mercato license`` is imported by the
+# offline key check too, which needs neither.
 
 console = Console()
 
@@ -37,6 +40,10 @@ def migrate(
     customer is e-mailed it), the direct key working through its grace period. Licenses that must be upgraded
     to match their host are listed with the price their customer's migration quote asks. One transaction per
     license: a run that is stopped (or killed) has moved what it finished, and running it again moves the rest."""
+    from mercato.catalog.repository import CatalogRepository
+    from mercato.commerce.migrating import BatchMigration, RolledBack
+    from mercato.database import make_session_factory, transaction
+
     settings = get_settings()
     services = command_services(settings)
     engine = database_engine(settings)

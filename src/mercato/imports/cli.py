@@ -9,12 +9,11 @@ with status 1, writing nothing.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from mercato.catalog.vendors import VendorService
 from mercato.cli_support import (
     command_services,
     database_engine,
@@ -23,14 +22,15 @@ from mercato.cli_support import (
     print_json,
     require_secret,
 )
-from mercato.database import make_session_factory, transaction
-from mercato.imports.api import import_out
-from mercato.imports.errors import ImportRefused
-from mercato.imports.rows import MAX_FILE_BYTES
-from mercato.imports.service import ImportService, ImportSummary
 from mercato.pricing import PricingError
 from mercato.problems import Problem
 from mercato.settings import get_settings
+
+if TYPE_CHECKING:
+    from mercato.imports.service import ImportSummary
+
+# The command's rules and the database are imported when it runs: ``mercato license`` is imported by the
+# offline key check too, which needs neither.
 
 
 def import_licenses(
@@ -48,6 +48,12 @@ def import_licenses(
     row makes (or finds) the customer organisation and its host instance, invites the contact as its admin and
     issues a direct license signed with the vendor's keys. Safe to run again: the same file changes nothing,
     and references imported before with the same terms are skipped."""
+    from mercato.catalog.vendors import VendorService
+    from mercato.database import make_session_factory, transaction
+    from mercato.imports.api import import_out
+    from mercato.imports.errors import ImportRefused
+    from mercato.imports.service import ImportService
+
     settings = get_settings()
     require_secret(settings)
     data = _read(file)
@@ -97,6 +103,8 @@ def import_licenses(
 
 
 def _read(file: Path) -> bytes:
+    from mercato.imports.rows import MAX_FILE_BYTES
+
     try:
         size = file.stat().st_size
         if size > MAX_FILE_BYTES:

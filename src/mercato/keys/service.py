@@ -7,8 +7,6 @@ license keys it signed until an operator retires it.
 from __future__ import annotations
 
 import base64
-import json
-import re
 import secrets
 from collections.abc import Iterable
 from datetime import datetime
@@ -27,9 +25,7 @@ from mercato.keys.sealing import open_private_key, seal_private_key
 from mercato.licensing import (
     TrustedKey,
     jwks,
-    public_key_from_pem,
     public_key_to_pem,
-    trusted_keys_from_jwks,
 )
 from mercato.licensing.keys import KID_PATTERN
 from mercato.problems import InvalidInput, NotFound
@@ -46,29 +42,6 @@ def _b64url(raw: bytes) -> str:
 def public_key_from_row(row: SigningKey) -> Ed25519PublicKey:
     raw = base64.urlsafe_b64decode(row.public_key + "=" * (-len(row.public_key) % 4))
     return Ed25519PublicKey.from_public_bytes(raw)
-
-
-_PEM_BLOCK = re.compile(
-    r"#\s*kid:\s*(\S+)\s*\n#\s*issuer:\s*(\S+)\s*\n(-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----)",
-    re.S,
-)
-
-
-def load_trusted_keys(text: str) -> dict[str, TrustedKey]:
-    """Trusted keys, each bound to its issuer, from a JWK Set whose keys name their issuer (``iss``) or from a
-    PEM bundle as ``mercato keys export --format pem`` writes it (each key preceded by ``# kid: …`` and
-    ``# issuer: …`` lines). Raises ``ValueError`` when neither yields a key, or a key names no valid issuer."""
-    if text.lstrip().startswith("{"):
-        return dict(trusted_keys_from_jwks(json.loads(text)))
-    keys = {
-        kid: TrustedKey(issuer, public_key_from_pem(block)) for kid, issuer, block in _PEM_BLOCK.findall(text)
-    }
-    if not keys:
-        raise ValueError(
-            "no JWK Set and no PEM block preceded by '# kid: …' and '# issuer: …' lines found "
-            "(write one with: mercato keys export)"
-        )
-    return keys
 
 
 class KeyService:

@@ -43,12 +43,6 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on standard
 TodayOption = Annotated[str | None, typer.Option("--today", help="Run as of this date (YYYY-MM-DD).")]
 
 
-def register(root: typer.Typer) -> None:
-    """Add ``mercato payouts`` and ``mercato ledger`` to the ``mercato`` command."""
-    root.add_typer(payouts_app, name="payouts")
-    root.add_typer(ledger_app, name="ledger")
-
-
 def _threshold(text: str) -> Decimal:
     try:
         value = Decimal(text)

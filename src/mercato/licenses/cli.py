@@ -8,14 +8,12 @@ from contextlib import nullcontext
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from mercato import pricing
-from mercato.accounts.service import AccountService
-from mercato.catalog.models import UNLIMITED_USERS
 from mercato.cli_support import (
     USAGE_ERROR,
     command_services,
@@ -29,12 +27,10 @@ from mercato.cli_support import (
 )
 from mercato.clock import SystemClock
 from mercato.cloud_transitions.cli import cloud_transition
+from mercato.commerce.migration_cli import migrate as migrate_licenses
 from mercato.imports.cli import import_licenses
-from mercato.keys.service import KeyService, load_trusted_keys
-from mercato.licenses.models import License, LicenseState
-from mercato.licenses.repository import LicenseQuery, LicenseRepository, OwnedLicense
-from mercato.licenses.service import IssueRequest, LicenseService
-from mercato.licenses.validation import StaticTrustedKeys, ValidationService
+from mercato.keys.trusted import load_trusted_keys
+from mercato.licenses.states import LicenseState
 from mercato.licensing import (
     Channel,
     FixAction,
@@ -47,6 +43,13 @@ from mercato.licensing import (
     check,
 )
 from mercato.settings import get_settings
+
+if TYPE_CHECKING:
+    from mercato.licenses.models import License
+    from mercato.licenses.repository import OwnedLicense
+
+# The services, repositories and models are imported by the commands that use them: the offline check
+# (``check --trusted``) runs where there is no database, in an app vendor's CI, and starts faster without them.
 
 app = typer.Typer(help="License keys: issue, check, re-issue and revoke.", no_args_is_help=True)
 app.command("cloud-transition")(cloud_transition)
@@ -121,6 +124,8 @@ def issue(
     error. The seller of record signs: the operator for the marketplace, the app's vendor for direct. With
     --organisation and --host-instance the license is the customer's, as if bought: its admins see it and are
     e-mailed its key."""
+    from mercato.licenses.service import IssueRequest, LicenseService
+
     if hosting is None and host_instance is None:
         raise typer.BadParameter("give --hosting (or --host-instance, whose hosting is taken)")
     if server_id is None and host_instance is None:
@@ -238,6 +243,9 @@ def check_key(
     if keys is not None:
         verdict = check(key, keys, host)
     else:
+        from mercato.keys.service import KeyService
+        from mercato.licenses.validation import StaticTrustedKeys, ValidationService
+
         with unit_of_work() as (session, services):
             service = KeyService(session, services.secret_key, services.clock)
             trusted_keys = StaticTrustedKeys(service.trusted_keys(), service.app_vendor)
@@ -268,6 +276,8 @@ def _only_vendor(keys: dict[str, TrustedKey]) -> str | None:
 @app.command()
 def reissue(entitlement: Annotated[str, typer.Argument(help="SEN-… of the license.")]) -> None:
     """Print a new key for the license's current terms; its earlier keys are superseded (with grace)."""
+    from mercato.licenses.service import LicenseService
+
     with unit_of_work() as (session, services):
         issued = LicenseService(session, services).reissue(entitlement)
         typer.echo(issued.token)
@@ -286,6 +296,8 @@ def revoke(
     ] = "revoked",
 ) -> None:
     """Revoke one key, or a whole license (operator or vendor action)."""
+    from mercato.licenses.service import LicenseService
+
     if (serial is None) == (entitlement is None):
         raise typer.BadParameter("give exactly one of --serial or --entitlement")
     with unit_of_work() as (session, services):
@@ -303,6 +315,8 @@ def revoke(
 
 
 def _tier_text(tier_users: int) -> str:
+    from mercato.catalog.models import UNLIMITED_USERS
+
     return "unlimited" if tier_users == UNLIMITED_USERS else str(tier_users)
 
 
@@ -354,6 +368,9 @@ def list_licenses(
     as_json: JsonOption = False,
 ) -> None:
     """List licenses, newest first, with filters; every license of every customer (operator's view)."""
+    from mercato.accounts.service import AccountService
+    from mercato.licenses.repository import LicenseQuery, LicenseRepository
+
     before = parse_date(expiring_before)
     with unit_of_work() as (session, _):
         organisation_id = AccountService(session).organisation(customer).id if customer else None
@@ -396,6 +413,8 @@ def show_license(
     as_json: JsonOption = False,
 ) -> None:
     """Show one license: its terms, owner, every key it was issued (by serial) and its history."""
+    from mercato.licenses.repository import LicenseRepository
+
     with unit_of_work() as (session, _):
         repository = LicenseRepository(session)
         owned = repository.owned(entitlement.strip())
@@ -455,3 +474,6 @@ def show_license(
     for entry in history:
         history_table.add_row(f"{entry.occurred_at:%Y-%m-%d %H:%M}", entry.kind.value, entry.description)
     err_console.print(history_table)
+
+
+app.command("migrate")(migrate_licenses)

@@ -26,23 +26,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mercato.clock import utcnow
 from mercato.database import Base, enum_column, new_id
+from mercato.licenses.states import LicenseState as LicenseState  # where the rest of Mercato finds it
 from mercato.pricing import Channel, Hosting, LicenseType
 
 if TYPE_CHECKING:
     from mercato.catalog.models import Listing
-
-
-class LicenseState(StrEnum):
-    ACTIVE = "active"
-    EXPIRED = "expired"  # an evaluation or a term ended, or a cloud subscription went unpaid too long
-    SUSPENDED = "suspended"  # a cloud subscription unpaid past its grace period
-    CANCELLED = "cancelled"  # refunded or revoked
-    SUPERSEDED = "superseded"
-
-    @property
-    def is_closed(self) -> bool:
-        """Closed licenses get no new keys and are not renewed, upgraded or co-termed."""
-        return self in (LicenseState.CANCELLED, LicenseState.SUPERSEDED)
 
 
 class LicenseEventKind(StrEnum):

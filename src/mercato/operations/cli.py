@@ -31,13 +31,6 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts
 _STYLES = {Verdict.OK: "green", Verdict.WARNING: "yellow", Verdict.PROBLEM: "red"}
 
 
-def register(app: typer.Typer) -> None:
-    """Add the operations commands to the ``mercato`` command."""
-    for command in (doctor, backup, restore, export, import_):
-        name = "import" if command is import_ else command.__name__
-        app.command(name)(command)
-
-
 def doctor(as_json: JsonOption = False) -> None:
     """Check the deployment: settings, the database and its migration level, the secret, the signing keys of
     every issuer, the outbox and the SMTP server. Each finding says what to do. Exit status 1 when something
