@@ -61,15 +61,17 @@ bench: $(STAMP)
 
 # The list pages and the billing run at N licenses on PostgreSQL (MERCATO_TEST_POSTGRES_URL), one N after the
 # other, each on a database generated for it and dropped after. 1M takes long: `make bench-scale SCALE=10000`
-# for a quick look; BILLING_TIMEOUT (seconds) stops a billing run that takes longer. See docs/performance.md.
+# for a quick look; BILLING_TIMEOUT (seconds) stops a billing run that takes longer; BILLING_JOBS=2 bills in two
+# processes (billing run --jobs). See docs/performance.md.
 SCALE ?= 10000 100000 1000000
 BILLING_TIMEOUT ?= 3600
+BILLING_JOBS ?= 1
 bench-scale: $(STAMP)
 	@for n in $(SCALE); do \
 		echo "== $$n licenses"; \
 		url=$$($(BIN)/python benchmarks/scale_data.py --licenses $$n --keep | tee /dev/stderr | tail -1) || exit 1; \
 		$(BIN)/python benchmarks/lists_scale.py --url "$$url"; lists=$$?; \
-		$(BIN)/python benchmarks/billing_scale.py --url "$$url" --timeout $(BILLING_TIMEOUT); billing=$$?; \
+		$(BIN)/python benchmarks/billing_scale.py --url "$$url" --timeout $(BILLING_TIMEOUT) --jobs $(BILLING_JOBS); billing=$$?; \
 		$(BIN)/python benchmarks/scale_data.py --drop "$$url"; \
 		[ $$lists = 0 ] && [ $$billing = 0 ] || exit 1; \
 	done

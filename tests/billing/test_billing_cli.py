@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from commerce.test_seed_scenarios import MOCKUPS, buy
+from mercato.commerce.models import Invoice
 from mercato.database import make_engine, make_session_factory
 from mercato.settings import Settings
 from support.secrets import COMMAND_SECRET as SECRET  # billing runs refuse a weak secret
@@ -133,6 +135,16 @@ def test_billing_run_refuses_a_date_it_cannot_read(workdir: Path) -> None:
     refused = mercato(workdir, "billing", "run", "--today", "someday")
     assert refused.returncode == 2
     assert "'someday' is not a date: use YYYY-MM-DD" in " ".join(refused.stderr.split())
+
+
+def test_billing_jobs_need_postgresql(workdir: Path, engine: Engine) -> None:
+    with engine.connect() as connection:
+        invoices = connection.scalar(select(func.count()).select_from(Invoice))
+    refused = mercato(workdir, "billing", "run", "--jobs", "2", "--today", "2026-12-27")
+    assert refused.returncode == 2
+    assert "--jobs needs PostgreSQL" in " ".join(refused.stderr.split())
+    with engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(Invoice)) == invoices
 
 
 def test_a_dry_run_says_what_a_run_would_do_and_changes_nothing(

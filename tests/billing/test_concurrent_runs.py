@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import uuid
 from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -17,14 +19,17 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from mercato.app import create_app
+from mercato.billing import service as billing_service
 from mercato.billing.models import CloudRenewal
+from mercato.billing.service import renew_next_batch
 from mercato.catalog.demo import load_demo_catalog
 from mercato.catalog.repository import CatalogRepository
-from mercato.clock import FixedClock
+from mercato.clock import FixedClock, noon_of
 from mercato.commerce.models import Invoice
 from mercato.database import make_engine, make_session_factory, transaction
 from mercato.licenses.models import LicenseTransaction
 from mercato.migrations import upgrade_to_head
+from mercato.services import Services
 from mercato.settings import Settings
 from support.secrets import COMMAND_SECRET as SECRET  # billing runs refuse a weak secret
 from support.world import World, build_world
@@ -84,10 +89,13 @@ def buy(shop: TestClient, world: World, instance_id: str, item: dict[str, Any]) 
         assert paid.status_code == 200, paid.text
 
 
-def billing_run(url: str) -> subprocess.Popen[str]:
+def billing_run(url: str, *options: str) -> subprocess.Popen[str]:
     environment = os.environ | {"MERCATO_DATABASE_URL": url, "MERCATO_SECRET_KEY": SECRET}
     return subprocess.Popen(
-        [str(Path(sys.executable).parent / "mercato"), "billing", "run", "--today", RUN_DAY.isoformat()],
+        [
+            str(Path(sys.executable).parent / "mercato"),
+            *("billing", "run", "--today", RUN_DAY.isoformat(), *options),
+        ],
         env=environment,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -130,3 +138,61 @@ def test_two_billing_runs_at_once_do_what_one_run_does(fresh_database_url) -> No
     assert any("0 renewal invoice(s), 0 suspended" in output for output in outputs), outputs
     single.dispose()
     racing.dispose()
+
+
+@pytest.mark.postgres
+def test_a_run_in_two_jobs_does_what_one_run_does(fresh_database_url) -> None:  # type: ignore[no-untyped-def]
+    single_url, jobs_url = fresh_database_url("postgresql"), fresh_database_url("postgresql")
+    single, _ = seeded_database(single_url)
+    in_jobs, _ = seeded_database(jobs_url)
+    alone = billing_run(single_url)
+    assert alone.wait(timeout=120) == 0, alone.stdout.read() if alone.stdout else ""
+    two = billing_run(jobs_url, "--jobs", "2")
+    assert two.wait(timeout=120) == 0, two.stdout.read() if two.stdout else ""
+    assert outcome(in_jobs) == outcome(single)
+    assert gapless_numbers(in_jobs) == gapless_numbers(single)
+    single.dispose()
+    in_jobs.dispose()
+
+
+def gapless_numbers(engine: Engine) -> dict[str, int]:
+    """Each seller's invoice count, once its numbers are shown to run from 1 without a gap."""
+    with engine.connect() as connection:
+        numbers: dict[str, list[int]] = {}
+        for seller, number in connection.execute(select(Invoice.seller, Invoice.number)):
+            numbers.setdefault(seller, []).append(int(number.rsplit("-", 1)[1]))
+    for seller, taken in numbers.items():
+        assert sorted(taken) == list(range(1, len(taken) + 1)), seller
+    return {seller: len(taken) for seller, taken in numbers.items()}
+
+
+@pytest.mark.postgres
+def test_jobs_that_pass_over_locked_sites_renew_each_site_once(  # type: ignore[no-untyped-def]
+    fresh_database_url, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The jobs of one run, as threads taking one site per batch: each passes over the sites the other holds
+    (SKIP LOCKED), so between them they renew every due site once, and each finds some to renew."""
+    monkeypatch.setattr(billing_service, "RENEWAL_BATCH", 1)
+    engine, _ = seeded_database(fresh_database_url("postgresql"))
+    factory = make_session_factory(engine)
+    services = Services(secret_key=SECRET, clock=FixedClock(noon_of(RUN_DAY)))
+    renewed: dict[str, list[uuid.UUID]] = {"first": [], "second": []}
+    start = threading.Barrier(2)
+
+    def job(name: str) -> None:
+        start.wait()
+        while (batch := renew_next_batch(factory, services, frozenset(), skip_locked=True)) is not None:
+            renewed[name].extend(batch.sites)
+
+    threads = [threading.Thread(target=job, args=(name,)) for name in renewed]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    every = renewed["first"] + renewed["second"]
+    assert len(every) == len(set(every)) == CLOUD_SITES + 1  # the seeded sites and the world's own
+    assert renewed["first"] and renewed["second"], "one job waited for the other instead of passing over"
+    with engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(CloudRenewal)) == CLOUD_SITES + 1
+    assert gapless_numbers(engine)
+    engine.dispose()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Collection
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Annotated
 
@@ -13,16 +14,12 @@ from rich.progress import MofNCompleteColumn, Progress
 from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
+from mercato.billing.parallel import BillingJobs
 from mercato.billing.run_lock import billing_run_lock
-from mercato.billing.service import (
-    RENEWAL_BATCH,
-    BillingReport,
-    BillingRun,
-    RenewalBatch,
-    renewal_batches,
-)
+from mercato.billing.service import BillingReport, BillingRun, RenewalBatch, renew_next_batch, renewal_batches
 from mercato.catalog.price_notices import Announcement, PriceNotices
 from mercato.cli_support import (
+    USAGE_ERROR,
     command_services,
     database_engine,
     err_console,
@@ -40,6 +37,7 @@ app = typer.Typer(help="Billing: cloud renewals, dunning and license lifecycle."
 
 # A site more than this many cycles behind is caught up over several runs rather than in one.
 MAX_CYCLES_PER_RUN = 24
+MAX_JOBS = 16
 
 
 @app.command("run")
@@ -53,6 +51,16 @@ def run(
         ),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON for scripts.")] = False,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs",
+            min=1,
+            max=MAX_JOBS,
+            help="Processes that bill at once, each taking batches of its own (PostgreSQL; about one per core "
+            "of the machine running the command).",
+        ),
+    ] = 1,
 ) -> None:
     """Create the renewal invoices of cloud sites whose billing date has come, apply dunning (15 days of
     grace, suspended, 15 more days, expired), expire evaluations and Data Center terms, and record lapsed
@@ -63,15 +71,26 @@ def run(
     a run would do (the same invoices, numbers and amounts), and nothing is written, nothing e-mailed."""
     require_secret(get_settings())  # a renewal with nothing to pay is settled at once and signs keys
     settings = get_settings()
-    services = command_services(settings, parse_date(today))
+    as_of = parse_date(today)
+    services = command_services(settings, as_of)
     day = services.clock.today()
     engine = database_engine(settings)
+    if jobs > 1 and engine.dialect.name != "postgresql":
+        engine.dispose()
+        err_console.print(
+            "--jobs needs PostgreSQL: SQLite lets one process write at a time. Run without --jobs."
+        )
+        raise typer.Exit(USAGE_ERROR)
     factory = make_session_factory(engine)
     try:
         with billing_run_lock(
             engine, lambda: err_console.print("Another billing run is in progress; waiting.")
         ):
-            report, announcements = _rehearse(factory, services) if dry_run else _run(factory, services)
+            if dry_run:
+                report, announcements = _rehearse(factory, services)
+            else:
+                with _jobs(jobs, as_of, day) as parallel:
+                    report, announcements = _run(factory, services, parallel)
     finally:
         engine.dispose()
     if as_json:
@@ -83,7 +102,18 @@ def run(
     _print_announcements(announcements, dry_run)
 
 
-def _run(factory: sessionmaker[Session], services: Services) -> tuple[BillingReport, list[Announcement]]:
+@contextmanager
+def _jobs(jobs: int, as_of: date | None, day: date) -> Iterator[BillingJobs | None]:
+    if jobs == 1:
+        yield None
+        return
+    with BillingJobs(jobs, as_of, day) as parallel:
+        yield parallel
+
+
+def _run(
+    factory: sessionmaker[Session], services: Services, parallel: BillingJobs | None
+) -> tuple[BillingReport, list[Announcement]]:
     report = BillingReport()
     with transaction(factory) as session:
         billing = BillingRun(session, services)
@@ -91,19 +121,22 @@ def _run(factory: sessionmaker[Session], services: Services) -> tuple[BillingRep
     # One transaction per batch of sites: a failure leaves the batches before it invoiced.
     with _progress() as progress:
         task = progress.add_task("Renewing cloud sites", total=sites_due)
-        for renewed in renewal_batches(
-            lambda skip: _renew_batch(factory, services, skip), MAX_CYCLES_PER_RUN
-        ):
+        renewals: Iterator[RenewalBatch] = (
+            parallel.renewals(MAX_CYCLES_PER_RUN)
+            if parallel is not None
+            else renewal_batches(lambda skip: renew_next_batch(factory, services, skip), MAX_CYCLES_PER_RUN)
+        )
+        for renewed in renewals:
             report.merge(renewed.report)
             progress.advance(task, len(renewed.sites))
     with transaction(factory) as session:
         batches = BillingRun(session, services).license_batches_due_for_change()
     with _progress() as progress:
         task = progress.add_task("Dunning, expiries, lapses", total=sum(len(batch) for batch in batches))
-        for batch in batches:
-            with transaction(factory) as session:
-                report.merge(BillingRun(session, services).change_licenses(batch))
-            progress.advance(task, len(batch))
+        changes = parallel.changes(batches) if parallel is not None else _changes(factory, services, batches)
+        for changed, size in changes:
+            report.merge(changed)
+            progress.advance(task, size)
     # Renewal reminders, one license per transaction: an interrupted run sends nothing twice when run again.
     report.renewal_reminders.extend(
         send_due_reminders(factory, services.clock, services.secret_key, public_base_url(get_settings()))
@@ -113,26 +146,12 @@ def _run(factory: sessionmaker[Session], services: Services) -> tuple[BillingRep
     return report, _announce_price_changes(factory, services)
 
 
-def _renew_batch(
-    factory: sessionmaker[Session], services: Services, skip: Collection[uuid.UUID]
-) -> RenewalBatch | None:
-    """The next batch of due sites, in a transaction of its own. Should it fail, its sites are renewed one per
-    transaction instead: the others are invoiced, and the failing one stops the run, naming the error."""
-    try:
+def _changes(
+    factory: sessionmaker[Session], services: Services, batches: list[list[uuid.UUID]]
+) -> Iterator[tuple[BillingReport, int]]:
+    for batch in batches:
         with transaction(factory) as session:
-            return BillingRun(session, services).renew_due_batch(RENEWAL_BATCH, skip)
-    except Exception:
-        with transaction(factory) as session:
-            sites = [
-                site.id for site in BillingRun(session, services).cloud_sites_due_next(RENEWAL_BATCH, skip)
-            ]
-        report = BillingReport()
-        for site_id in sites:
-            with transaction(factory) as session:
-                renewed = BillingRun(session, services).renew_due_site(site_id)
-            if renewed is not None:
-                report.merge(renewed)
-        return RenewalBatch(report, sites) if sites else None
+            yield BillingRun(session, services).change_licenses(batch), len(batch)
 
 
 def _progress() -> Progress:

@@ -25,10 +25,12 @@ class BillingRepository:
         limit: int | None = None,
         skip: Collection[uuid.UUID] = (),
         for_update: bool = False,
+        skip_locked: bool = False,
     ) -> Sequence[HostInstance]:
         """Cloud sites whose billing date has come, earliest first (``ix_host_instances_billing``). Locked, the
         rows another transaction holds are waited for and checked again, so a site renewed meanwhile is left
-        out."""
+        out; with ``skip_locked`` they are passed over instead, so that the jobs of one run take batches of
+        their own (a site passed over is renewed by the job that holds it, or by the next batch)."""
         query = (
             select(HostInstance)
             .where(HostInstance.hosting == Hosting.CLOUD, HostInstance.next_billing_date <= today)
@@ -38,7 +40,7 @@ class BillingRepository:
         if skip:
             query = query.where(HostInstance.id.not_in(skip))
         if for_update:
-            query = query.with_for_update().execution_options(populate_existing=True)
+            query = query.with_for_update(skip_locked=skip_locked).execution_options(populate_existing=True)
         return self.session.scalars(query).all()
 
     def count_cloud_sites_due(self, today: date) -> int:

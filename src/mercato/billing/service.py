@@ -25,7 +25,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from mercato import pricing
 from mercato.accounts.models import HostInstance
@@ -39,6 +39,7 @@ from mercato.commerce.invoicing import Invoicing
 from mercato.commerce.models import LineAction, QuoteLine
 from mercato.commerce.quoting import Quoting, quote_line
 from mercato.commerce.repository import CommerceRepository
+from mercato.database import transaction
 from mercato.licenses.events import LicenseEvent, LicenseEvents
 from mercato.licenses.models import License, LicenseEventKind, LicenseState
 from mercato.reminders.service import RenewalReminders
@@ -137,10 +138,15 @@ class BillingRun:
     def count_cloud_sites_due(self) -> int:
         return self.repo.count_cloud_sites_due(self.clock.today())
 
-    def renew_due_batch(self, limit: int, skip: Collection[uuid.UUID] = ()) -> RenewalBatch | None:
+    def renew_due_batch(
+        self, limit: int, skip: Collection[uuid.UUID] = (), *, skip_locked: bool = False
+    ) -> RenewalBatch | None:
         """Renew the next ``limit`` due sites (not those in ``skip``), locked and re-checked under their row
-        locks (another run may have renewed them meanwhile); None when no site is due."""
-        sites = self.repo.cloud_sites_due(self.clock.today(), limit=limit, skip=skip, for_update=True)
+        locks (another run may have renewed them meanwhile); None when no site is due. With ``skip_locked``,
+        sites another transaction holds are passed over (the jobs of one run), and None means none is free."""
+        sites = self.repo.cloud_sites_due(
+            self.clock.today(), limit=limit, skip=skip, for_update=True, skip_locked=skip_locked
+        )
         if not sites:
             return None
         return RenewalBatch(self.renew_sites(sites), [site.id for site in sites])
@@ -363,3 +369,31 @@ def renewal_batches(
             cycles[site_id] += 1
             if cycles[site_id] >= max_cycles_per_site:
                 capped.add(site_id)
+
+
+def renew_next_batch(
+    factory: sessionmaker[Session],
+    services: Services,
+    skip: Collection[uuid.UUID],
+    *,
+    skip_locked: bool = False,
+) -> RenewalBatch | None:
+    """The next batch of due sites, in a transaction of its own. Should it fail, its sites are renewed one per
+    transaction instead: the others are invoiced, and the failing one stops the run, naming the error. With
+    ``skip_locked`` (the jobs of one run), sites another transaction holds are passed over."""
+    try:
+        with transaction(factory) as session:
+            return BillingRun(session, services).renew_due_batch(RENEWAL_BATCH, skip, skip_locked=skip_locked)
+    except Exception:
+        with transaction(factory) as session:
+            sites = [
+                site.id for site in BillingRun(session, services).cloud_sites_due_next(RENEWAL_BATCH, skip)
+            ]
+        report, renewed_sites = BillingReport(), []
+        for site_id in sites:
+            with transaction(factory) as session:
+                renewed = BillingRun(session, services).renew_due_site(site_id)
+            if renewed is not None:  # None: renewed meanwhile by another run or job
+                report.merge(renewed)
+                renewed_sites.append(site_id)
+        return RenewalBatch(report, renewed_sites) if sites else None
