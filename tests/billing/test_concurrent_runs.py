@@ -4,11 +4,14 @@ run` processes against one PostgreSQL database do exactly what one run does."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections import Counter
+from contextlib import suppress
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -196,3 +199,44 @@ def test_jobs_that_pass_over_locked_sites_renew_each_site_once(  # type: ignore[
         assert connection.scalar(select(func.count()).select_from(CloudRenewal)) == CLOUD_SITES + 1
     assert gapless_numbers(engine)
     engine.dispose()
+
+
+def job_processes(parent: int) -> list[int]:
+    """The run's job processes (spawned by multiprocessing), not its resource tracker."""
+    children = Path(f"/proc/{parent}/task/{parent}/children")
+    found = []
+    for pid in children.read_text().split() if children.exists() else ():
+        with suppress(FileNotFoundError):
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(int(pid))
+    return found
+
+
+@pytest.mark.postgres
+def test_a_job_killed_stops_the_run_with_a_sentence_and_the_run_again_finishes_it(  # type: ignore[no-untyped-def]
+    fresh_database_url,
+) -> None:
+    single_url, killed_url = fresh_database_url("postgresql"), fresh_database_url("postgresql")
+    single, _ = seeded_database(single_url)
+    killed, _ = seeded_database(killed_url)
+    alone = billing_run(single_url)
+    assert alone.wait(timeout=120) == 0, alone.stdout.read() if alone.stdout else ""
+
+    run = billing_run(killed_url, "--jobs", "2")
+    deadline = time.monotonic() + 60
+    while not (jobs := job_processes(run.pid)):
+        assert run.poll() is None and time.monotonic() < deadline, "no job process was started"
+        time.sleep(0.01)
+    os.kill(jobs[0], signal.SIGKILL)  # as it starts: the pool breaks, whatever the other job did is kept
+    assert run.wait(timeout=120) == 1
+    output = " ".join((run.stdout.read() if run.stdout else "").split())
+    assert "The billing run stopped: a billing job's process ended (exit code -9)" in output, output
+    assert "the same command run again does the rest" in output, output
+    assert "Traceback" not in output, output
+
+    again = billing_run(killed_url)
+    assert again.wait(timeout=120) == 0, again.stdout.read() if again.stdout else ""
+    assert outcome(killed) == outcome(single)
+    assert gapless_numbers(killed) == gapless_numbers(single)
+    single.dispose()
+    killed.dispose()

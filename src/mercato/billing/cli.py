@@ -14,7 +14,7 @@ from rich.progress import MofNCompleteColumn, Progress
 from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
-from mercato.billing.parallel import BillingJobs
+from mercato.billing.parallel import BillingJobs, JobStopped
 from mercato.billing.run_lock import billing_run_lock
 from mercato.billing.service import BillingReport, BillingRun, RenewalBatch, renew_next_batch, renewal_batches
 from mercato.catalog.price_notices import Announcement, PriceNotices
@@ -107,8 +107,17 @@ def _jobs(jobs: int, as_of: date | None, day: date) -> Iterator[BillingJobs | No
     if jobs == 1:
         yield None
         return
-    with BillingJobs(jobs, as_of, day) as parallel:
-        yield parallel
+    try:
+        with BillingJobs(jobs, as_of, day) as parallel:
+            yield parallel
+    except JobStopped as stopped:
+        err_console.print("[red]The billing run stopped:[/red]")
+        err_console.print(str(stopped), markup=False, highlight=False)
+        err_console.print(
+            "Every batch is a transaction of its own: those the jobs finished are kept, and the same command "
+            "run again does the rest."
+        )
+        raise typer.Exit(1) from None
 
 
 def _run(
