@@ -11,7 +11,9 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import suppress
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -114,48 +116,59 @@ def outcome(engine: Engine) -> tuple[int, int, Counter[str]]:
     return invoices, renewals, kinds
 
 
-@pytest.mark.postgres
-def test_two_billing_runs_at_once_do_what_one_run_does(fresh_database_url) -> None:  # type: ignore[no-untyped-def]
-    single_url, racing_url = fresh_database_url("postgresql"), fresh_database_url("postgresql")
-    single, _ = seeded_database(single_url)
-    racing, _ = seeded_database(racing_url)
-    before = outcome(single)
-    assert before == outcome(racing)
+@dataclass
+class Twins:
+    """Two databases seeded alike: the first billed by one plain run, which the other's runs must equal."""
 
-    alone = billing_run(single_url)
+    billed_once: Engine
+    other_url: str
+    other: Engine
+    seeded: tuple[int, int, Counter[str]]
+    """The other's outcome before any run: the first's before its run."""
+
+    def run(self, *options: str) -> subprocess.Popen[str]:
+        return billing_run(self.other_url, *options)
+
+
+@pytest.fixture
+def twins(fresh_database_url) -> Iterator[Twins]:  # type: ignore[no-untyped-def]
+    once_url, other_url = fresh_database_url("postgresql"), fresh_database_url("postgresql")
+    billed_once, _ = seeded_database(once_url)
+    other, _ = seeded_database(other_url)
+    seeded = outcome(other)
+    assert outcome(billed_once) == seeded
+    alone = billing_run(once_url)
     assert alone.wait(timeout=120) == 0, alone.stdout.read() if alone.stdout else ""
-    runs = [billing_run(racing_url), billing_run(racing_url)]
+    yield Twins(billed_once, other_url, other, seeded)
+    billed_once.dispose()
+    other.dispose()
+
+
+@pytest.mark.postgres
+def test_two_billing_runs_at_once_do_what_one_run_does(twins: Twins) -> None:
+    runs = [twins.run(), twins.run()]
     outputs = []
     for run in runs:
         assert run.wait(timeout=120) == 0
         outputs.append(run.stdout.read() if run.stdout else "")
 
-    expected = outcome(single)
+    expected = outcome(twins.billed_once)
     invoices, renewals, kinds = expected
-    assert invoices - before[0] == CLOUD_SITES  # one renewal invoice per site
+    assert invoices - twins.seeded[0] == CLOUD_SITES  # one renewal invoice per site
     # Every due site's billing date is claimed once: the seeded sites and the world's own cloud site, whose
     # date moves on with nothing to invoice.
     assert renewals == CLOUD_SITES + 1 and kinds["suspended"] == CLOUD_SITES and kinds["expired"] == 1
-    assert outcome(racing) == expected, outputs
+    assert outcome(twins.other) == expected, outputs
     # Whichever run came second found the work done (and may have waited for the first).
     assert any("0 renewal invoice(s), 0 suspended" in output for output in outputs), outputs
-    single.dispose()
-    racing.dispose()
 
 
 @pytest.mark.postgres
-def test_a_run_in_two_jobs_does_what_one_run_does(fresh_database_url) -> None:  # type: ignore[no-untyped-def]
-    single_url, jobs_url = fresh_database_url("postgresql"), fresh_database_url("postgresql")
-    single, _ = seeded_database(single_url)
-    in_jobs, _ = seeded_database(jobs_url)
-    alone = billing_run(single_url)
-    assert alone.wait(timeout=120) == 0, alone.stdout.read() if alone.stdout else ""
-    two = billing_run(jobs_url, "--jobs", "2")
+def test_a_run_in_two_jobs_does_what_one_run_does(twins: Twins) -> None:
+    two = twins.run("--jobs", "2")
     assert two.wait(timeout=120) == 0, two.stdout.read() if two.stdout else ""
-    assert outcome(in_jobs) == outcome(single)
-    assert gapless_numbers(in_jobs) == gapless_numbers(single)
-    single.dispose()
-    in_jobs.dispose()
+    assert outcome(twins.other) == outcome(twins.billed_once)
+    assert gapless_numbers(twins.other) == gapless_numbers(twins.billed_once)
 
 
 def gapless_numbers(engine: Engine) -> dict[str, int]:
@@ -213,30 +226,20 @@ def job_processes(parent: int) -> list[int]:
 
 
 @pytest.mark.postgres
-def test_a_job_killed_stops_the_run_with_a_sentence_and_the_run_again_finishes_it(  # type: ignore[no-untyped-def]
-    fresh_database_url,
-) -> None:
-    single_url, killed_url = fresh_database_url("postgresql"), fresh_database_url("postgresql")
-    single, _ = seeded_database(single_url)
-    killed, _ = seeded_database(killed_url)
-    alone = billing_run(single_url)
-    assert alone.wait(timeout=120) == 0, alone.stdout.read() if alone.stdout else ""
-
-    run = billing_run(killed_url, "--jobs", "2")
+def test_a_job_killed_stops_the_run_with_a_sentence_and_the_run_again_finishes_it(twins: Twins) -> None:
+    run = twins.run("--jobs", "2")
     deadline = time.monotonic() + 60
     while not (jobs := job_processes(run.pid)):
         assert run.poll() is None and time.monotonic() < deadline, "no job process was started"
         time.sleep(0.01)
-    os.kill(jobs[0], signal.SIGKILL)  # as it starts: the pool breaks, whatever the other job did is kept
+    os.kill(jobs[0], signal.SIGKILL)  # as it starts: the run stops; what the other job committed is kept
     assert run.wait(timeout=120) == 1
     output = " ".join((run.stdout.read() if run.stdout else "").split())
     assert "The billing run stopped: a billing job's process ended (exit code -9)" in output, output
     assert "the same command run again does the rest" in output, output
     assert "Traceback" not in output, output
 
-    again = billing_run(killed_url)
+    again = twins.run()
     assert again.wait(timeout=120) == 0, again.stdout.read() if again.stdout else ""
-    assert outcome(killed) == outcome(single)
-    assert gapless_numbers(killed) == gapless_numbers(single)
-    single.dispose()
-    killed.dispose()
+    assert outcome(twins.other) == outcome(twins.billed_once)
+    assert gapless_numbers(twins.other) == gapless_numbers(twins.billed_once)

@@ -16,6 +16,7 @@ run with a sentence, never a hang, and the jobs still running are stopped; what 
 from __future__ import annotations
 
 import multiprocessing
+import signal
 import traceback
 import uuid
 from collections import Counter
@@ -39,7 +40,9 @@ class JobStopped(RuntimeError):
 
 def _serve(connection: Connection, as_of: date | None, day: date) -> None:
     """A job's process: its own engine and services, made as the run made its own (the same ``--today``, the
-    same test clock), then one task after another from the parent until told to stop (None)."""
+    same test clock), then one task after another from the parent until told to stop (None). Ctrl-C is the
+    parent's to handle: it tells the jobs to stop after their batch."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         settings = get_settings()
         services = command_services(settings, as_of)
@@ -54,8 +57,11 @@ def _serve(connection: Connection, as_of: date | None, day: date) -> None:
                 with transaction(factory) as session:
                     report = BillingRun(session, services).change_licenses(argument)
                 connection.send(("done", (report, len(argument))))
+    except EOFError:
+        return  # the run's process is gone: no one to answer
     except Exception:
-        connection.send(("failed", traceback.format_exc()))
+        with suppress(OSError):
+            connection.send(("failed", traceback.format_exc()))
 
 
 @dataclass
