@@ -166,8 +166,12 @@ def test_a_dry_run_says_what_a_run_would_do_and_changes_nothing(
     }
     assert after == before, [name for name in before if before[name] != after[name]]
 
-    as_json = mercato(workdir, "billing", "run", "--dry-run", "--today", "2027-12-01", "--json")
+    # In jobs, a dry run is still one transaction (on SQLite too, where a run in jobs is refused).
+    as_json = mercato(
+        workdir, "billing", "run", "--dry-run", "--today", "2027-12-01", "--json", "--jobs", "2"
+    )
     assert as_json.returncode == 0, as_json.stderr
+    assert "--jobs does not apply" in " ".join(as_json.stderr.split())
     planned = json.loads(as_json.stdout)
     assert planned["dry_run"] is True and planned["date"] == "2027-12-01"
     assert every_row(engine) == before

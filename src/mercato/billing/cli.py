@@ -75,7 +75,9 @@ def run(
     services = command_services(settings, as_of)
     day = services.clock.today()
     engine = database_engine(settings)
-    if jobs > 1 and engine.dialect.name != "postgresql":
+    if jobs > 1 and dry_run:
+        err_console.print("A dry run is one transaction, rolled back: --jobs does not apply to it.")
+    elif jobs > 1 and engine.dialect.name != "postgresql":
         engine.dispose()
         err_console.print(
             "--jobs needs PostgreSQL: SQLite lets one process write at a time. Run without --jobs."
