@@ -36,6 +36,9 @@ def test_a_buyer_browses_and_searches_the_catalog(page: Page) -> None:
 def test_the_marketplace_refuses_a_10_user_tier_and_the_direct_store_accepts_it(page: Page) -> None:
     page.goto("/?q=mockups")
     page.get_by_role("link", name="Mockups for Wiki").click()
+    # htmx (a deferred script) sends the calculator once the page has loaded; before, the form is sent as a
+    # plain GET, which works but leaves the page (on a busy machine the test was faster than the script).
+    page.wait_for_url(re.compile(r"/apps/com\.example\.mockups\.wiki$"), wait_until="load")
     expect(page.get_by_role("heading", name="Mockups for Wiki", level=1)).to_be_visible()
     expect(page.get_by_role("heading", name="Where to buy it")).to_be_visible()
 
