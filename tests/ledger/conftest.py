@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from fastapi.testclient import TestClient
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
-from mercato.app import create_app
 from mercato.clock import FixedClock
-from mercato.settings import Settings
-from support.world import World, build_world
+from support.shop import shop as shop
+from support.shop import world as world
 
 START = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -21,20 +16,3 @@ START = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(START)
-
-
-@pytest.fixture
-def world(session_factory: sessionmaker[Session]) -> World:
-    with session_factory() as session, session.begin():
-        return build_world(session)
-
-
-@pytest.fixture
-def shop(
-    settings: Settings, engine: Engine, session_factory: sessionmaker[Session], clock: FixedClock
-) -> Iterator[TestClient]:
-    """The API at the fixed clock, inside the test's rolled-back transaction."""
-    with TestClient(
-        create_app(settings, engine, session_factory, clock), raise_server_exceptions=False
-    ) as client:
-        yield client

@@ -3,20 +3,16 @@ wiki servers (100 users each), Globex one (250 users); a member of the other ven
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from mercato.accounts.models import Membership, Role, User
-from mercato.app import create_app
 from mercato.catalog.models import Vendor
 from mercato.clock import FixedClock
-from mercato.settings import Settings
+from support.shop import shop as shop
 from support.world import World, _token, add_second_wiki_server, build_world
 
 START = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -45,14 +41,3 @@ def world(session_factory: sessionmaker[Session]) -> World:
         add_second_wiki_server(session, built)
         add_other_vendor_member(session, built)
         return built
-
-
-@pytest.fixture
-def shop(
-    settings: Settings, engine: Engine, session_factory: sessionmaker[Session], clock: FixedClock
-) -> Iterator[TestClient]:
-    """The API at the fixed clock, inside the test's rolled-back transaction."""
-    with TestClient(
-        create_app(settings, engine, session_factory, clock), raise_server_exceptions=False
-    ) as client:
-        yield client
