@@ -458,18 +458,8 @@ class ImportService:
             imported.reference: (imported, number)
             for imported, number in self.repo.licenses_of_import(record.id)
         }
-        return ImportSummary(
-            vendor=vendor.slug,
-            sha256=record.sha256,
-            dry_run=False,
-            rows=record.rows,
-            licenses_created=record.licenses_created,
-            rows_skipped=record.rows_skipped,
-            organisations_created=record.organisations_created,
-            host_instances_created=record.host_instances_created,
-            invitations_sent=record.invitations_sent,
-            import_id=record.id,
-            created_at=record.created_at,
+        return replace(
+            self._brief(record, vendor),
             repeated=repeated,
             lines=[ImportedLine(row.line, ref, number) for ref, (row, number) in written.items()],
         )
